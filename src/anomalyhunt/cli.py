@@ -1,0 +1,141 @@
+"""The `anomalyhunt` command line: parse options, call the library, print. Heavy imports stay inside commands."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from .exceptions import AnomalyHuntError
+
+__all__ = ["main"]
+
+
+def _params(pairs: Sequence[str]) -> dict[str, float]:
+    out = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        try:
+            if not sep:
+                raise ValueError
+            out[key.strip()] = float(value)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"--param expects NAME=NUMBER, got {pair!r}") from None
+    return out
+
+
+def _cmd_processes(args: argparse.Namespace) -> int:
+    from .generate import CATALOGUE
+
+    width = max(len(n) for n in CATALOGUE)
+    for name, process in CATALOGUE.items():
+        params = ", ".join(f"{k}={v:g}" for k, v in process.defaults.items())
+        kind = "BSM" if process.label else "SM "
+        print(f"{name:<{width}}  {kind}  {process.description}" + (f"  [{params}]" if params else ""))
+    return 0
+
+
+def _progress_bar(desc: str):
+    from tqdm import tqdm
+
+    bar = tqdm(total=None, desc=desc, unit="chunk", disable=None)
+
+    def update(done: int, total: int) -> None:
+        bar.total = total
+        bar.n = done
+        bar.refresh()
+
+    return bar, update
+
+
+def _cmd_generate(args: argparse.Namespace) -> int:
+    from .generate import GenerationConfig, generate
+
+    config = GenerationConfig(process=args.process, n_events=args.events, seed=args.seed,
+                              params=_params(args.param), preset=args.preset, chunk_size=args.chunk_size)
+    bar, update = _progress_bar(config.sample)
+    try:
+        manifest = generate(config, args.out, workers=args.workers, scheduler=args.scheduler, progress=update)
+    finally:
+        bar.close()
+    print(f"{config.sample}: {manifest['n_generated']} generated, {manifest['n_selected']} selected, "
+          f"sigma = {manifest['sigma_pb']:.4g} +- {manifest['sigma_err_pb']:.2g} pb, "
+          f"selected sigma = {manifest['selected_sigma_pb']:.4g} pb -> {args.out}")
+    return 0
+
+
+def _cmd_info(args: argparse.Namespace) -> int:
+    import numpy as np
+
+    from . import events
+
+    data = events.read(args.path)
+    print(f"{args.path}: {len(data)} events")
+    samples, inverse = np.unique(np.asarray(data.process.to_list() if len(data) else []), return_inverse=True)
+    weights = np.asarray(data.weight)
+    for i, sample in enumerate(samples):
+        sel = inverse == i
+        print(f"  {sample:<24} {sel.sum():>9} events  {weights[sel].sum():.4g} pb")
+    return 0
+
+
+def _cmd_demo(args: argparse.Namespace) -> int:
+    from .pipeline.demo import DemoConfig, run_demo, yield_table
+
+    config = DemoConfig(scale=args.scale, seed=args.seed, workers=args.workers)
+    result = run_demo(config, args.out)
+    print(yield_table(result["samples"], luminosity_fb=config.luminosity_fb))
+    print(f"run folder: {args.out}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="anomalyhunt", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("processes", help="list the process catalogue")
+    p.set_defaults(func=_cmd_processes)
+
+    p = sub.add_parser("generate", help="generate, reconstruct and select events with Pythia (Dask, resumable)")
+    p.add_argument("--process", required=True, help="catalogue name (see `anomalyhunt processes`)")
+    p.add_argument("--events", type=int, required=True, help="number of Pythia events to generate")
+    p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--param", action="append", default=[], metavar="NAME=VALUE", help="e.g. mass=3000")
+    p.add_argument("--preset", default="chekanov2022", help="reconstruction/detector preset")
+    p.add_argument("--chunk-size", type=int, default=5000)
+    p.add_argument("--workers", type=int, default=2, help="Dask LocalCluster workers (0: in this process)")
+    p.add_argument("--scheduler", default=None, help="address of a running Dask scheduler (tcp://...)")
+    p.add_argument("--out", required=True, help="dataset folder")
+    p.set_defaults(func=_cmd_generate)
+
+    p = sub.add_parser("info", help="events per sample and cross sections in a file or dataset")
+    p.add_argument("path")
+    p.set_defaults(func=_cmd_info)
+
+    p = sub.add_parser("demo", help="the embedded default: a small SM + BSM sample, end to end")
+    p.add_argument("--out", default="runs/demo")
+    p.add_argument("--scale", type=float, default=1.0, help="multiply every sample size")
+    p.add_argument("--seed", type=int, default=2026)
+    p.add_argument("--workers", type=int, default=2)
+    p.set_defaults(func=_cmd_demo)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return args.func(args)
+    except argparse.ArgumentTypeError as exc:
+        parser.error(str(exc))
+    except AnomalyHuntError as exc:
+        print(f"anomalyhunt: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("anomalyhunt: interrupted; rerun the same command to resume", file=sys.stderr)
+        return 130
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

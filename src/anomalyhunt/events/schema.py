@@ -1,0 +1,86 @@
+"""The event contract (SPEC section 1): one record per event, objects sorted by descending pT."""
+
+from __future__ import annotations
+
+import awkward as ak
+import numpy as np
+
+__all__ = [
+    "OBJECT_FIELDS",
+    "LEPTON_FIELDS",
+    "COLLECTIONS",
+    "LEPTON_COLLECTIONS",
+    "EVENT_FIELDS",
+    "schema_problems",
+    "empty_events",
+]
+
+OBJECT_FIELDS: dict[str, str] = {"pt": "float32", "eta": "float32", "phi": "float32", "mass": "float32"}
+LEPTON_FIELDS: dict[str, str] = {**OBJECT_FIELDS, "charge": "int8"}
+COLLECTIONS = ("jets", "bjets", "muons", "electrons", "photons")
+LEPTON_COLLECTIONS = ("muons", "electrons")
+MET_FIELDS: dict[str, str] = {"pt": "float32", "phi": "float32"}
+SCALAR_FIELDS: dict[str, str] = {"weight": "float64", "label": "int8", "event_id": "int64"}
+EVENT_FIELDS = (*COLLECTIONS, "met", *SCALAR_FIELDS, "process")
+
+
+def _record_problems(rtype, expected: dict[str, str], where: str) -> list[str]:
+    if not isinstance(rtype, ak.types.RecordType):
+        return [f"{where} should be a record of {sorted(expected)}, found {rtype}"]
+    problems = []
+    for name, dtype in expected.items():
+        if name not in rtype.fields:
+            problems.append(f"{where} has no field '{name}'")
+            continue
+        ftype = rtype.content(name)
+        if not (isinstance(ftype, ak.types.NumpyType) and ftype.primitive == dtype):
+            problems.append(f"{where}.{name} should be {dtype}, found {ftype}")
+    return problems
+
+
+def schema_problems(events: ak.Array) -> list[str]:
+    """Every way in which `events` departs from the event contract (empty list: it conforms)."""
+    if not isinstance(events, ak.Array):
+        return [f"expected an awkward Array, got {type(events).__name__}"]
+    top = events.type.content
+    if not isinstance(top, ak.types.RecordType):
+        return [f"events should be records, found {top}"]
+    problems = [f"missing field '{name}'" for name in EVENT_FIELDS if name not in top.fields]
+    for name in COLLECTIONS:
+        if name not in top.fields:
+            continue
+        ctype = top.content(name)
+        if not isinstance(ctype, ak.types.ListType):
+            problems.append(f"'{name}' should be a variable-length list, found {ctype}")
+            continue
+        expected = LEPTON_FIELDS if name in LEPTON_COLLECTIONS else OBJECT_FIELDS
+        problems += _record_problems(ctype.content, expected, name)
+    if "met" in top.fields:
+        problems += _record_problems(top.content("met"), MET_FIELDS, "met")
+    for name, dtype in SCALAR_FIELDS.items():
+        if name in top.fields:
+            ftype = top.content(name)
+            if not (isinstance(ftype, ak.types.NumpyType) and ftype.primitive == dtype):
+                problems.append(f"'{name}' should be {dtype}, found {ftype}")
+    if "process" in top.fields:
+        ptype = top.content("process")
+        if ptype.parameter("__array__") != "string":
+            problems.append(f"'process' should be a string, found {ptype}")
+    return problems
+
+
+def _objects(n: int, *, leptons: bool) -> ak.Array:
+    fields = LEPTON_FIELDS if leptons else OBJECT_FIELDS
+    content = ak.zip({k: np.zeros(0, dtype=v) for k, v in fields.items()})
+    return ak.unflatten(content, np.zeros(n, dtype=np.int64))
+
+
+def empty_events(n: int = 0) -> ak.Array:
+    """`n` events with no objects, MET = 0 and unit weight: a building block for tests and fixtures."""
+    record = {c: _objects(n, leptons=c in LEPTON_COLLECTIONS) for c in COLLECTIONS}
+    record["met"] = ak.zip({k: np.zeros(n, dtype=v) for k, v in MET_FIELDS.items()})
+    record["weight"] = np.ones(n, dtype=np.float64)
+    record["process"] = ak.from_numpy(np.full(n, "empty"))
+    record["label"] = np.zeros(n, dtype=np.int8)
+    record["event_id"] = np.arange(n, dtype=np.int64)
+    return ak.zip(record, depth_limit=1)

@@ -1,0 +1,34 @@
+"""The errors anomalyhunt raises; the CLI turns each into one line and a non-zero exit."""
+
+__all__ = [
+    "AnomalyHuntError",
+    "ConfigError",
+    "EventFileError",
+    "GenerationError",
+    "FitError",
+    "StatsInputError",
+]
+
+
+class AnomalyHuntError(Exception):
+    """Base class of every error the toolkit raises on purpose."""
+
+
+class ConfigError(AnomalyHuntError, ValueError):
+    """A configuration field or command-line option has a bad value."""
+
+
+class EventFileError(AnomalyHuntError, OSError):
+    """An event file or dataset is missing, unreadable, corrupt or off the event contract."""
+
+
+class GenerationError(AnomalyHuntError, RuntimeError):
+    """Pythia could not be set up or failed to produce events."""
+
+
+class FitError(AnomalyHuntError, RuntimeError):
+    """A fit could not be carried out at all (as opposed to converging badly)."""
+
+
+class StatsInputError(AnomalyHuntError, ValueError):
+    """A histogram or score array handed to a statistics function is malformed."""

@@ -1,0 +1,23 @@
+"""Event generation: the process catalogue, Pythia, reconstruction presets and parallel runs."""
+
+from .detector import PRESETS, DetectorPreset, get_preset
+from .processes import CATALOGUE, Process, get_process, process_names, sample_name
+from .reconstruction import reconstruct, select
+from .runner import ChunkSummary, GenerationConfig, generate, generate_chunk
+
+__all__ = [
+    "CATALOGUE",
+    "PRESETS",
+    "ChunkSummary",
+    "DetectorPreset",
+    "GenerationConfig",
+    "Process",
+    "generate",
+    "generate_chunk",
+    "get_preset",
+    "get_process",
+    "process_names",
+    "reconstruct",
+    "sample_name",
+    "select",
+]

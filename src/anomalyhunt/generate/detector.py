@@ -1,0 +1,104 @@
+"""Named reconstruction and detector presets (SPEC section 2), recorded in every event file's metadata."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+
+from ..exceptions import ConfigError
+
+__all__ = ["DetectorPreset", "PRESETS", "get_preset"]
+
+
+@dataclass(frozen=True)
+class DetectorPreset:
+    """Object definitions, a parametric (Delphes-like) detector and an event selection.
+
+    Energies and momenta in GeV. Resolutions: jets sigma(E)/E = jet_stochastic/sqrt(E) (+) jet_constant;
+    e/gamma likewise with em_*; muons sigma(pT)/pT = mu_constant (+) mu_linear * pT.
+    """
+
+    name: str
+    jet_r: float = 0.4
+    jet_pt_min: float = 30.0
+    jet_min_uses_et: bool = False
+    jet_eta_max: float = 2.5
+    lepton_pt_min: float = 10.0
+    lepton_eta_max: float = 2.5
+    photon_pt_min: float = 10.0
+    photon_eta_max: float = 2.5
+    iso_cone: float = 0.2
+    iso_fraction: float = 0.9
+    overlap_dr: float = 0.0
+    btag_eff: float = 0.7
+    btag_mistag: float = 0.01
+    fake_mu: float = 0.0
+    fake_e: float = 0.0
+    jet_stochastic: float = 0.5
+    jet_constant: float = 0.03
+    em_stochastic: float = 0.1
+    em_constant: float = 0.007
+    mu_constant: float = 0.01
+    mu_linear: float = 1e-4
+    # event selection
+    min_leptons: int = 0
+    selection_lepton_pt: float = 0.0
+    min_jets: int = 0
+    selection_jet_pt: float = 0.0
+    leading_jet_pt: float = 0.0
+    four_lepton: bool = False
+
+    def __post_init__(self) -> None:
+        for f in dataclasses.fields(self):
+            value = getattr(self, f.name)
+            if isinstance(value, float | int) and not isinstance(value, bool) and value < 0:
+                raise ConfigError(f"detector preset {self.name!r}: {f.name} must be >= 0, got {value}")
+        for name in ("btag_eff", "btag_mistag", "fake_mu", "fake_e", "iso_fraction"):
+            if getattr(self, name) > 1:
+                raise ConfigError(f"detector preset {self.name!r}: {name} is a probability, got {getattr(self, name)}")
+        if not 0 < self.jet_r <= 2:
+            raise ConfigError(f"detector preset {self.name!r}: jet_r must be in (0, 2], got {self.jet_r}")
+
+    @property
+    def selection(self) -> str:
+        """One line describing the event selection, for metadata and reports."""
+        parts = []
+        if self.four_lepton:
+            parts.append("exactly e+e-mu+mu-")
+        if self.min_leptons:
+            parts.append(f">= {self.min_leptons} e/mu pT > {self.selection_lepton_pt:g}")
+        if self.min_jets:
+            parts.append(f">= {self.min_jets} jets pT > {self.selection_jet_pt:g}")
+        if self.leading_jet_pt:
+            parts.append(f"leading jet pT > {self.leading_jet_pt:g}")
+        return "; ".join(parts) or "none"
+
+    def as_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+
+PRESETS: dict[str, DetectorPreset] = {
+    p.name: p
+    for p in (
+        DetectorPreset("chekanov2022", jet_pt_min=40.0, jet_min_uses_et=True, jet_eta_max=2.5,
+                       fake_mu=1e-3, fake_e=1e-2, min_leptons=1, selection_lepton_pt=30.0,
+                       min_jets=2, selection_jet_pt=30.0),
+        DetectorPreset("atlas2024", jet_pt_min=30.0, jet_eta_max=2.4, lepton_pt_min=30.0, lepton_eta_max=2.4,
+                       photon_pt_min=30.0, photon_eta_max=2.4, overlap_dr=0.4, btag_eff=0.77,
+                       btag_mistag=0.01, min_leptons=1, selection_lepton_pt=60.0),
+        DetectorPreset("adc2021", jet_pt_min=15.0, jet_eta_max=4.0, lepton_pt_min=3.0, photon_pt_min=10.0,
+                       min_leptons=1, selection_lepton_pt=23.0),
+        DetectorPreset("dijet_lhco", jet_r=1.0, jet_pt_min=100.0, jet_eta_max=2.5, leading_jet_pt=1200.0),
+        DetectorPreset("fourlepton", jet_pt_min=30.0, lepton_pt_min=7.0, lepton_eta_max=2.5, four_lepton=True),
+    )
+}
+
+
+def get_preset(name: str | DetectorPreset) -> DetectorPreset:
+    """The preset called `name` (a preset passes through)."""
+    if isinstance(name, DetectorPreset):
+        return name
+    try:
+        return PRESETS[name]
+    except KeyError:
+        raise ConfigError(f"unknown detector preset {name!r}; known: {', '.join(PRESETS)}") from None

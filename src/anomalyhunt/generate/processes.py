@@ -1,0 +1,155 @@
+"""The catalogue of named processes: Pythia settings for each SM background and BSM benchmark.
+
+Adding a process is one `_register(Process(...))` call: a name, a line of description, default
+parameters, and a function from parameters to Pythia settings strings.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+
+from ..exceptions import ConfigError
+
+__all__ = ["Process", "CATALOGUE", "get_process", "process_names", "sample_name"]
+
+# pTHat-biased sampling so that multi-TeV tails have statistics; the weights it implies go into `weight`.
+_BIAS = ("PhaseSpace:bias2Selection = on", "PhaseSpace:bias2SelectionPow = 4.0")
+
+
+@dataclass(frozen=True)
+class Process:
+    """One entry of the catalogue.
+
+    `settings(params)` returns Pythia `readString` lines; `defaults` are the parameters a user may override
+    (masses in GeV). `label` is 1 for BSM processes.
+    """
+
+    name: str
+    description: str
+    settings: Callable[[Mapping[str, float]], list[str]]
+    defaults: Mapping[str, float] = field(default_factory=dict)
+    label: int = 0
+
+    def resolve(self, params: Mapping[str, float] | None = None) -> dict[str, float]:
+        """Defaults updated with `params`, rejecting names the process does not know."""
+        params = dict(params or {})
+        unknown = sorted(set(params) - set(self.defaults))
+        if unknown:
+            known = ", ".join(sorted(self.defaults)) or "none"
+            raise ConfigError(f"process '{self.name}' has no parameter {unknown[0]!r} (known: {known})")
+        resolved = {**self.defaults, **params}
+        for key, value in resolved.items():
+            if not value > 0:
+                raise ConfigError(f"process '{self.name}': parameter {key} must be positive, got {value}")
+        return resolved
+
+    def pythia_settings(self, params: Mapping[str, float] | None = None) -> list[str]:
+        return self.settings(self.resolve(params))
+
+
+CATALOGUE: dict[str, Process] = {}
+
+
+def _register(process: Process) -> None:
+    CATALOGUE[process.name] = process
+
+
+def _biased(ref: float) -> list[str]:
+    return [*_BIAS, f"PhaseSpace:bias2SelectionRef = {ref:g}"]
+
+
+# --- Standard Model -------------------------------------------------------------------------------------
+_register(Process(
+    "qcd", "QCD multijets (HardQCD:all), pTHat-biased",
+    lambda p: ["HardQCD:all = on", f"PhaseSpace:pTHatMin = {p['pthat_min']:g}", *_biased(p["pthat_min"])],
+    {"pthat_min": 50.0},
+))
+_register(Process(
+    "wjets", "W + jet (qqbar -> W g, q g -> W q), all W decays, pTHat-biased",
+    lambda p: ["WeakBosonAndParton:qqbar2Wg = on", "WeakBosonAndParton:qg2Wq = on",
+               f"PhaseSpace:pTHatMin = {p['pthat_min']:g}", *_biased(p["pthat_min"])],
+    {"pthat_min": 20.0},
+))
+_register(Process(
+    "zjets", "Z + jet (Z only, no gamma*), all Z decays, pTHat-biased",
+    lambda p: ["WeakBosonAndParton:qqbar2gmZg = on", "WeakBosonAndParton:qg2gmZq = on", "WeakZ0:gmZmode = 2",
+               f"PhaseSpace:pTHatMin = {p['pthat_min']:g}", *_biased(p["pthat_min"])],
+    {"pthat_min": 20.0},
+))
+_register(Process(
+    "ttbar", "top pair production (gg, qqbar -> t tbar), all decays",
+    lambda p: ["Top:gg2ttbar = on", "Top:qqbar2ttbar = on"],
+))
+_register(Process(
+    "single_top", "single top, t- and s-channel",
+    lambda p: ["Top:qq2tq(t:W) = on", "Top:ffbar2tqbar(s:W) = on"],
+))
+_register(Process(
+    "diboson", "WW, WZ, ZZ production (WeakDoubleBoson:all), all decays",
+    lambda p: ["WeakDoubleBoson:all = on"],
+))
+_register(Process(
+    "gamma_jets", "prompt photon + jet (PromptPhoton:all)",
+    lambda p: ["PromptPhoton:all = on", f"PhaseSpace:pTHatMin = {p['pthat_min']:g}"],
+    {"pthat_min": 50.0},
+))
+_register(Process(
+    "zz4l", "ZZ*/gamma* pairs with both bosons to e+e- or mu+mu-",
+    lambda p: ["WeakDoubleBoson:ffbar2gmZgmZ = on", "23:onMode = off", "23:onIfAny = 11 13",
+               f"23:mMin = {p['mll_min']:g}", f"PhaseSpace:mHatMin = {2 * p['mll_min']:g}"],
+    {"mll_min": 12.0},
+))
+
+
+# --- BSM benchmarks of seeds 000/001 ------------------------------------------------------------------
+def _ssm_wprime(p: Mapping[str, float]) -> list[str]:
+    m = p["mass"]
+    return ["NewGaugeBoson:ffbar2Wprime = on", f"34:m0 = {m:g}",
+            # W' -> W Z' with m(Z') = m(W') - 250 GeV, W -> l nu, Z' -> q qbar (seed 000)
+            "34:oneChannel = 1 1.0 100 24 32", f"32:m0 = {m - 250.0:g}",
+            "32:onMode = off", "32:onIfAny = 1 2 3 4 5", "24:onMode = off", "24:onIfAny = 11 13 15"]
+
+
+_register(Process("ssm_wprime", "SSM W' -> W Z' (W -> l nu, Z' -> qq), m(Z') = m(W') - 250 GeV",
+                  _ssm_wprime, {"mass": 2000.0}, label=1))
+_register(Process(
+    "ssm_zprime", "SSM Z' (Z' only, no gamma*/Z interference), SM-like decays",
+    lambda p: ["NewGaugeBoson:ffbar2gmZZprime = on", "Zprime:gmZmode = 3", f"32:m0 = {p['mass']:g}"],
+    {"mass": 2000.0}, label=1,
+))
+_register(Process(
+    "dm_zprime", "axial-vector Z' -> q qbar with a W radiated by the weak shower",
+    lambda p: ["NewGaugeBoson:ffbar2gmZZprime = on", "Zprime:gmZmode = 3", f"32:m0 = {p['mass']:g}",
+               "Zprime:vd = 0", "Zprime:vu = 0", "Zprime:ad = 1", "Zprime:au = 1",
+               "32:onMode = off", "32:onIfAny = 1 2 3 4 5",
+               "TimeShower:weakShower = on", "SpaceShower:weakShower = on"],
+    {"mass": 2000.0}, label=1,
+))
+_register(Process(
+    "charged_higgs", "b g -> H+ t with H+ -> t b (2HDM)",
+    lambda p: ["Higgs:useBSM = on", "HiggsBSM:bg2H+-t = on", f"37:m0 = {p['mass']:g}",
+               "37:onMode = off", "37:onIfMatch = 5 6"],
+    {"mass": 1000.0}, label=1,
+))
+
+
+def get_process(name: str) -> Process:
+    """The catalogue entry called `name`."""
+    try:
+        return CATALOGUE[name]
+    except KeyError:
+        raise ConfigError(f"unknown process {name!r}; known: {', '.join(process_names())}") from None
+
+
+def process_names() -> list[str]:
+    return list(CATALOGUE)
+
+
+def sample_name(name: str, params: Mapping[str, float] | None = None) -> str:
+    """The `process` string written into events: the name, with the mass for BSM (`ssm_wprime_2000`)."""
+    process = get_process(name)
+    resolved = process.resolve(params)
+    if "mass" in resolved:
+        return f"{name}_{resolved['mass']:g}"
+    return name

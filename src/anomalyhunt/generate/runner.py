@@ -1,0 +1,259 @@
+"""Parallel, resumable generation runs: chunks of events as Dask futures, one Parquet file per chunk.
+
+Each chunk has its own Pythia seed derived from (seed, sample, chunk index), so a dataset is identical
+whatever the number of workers and however often the run was interrupted. A finished chunk is a file
+(written atomically); a rerun skips those and redoes the rest.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import zlib
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import awkward as ak
+import numpy as np
+
+from .. import __version__
+from ..events import io as event_io
+from ..exceptions import ConfigError, EventFileError
+from .detector import get_preset
+from .processes import get_process, sample_name
+from .pythia import PythiaRun, pythia_version
+from .reconstruction import reconstruct, select
+
+__all__ = ["GenerationConfig", "ChunkSummary", "generate", "generate_chunk", "chunk_seeds", "dask_client"]
+
+_MAX_CHUNKS = 100_000
+
+
+@dataclass(frozen=True)
+class GenerationConfig:
+    """What to generate: `n_events` Pythia events (before selection) of one process, in chunks."""
+
+    process: str
+    n_events: int
+    seed: int = 1
+    params: Mapping[str, float] = field(default_factory=dict)
+    preset: str = "chekanov2022"
+    chunk_size: int = 5000
+    sqrt_s: float = 13000.0
+    batch_size: int = 500
+
+    def __post_init__(self) -> None:
+        get_process(self.process).resolve(self.params)
+        get_preset(self.preset)
+        if not isinstance(self.n_events, int | np.integer) or self.n_events <= 0:
+            raise ConfigError(f"n_events must be a positive integer, got {self.n_events!r}")
+        if not 0 <= self.seed < 2**32:
+            raise ConfigError(f"seed must be in [0, 2^32), got {self.seed}")
+        if self.chunk_size <= 0 or self.batch_size <= 0:
+            raise ConfigError(f"chunk_size and batch_size must be positive, got {self.chunk_size}, {self.batch_size}")
+        if self.n_chunks > _MAX_CHUNKS:
+            raise ConfigError(f"{self.n_chunks} chunks is too many: raise chunk_size (now {self.chunk_size})")
+        if self.sqrt_s <= 0:
+            raise ConfigError(f"sqrt_s must be positive, got {self.sqrt_s}")
+
+    @property
+    def sample(self) -> str:
+        return sample_name(self.process, self.params)
+
+    @property
+    def n_chunks(self) -> int:
+        return -(-self.n_events // self.chunk_size)
+
+    def chunk_events(self, index: int) -> int:
+        return min(self.chunk_size, self.n_events - index * self.chunk_size)
+
+    def as_dict(self) -> dict[str, Any]:
+        out = dataclasses.asdict(self)
+        out["params"] = get_process(self.process).resolve(self.params)
+        return out
+
+
+@dataclass(frozen=True)
+class ChunkSummary:
+    """What one finished chunk holds; also stored in the chunk file's metadata."""
+
+    chunk: int
+    file: str
+    n_generated: int
+    n_selected: int
+    sigma_pb: float
+    sigma_err_pb: float
+    selected_sigma_pb: float
+
+
+def chunk_seeds(seed: int, sample: str, index: int) -> tuple[int, np.random.Generator]:
+    """Pythia seed and NumPy generator (detector smearing, tagging, fakes) of one chunk."""
+    sequence = np.random.SeedSequence([seed, zlib.crc32(sample.encode()), index])
+    pythia_seed = int(sequence.generate_state(1)[0] % 900_000_000) + 1
+    return pythia_seed, np.random.default_rng(sequence.spawn(1)[0])
+
+
+def _chunk_file(index: int) -> str:
+    return f"chunk-{index:05d}.parquet"
+
+
+def generate_chunk(config: GenerationConfig, index: int, out_dir: str) -> ChunkSummary:
+    """Generate, reconstruct, select and write chunk `index` of `config` (skipped if already written)."""
+    path = Path(out_dir) / _chunk_file(index)
+    if path.exists():
+        return ChunkSummary(**event_io.read_metadata(path)["chunk"])
+    process = get_process(config.process)
+    preset = get_preset(config.preset)
+    pythia_seed, rng = chunk_seeds(config.seed, config.sample, index)
+    run = PythiaRun(process.pythia_settings(config.params), seed=pythia_seed, sqrt_s=config.sqrt_s)
+    n_generated = config.chunk_events(index)
+    kept, kept_weights, kept_ids = [], [], []
+    weight_sum, offset = 0.0, 0
+    for batch in run.batches(n_generated, batch_size=config.batch_size):
+        objects = reconstruct(batch.particles, batch.b_hadrons, preset=preset, rng=rng)
+        mask = select(objects, preset=preset)
+        kept.append(objects[mask])
+        kept_weights.append(batch.weights[mask])
+        kept_ids.append(index * config.chunk_size + offset + np.flatnonzero(mask))
+        weight_sum += float(batch.weights.sum())
+        offset += len(mask)
+    sigma, sigma_err = run.sigma_pb
+    # Each chunk carries its share n_chunk / N of its own cross-section estimate, so the dataset's weights
+    # sum to the event-weighted mean cross section whatever the chunking.
+    weights = np.concatenate(kept_weights) * (sigma / weight_sum * n_generated / config.n_events)
+    n_selected = len(weights)
+    events = ak.concatenate(kept)
+    events = ak.with_field(events, weights, "weight")
+    events = ak.with_field(events, ak.from_numpy(np.full(n_selected, config.sample)), "process")
+    events = ak.with_field(events, np.full(n_selected, process.label, dtype=np.int8), "label")
+    events = ak.with_field(events, np.concatenate(kept_ids).astype(np.int64), "event_id")
+    summary = ChunkSummary(index, path.name, n_generated, n_selected, sigma, sigma_err, float(weights.sum()))
+    metadata = _dataset_metadata(config) | {"pythia_seed": pythia_seed, "chunk": dataclasses.asdict(summary)}
+    event_io.write(events, path, metadata=metadata)
+    return summary
+
+
+def _dataset_metadata(config: GenerationConfig) -> dict[str, Any]:
+    preset = get_preset(config.preset)
+    return {
+        "generator": "pythia8",
+        "generator_version": pythia_version(),
+        "process": config.process,
+        "sample": config.sample,
+        "params": get_process(config.process).resolve(config.params),
+        "seed": config.seed,
+        "detector_preset": preset.name,
+        "detector": preset.as_dict(),
+        "selection": preset.selection,
+        "sqrt_s": config.sqrt_s,
+        "package_version": __version__,
+    }
+
+
+def _manifest(config: GenerationConfig, summaries: list[ChunkSummary]) -> dict[str, Any]:
+    done = sorted(summaries, key=lambda s: s.chunk)
+    n_generated = sum(s.n_generated for s in done)
+    sigma = sum(s.sigma_pb * s.n_generated for s in done) / max(n_generated, 1)
+    sigma_err = np.sqrt(sum((s.sigma_err_pb * s.n_generated) ** 2 for s in done)) / max(n_generated, 1)
+    return {
+        **_dataset_metadata(config),
+        "config": config.as_dict(),
+        "complete": len(done) == config.n_chunks,
+        "n_generated": n_generated,
+        "n_selected": sum(s.n_selected for s in done),
+        "sigma_pb": sigma,
+        "sigma_err_pb": float(sigma_err),
+        "selected_sigma_pb": sum(s.selected_sigma_pb for s in done),
+        "files": [dataclasses.asdict(s) for s in done],
+    }
+
+
+def _check_resumable(config: GenerationConfig, out: Path) -> None:
+    if not (out / event_io.MANIFEST).exists():
+        if any(out.glob("*.parquet")):
+            raise ConfigError(f"{out}: the folder holds event files but no manifest; choose another --out")
+        return
+    previous = event_io.read_manifest(out).get("config")
+    if previous != config.as_dict():
+        raise ConfigError(f"{out}: the folder holds a different dataset ({previous}); choose another --out "
+                          "or delete it")
+
+
+def _prepare_output(out: Path) -> None:
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        probe = out / ".write-test"
+        probe.touch()
+        probe.unlink()
+    except OSError as exc:
+        raise EventFileError(f"{out}: the output folder is not writable ({exc.strerror})") from exc
+    for stale in out.glob(".*.part"):  # temporaries of a killed run
+        stale.unlink(missing_ok=True)
+
+
+def generate(config: GenerationConfig, out: str | Path, *, workers: int = 2, scheduler: str | None = None,
+             client=None, progress: Callable[[int, int], None] | None = None) -> dict[str, Any]:
+    """Generate the dataset `config` into folder `out`, resuming whatever a previous run finished.
+
+    workers: Dask LocalCluster worker processes (0 runs in this process, for debugging);
+    scheduler: address of an existing Dask scheduler (its workers must see `out`);
+    client: an open `dask.distributed.Client` to reuse across several datasets (overrides both).
+    progress(done, total) is called after each chunk. Returns the manifest.
+    """
+    out = Path(out)
+    if workers < 0:
+        raise ConfigError(f"workers must be >= 0, got {workers}")
+    _prepare_output(out)
+    _check_resumable(config, out)
+    summaries, todo = [], []
+    for index in range(config.n_chunks):
+        path = out / _chunk_file(index)
+        if path.exists():
+            summaries.append(ChunkSummary(**event_io.read_metadata(path)["chunk"]))
+        else:
+            todo.append(index)
+    event_io.write_manifest(out, _manifest(config, summaries))
+
+    def finished(summary: ChunkSummary) -> None:
+        summaries.append(summary)
+        event_io.write_manifest(out, _manifest(config, summaries))
+        if progress is not None:
+            progress(len(summaries), config.n_chunks)
+
+    if progress is not None:
+        progress(len(summaries), config.n_chunks)
+    if todo and client is None and workers == 0 and scheduler is None:
+        for index in todo:
+            finished(generate_chunk(config, index, str(out)))
+    elif todo and client is not None:
+        _run_on_dask(client, config, todo, str(out), on_result=finished)
+    elif todo:
+        with dask_client(workers=workers, scheduler=scheduler) as own:
+            _run_on_dask(own, config, todo, str(out), on_result=finished)
+    return event_io.read_manifest(out)
+
+
+@contextmanager
+def dask_client(*, workers: int = 2, scheduler: str | None = None) -> Iterator:
+    """A Dask client on `scheduler`, or on a LocalCluster of `workers` single-threaded processes."""
+    from dask.distributed import Client, LocalCluster
+
+    if scheduler:
+        with Client(scheduler) as client:
+            yield client
+        return
+    with LocalCluster(n_workers=max(workers, 1), threads_per_worker=1, processes=True,
+                      dashboard_address=None, silence_logs=logging.ERROR) as cluster, Client(cluster) as client:
+        yield client
+
+
+def _run_on_dask(client, config, todo, out, *, on_result) -> None:
+    from dask.distributed import as_completed
+
+    futures = [client.submit(generate_chunk, config, i, out, pure=False, key=f"chunk-{i}-{config.sample}")
+               for i in todo]
+    for future in as_completed(futures):
+        on_result(future.result())

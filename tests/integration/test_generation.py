@@ -1,0 +1,137 @@
+"""Pythia generation end to end: determinism, resumption, cross sections, weights, CLI errors."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import awkward as ak
+import numpy as np
+import pytest
+
+from anomalyhunt import events
+from anomalyhunt.exceptions import ConfigError
+from anomalyhunt.generate import GenerationConfig, generate
+from anomalyhunt.generate.processes import get_process
+from anomalyhunt.generate.pythia import PythiaRun
+
+CLI = [sys.executable, "-m", "anomalyhunt.cli"]
+
+
+@pytest.fixture(scope="module")
+def ttbar_reference(tmp_path_factory):
+    out = tmp_path_factory.mktemp("ttbar")
+    config = GenerationConfig("ttbar", 600, seed=11, chunk_size=200)
+    manifest = generate(config, out, workers=0)
+    return config, out, manifest
+
+
+def test_same_seed_gives_identical_events_on_dask_and_in_process(ttbar_reference, tmp_path):
+    config, out, _ = ttbar_reference
+    generate(config, tmp_path, workers=2)
+    assert ak.to_list(events.read(tmp_path)) == ak.to_list(events.read(out))
+
+
+def test_different_seed_gives_different_events(ttbar_reference, tmp_path):
+    config, out, _ = ttbar_reference
+    generate(GenerationConfig("ttbar", 200, seed=12, chunk_size=200), tmp_path, workers=0)
+    first = events.read(out)
+    other = events.read(tmp_path)
+    assert ak.to_list(other.jets[:20]) != ak.to_list(first.jets[:20])
+
+
+def test_manifest_counts_and_weights_sum_to_selected_cross_section(ttbar_reference):
+    _, out, manifest = ttbar_reference
+    ev = events.read(out)
+    assert manifest["complete"] and manifest["n_generated"] == 600
+    assert manifest["n_selected"] == len(ev) > 0
+    assert np.sum(ev.weight) == pytest.approx(manifest["selected_sigma_pb"], rel=1e-9)
+    assert len(np.unique(ev.event_id)) == len(ev)
+    meta = events.read_metadata(out / manifest["files"][0]["file"])
+    for key in ("generator_version", "process", "seed", "detector_preset", "selection", "sqrt_s", "chunk",
+                "package_version"):
+        assert key in meta
+
+
+def test_ttbar_cross_section_near_the_leading_order_value(ttbar_reference):
+    # LO ttbar at 13 TeV is about 500 pb; Pythia's estimate must be within 30%.
+    _, _, manifest = ttbar_reference
+    assert manifest["sigma_pb"] == pytest.approx(500.0, rel=0.3)
+
+
+def test_bias_weight_formula_matches_pythia_event_weights():
+    run = PythiaRun(get_process("qcd").pythia_settings(), seed=5)
+    for _ in range(20):
+        weight, pthat = run.next_weight()
+        assert weight == pytest.approx((50.0 / pthat) ** 4, rel=1e-5)
+
+
+def test_resume_after_lost_chunk_and_stale_temporary(ttbar_reference, tmp_path):
+    config, out, _ = ttbar_reference
+    generate(config, tmp_path, workers=0)
+    (tmp_path / "chunk-00001.parquet").unlink()
+    (tmp_path / ".chunk-00001.parquet.abc.part").write_bytes(b"half")
+    manifest = generate(config, tmp_path, workers=0)
+    assert manifest["complete"] and manifest["n_generated"] == 600
+    assert not list(tmp_path.glob(".*.part"))
+    assert ak.to_list(events.read(tmp_path)) == ak.to_list(events.read(out))
+
+
+def test_killed_run_resumes_to_exactly_the_requested_events(ttbar_reference, tmp_path):
+    config, out, _ = ttbar_reference
+    args = [*CLI, "generate", "--process", "ttbar", "--events", "600", "--seed", "11", "--chunk-size", "200",
+            "--workers", "0", "--out", str(tmp_path)]
+    proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    deadline = time.time() + 120
+    while not (tmp_path / "chunk-00000.parquet").exists() and time.time() < deadline:
+        time.sleep(0.1)
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    assert not (events.read_manifest(tmp_path)["complete"])
+    subprocess.run(args, check=True, capture_output=True)
+    manifest = events.read_manifest(tmp_path)
+    assert manifest["complete"] and manifest["n_generated"] == 600
+    assert ak.to_list(events.read(tmp_path)) == ak.to_list(events.read(out))
+
+
+def test_rerun_into_a_folder_of_another_dataset_is_refused(ttbar_reference):
+    _, out, _ = ttbar_reference
+    with pytest.raises(ConfigError, match="different dataset"):
+        generate(GenerationConfig("ttbar", 600, seed=99, chunk_size=200), out, workers=0)
+
+
+def _cli(*args):
+    return subprocess.run([*CLI, *args], capture_output=True, text=True)
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["generate", "--process", "nope", "--events", "10", "--out", "{tmp}/x"], "unknown process 'nope'"),
+        (["generate", "--process", "ttbar", "--events", "-5", "--out", "{tmp}/x"], "n_events must be a positive"),
+        (["generate", "--process", "ssm_zprime", "--param", "mass=-1", "--events", "5", "--out", "{tmp}/x"],
+         "must be positive"),
+        (["generate", "--process", "ttbar", "--events", "10", "--out", "{tmp}/file.txt/x"], "not writable"),
+        (["info", "{tmp}/corrupt.parquet"], "not a readable Parquet file"),
+    ],
+)
+def test_cli_bad_input_gives_one_line_and_nonzero_exit(tmp_path, args, message):
+    (tmp_path / "file.txt").write_text("a file, not a folder")
+    (tmp_path / "corrupt.parquet").write_bytes(b"PAR1 garbage")
+    result = _cli(*[a.format(tmp=tmp_path) for a in args])
+    assert result.returncode != 0
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and message in lines[0], result.stderr
+    assert "Traceback" not in result.stderr
+    assert not Path(tmp_path / "x").exists()
+
+
+def test_cli_lists_processes():
+    result = _cli("processes")
+    assert result.returncode == 0
+    names = [line.split()[0] for line in result.stdout.splitlines()]
+    for name in ("qcd", "wjets", "zjets", "ttbar", "single_top", "diboson", "zz4l", "ssm_wprime", "ssm_zprime",
+                 "charged_higgs", "dm_zprime"):
+        assert name in names
