@@ -13,7 +13,8 @@ def make_events(objects_per_event, *, met=None, weight=None):
     for coll in ("jets", "bjets", "muons", "electrons", "photons"):
         rows = [ev.get(coll, []) for ev in objects_per_event]
         counts = np.array([len(r) for r in rows], dtype=np.int64)
-        flat = np.array([o for r in rows for o in r], dtype=np.float64).reshape(-1, 5 if coll in ("muons", "electrons") else 4)
+        width = 5 if coll in ("muons", "electrons") else 4
+        flat = np.array([o for r in rows for o in r], dtype=np.float64).reshape(-1, width)
         rec = {k: flat[:, i].astype(np.float32) for i, k in enumerate(("pt", "eta", "phi", "mass"))}
         if coll in ("muons", "electrons"):
             rec["charge"] = flat[:, 4].astype(np.int8)

@@ -62,10 +62,14 @@ def test_ttbar_cross_section_near_the_leading_order_value(ttbar_reference):
 
 
 def test_bias_weight_formula_matches_pythia_event_weights():
+    # Pythia biases with the pTHat of its massless phase-space point; info.pTHat() is reported after the
+    # heavy-quark mass correction, so the two differ by up to ~0.5% for c/b final states, exact otherwise.
     run = PythiaRun(get_process("qcd").pythia_settings(), seed=5)
-    for _ in range(20):
-        weight, pthat = run.next_weight()
-        assert weight == pytest.approx((50.0 / pthat) ** 4, rel=1e-5)
+    weights, expected = np.array([run.next_weight() for _ in range(200)]).T
+    expected = (50.0 / expected) ** 4
+    assert weights == pytest.approx(expected, rel=1e-2)
+    assert np.mean(np.isclose(weights, expected, rtol=1e-9)) > 0.5
+    assert np.ptp(weights) > 0.01
 
 
 def test_resume_after_lost_chunk_and_stale_temporary(ttbar_reference, tmp_path):

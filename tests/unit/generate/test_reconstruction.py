@@ -27,7 +27,8 @@ def run(events, b_hadrons=None, preset=EXACT, seed=0):
 
 def jet_spray(pt, eta, phi, n=4):
     """A collimated bunch of pions summing to about `pt`."""
-    return [particle(211, pt / n, eta + 0.02 * (k - (n - 1) / 2), phi - 0.02 * (k - (n - 1) / 2), 0.1396) for k in range(n)]
+    offsets = 0.02 * (np.arange(n) - (n - 1) / 2)
+    return [particle(211, pt / n, eta + d, phi - d, 0.1396) for d in offsets]
 
 
 def test_isolated_electron_is_an_electron_and_leaves_the_jet_inputs():
