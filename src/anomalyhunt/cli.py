@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 from .exceptions import AnomalyHuntError
 
@@ -79,6 +80,40 @@ def _cmd_info(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_features(args: argparse.Namespace) -> int:
+    from .pipeline.features import FeatureConfig, write_features
+
+    config = FeatureConfig(kind=args.kind, preset=args.preset, sqrt_s=args.sqrt_s)
+    bar, update = _progress_bar(f"{args.kind} features")
+    try:
+        out = write_features(args.input, args.output, config, workers=args.workers, scheduler=args.scheduler,
+                             progress=update)
+    finally:
+        bar.close()
+    print(f"wrote {out} and {out.with_suffix('.json')}")
+    return 0
+
+
+def _cmd_plot_rmm(args: argparse.Namespace) -> int:
+    import numpy as np
+
+    from . import events
+    from .features import rmm
+    from .plots import mean_rmm_figure
+
+    data = events.read(args.input)
+    samples = np.asarray(data.process.to_list() if len(data) else [])
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    for sample in np.unique(samples):
+        subset = data[samples == sample]
+        fig = mean_rmm_figure(rmm(subset, preset=args.preset), weights=np.asarray(subset.weight),
+                              preset=args.preset, title=f"mean RMM: {sample} ({len(subset)} events)")
+        fig.savefig(out / f"rmm_{sample}.png", dpi=120)
+        print(out / f"rmm_{sample}.png")
+    return 0
+
+
 def _cmd_demo(args: argparse.Namespace) -> int:
     from .pipeline.demo import DemoConfig, run_demo, yield_table
 
@@ -111,6 +146,22 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("info", help="events per sample and cross sections in a file or dataset")
     p.add_argument("path")
     p.set_defaults(func=_cmd_info)
+
+    p = sub.add_parser("features", help="compute RMM / four-vector / ADC2021 features of a dataset into .npy")
+    p.add_argument("input", help="event file or dataset folder")
+    p.add_argument("-o", "--output", required=True, help="output .npy (a .json sidecar is written beside it)")
+    p.add_argument("--kind", default="rmm", choices=["rmm", "fourvec", "adc2021"])
+    p.add_argument("--preset", default="T5N10", help="RMM layout: T5N10 or atlas2024")
+    p.add_argument("--sqrt-s", type=float, default=13000.0)
+    p.add_argument("--workers", type=int, default=0, help="Dask workers, one future per file (0: in process)")
+    p.add_argument("--scheduler", default=None)
+    p.set_defaults(func=_cmd_features)
+
+    p = sub.add_parser("plot-rmm", help="mean RMM image per process of a dataset")
+    p.add_argument("input")
+    p.add_argument("--preset", default="T5N10")
+    p.add_argument("--out", default="rmm_plots", help="folder for the PNG files")
+    p.set_defaults(func=_cmd_plot_rmm)
 
     p = sub.add_parser("demo", help="the embedded default: a small SM + BSM sample, end to end")
     p.add_argument("--out", default="runs/demo")

@@ -9,6 +9,9 @@ visible particles with the objects replaced by their smeared versions.
 
 from __future__ import annotations
 
+import os
+import sys
+
 import awkward as ak
 import fastjet
 import numpy as np
@@ -89,7 +92,29 @@ def _near_any(a: ak.Array, b: ak.Array, dr: float):
     return ak.any(delta_r(pairs.a.eta, pairs.a.phi, pairs.b.eta, pairs.b.phi) < dr, axis=2)
 
 
+_BANNER_SHOWN = False
+
+
+def _swallow_fastjet_banner() -> None:
+    """FastJet prints a banner to C stdout at its first clustering; run that one with fd 1 on /dev/null."""
+    global _BANNER_SHOWN
+    if _BANNER_SHOWN:
+        return
+    _BANNER_SHOWN = True
+    sys.stdout.flush()
+    saved = os.dup(1)
+    try:
+        with open(os.devnull, "w") as null:
+            os.dup2(null.fileno(), 1)
+            one = [fastjet.PseudoJet(1.0, 0.0, 0.0, 1.0)]
+            fastjet.ClusterSequence(one, fastjet.JetDefinition(fastjet.antikt_algorithm, 0.4))
+    finally:
+        os.dup2(saved, 1)
+        os.close(saved)
+
+
 def _cluster(inputs: ak.Array, *, r: float, pt_min: float) -> ak.Array:
+    _swallow_fastjet_banner()
     jetdef = fastjet.JetDefinition(fastjet.antikt_algorithm, r)
     momenta = ak.zip({"px": inputs.px, "py": inputs.py, "pz": inputs.pz, "E": inputs.e})
     jets = fastjet.ClusterSequence(momenta, jetdef).inclusive_jets(min_pt=pt_min)

@@ -8,10 +8,8 @@ whatever the number of workers and however often the run was interrupted. A fini
 from __future__ import annotations
 
 import dataclasses
-import logging
 import zlib
-from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -22,12 +20,13 @@ import numpy as np
 from .. import __version__
 from ..events import io as event_io
 from ..exceptions import ConfigError, EventFileError
+from ..parallel import dask_client, run_futures
 from .detector import get_preset
 from .processes import get_process, sample_name
 from .pythia import PythiaRun, pythia_version
 from .reconstruction import reconstruct, select
 
-__all__ = ["GenerationConfig", "ChunkSummary", "generate", "generate_chunk", "chunk_seeds", "dask_client"]
+__all__ = ["GenerationConfig", "ChunkSummary", "generate", "generate_chunk", "chunk_seeds"]
 
 _MAX_CHUNKS = 100_000
 
@@ -229,31 +228,10 @@ def generate(config: GenerationConfig, out: str | Path, *, workers: int = 2, sch
         for index in todo:
             finished(generate_chunk(config, index, str(out)))
     elif todo and client is not None:
-        _run_on_dask(client, config, todo, str(out), on_result=finished)
+        run_futures(client, generate_chunk, [(config, i, str(out)) for i in todo], on_result=finished,
+                    name=f"generate-{config.sample}")
     elif todo:
         with dask_client(workers=workers, scheduler=scheduler) as own:
-            _run_on_dask(own, config, todo, str(out), on_result=finished)
+            run_futures(own, generate_chunk, [(config, i, str(out)) for i in todo], on_result=finished,
+                        name=f"generate-{config.sample}")
     return event_io.read_manifest(out)
-
-
-@contextmanager
-def dask_client(*, workers: int = 2, scheduler: str | None = None) -> Iterator:
-    """A Dask client on `scheduler`, or on a LocalCluster of `workers` single-threaded processes."""
-    from dask.distributed import Client, LocalCluster
-
-    if scheduler:
-        with Client(scheduler) as client:
-            yield client
-        return
-    with LocalCluster(n_workers=max(workers, 1), threads_per_worker=1, processes=True,
-                      dashboard_address=None, silence_logs=logging.ERROR) as cluster, Client(cluster) as client:
-        yield client
-
-
-def _run_on_dask(client, config, todo, out, *, on_result) -> None:
-    from dask.distributed import as_completed
-
-    futures = [client.submit(generate_chunk, config, i, out, pure=False, key=f"chunk-{i}-{config.sample}")
-               for i in todo]
-    for future in as_completed(futures):
-        on_result(future.result())

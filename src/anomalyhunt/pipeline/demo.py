@@ -11,7 +11,7 @@ from typing import Any
 from ..events.io import atomic_write_text
 from ..exceptions import ConfigError
 from ..generate import GenerationConfig, generate
-from ..generate.runner import dask_client
+from ..parallel import dask_client
 
 __all__ = ["DemoConfig", "DEFAULT_SAMPLES", "run_demo", "yield_table"]
 

@@ -1,0 +1,77 @@
+"""Generation throughput: events/s per process, full chain vs Pythia alone on the same events, Dask scaling.
+
+Run: .venv/bin/python benchmarks/generation.py [--events N]. Prints a Markdown table; ratios are measured in
+the same run on the same seeds, so they hold on a shared machine where absolute times do not.
+"""
+
+from __future__ import annotations
+
+import argparse
+import platform
+import tempfile
+import time
+
+import numpy as np
+
+from anomalyhunt.generate import GenerationConfig, generate, get_preset, get_process, reconstruct, select
+from anomalyhunt.generate.pythia import PythiaRun
+
+
+def pythia_alone(process: str, n: int, seed: int) -> float:
+    run = PythiaRun(get_process(process).pythia_settings(), seed=seed)
+    start = time.perf_counter()
+    for _ in range(n):
+        run.next_weight()
+    return time.perf_counter() - start
+
+
+def full_chain(process: str, n: int, seed: int, preset: str) -> tuple[float, float]:
+    """(seconds in nextBatch, seconds in reconstruction + selection) for the same events as pythia_alone."""
+    run = PythiaRun(get_process(process).pythia_settings(), seed=seed)
+    rng = np.random.default_rng(seed)
+    t_gen = t_reco = 0.0
+    batches = run.batches(n, batch_size=500)
+    while True:
+        start = time.perf_counter()
+        batch = next(batches, None)
+        t_gen += time.perf_counter() - start
+        if batch is None:
+            return t_gen, t_reco
+        start = time.perf_counter()
+        objects = reconstruct(batch.particles, batch.b_hadrons, preset=get_preset(preset), rng=rng)
+        select(objects, preset=get_preset(preset))
+        t_reco += time.perf_counter() - start
+
+
+def dask_scaling(n: int) -> dict[int, float]:
+    times = {}
+    for workers in (1, 2):
+        with tempfile.TemporaryDirectory() as out:
+            config = GenerationConfig("ttbar", n, seed=3, chunk_size=max(n // 8, 1))
+            start = time.perf_counter()
+            generate(config, out, workers=workers)
+            times[workers] = time.perf_counter() - start
+    return times
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--events", type=int, default=1000)
+    parser.add_argument("--preset", default="chekanov2022")
+    args = parser.parse_args()
+    n = args.events
+    print(f"machine: {platform.processor() or platform.machine()}, {platform.python_version()}, events: {n}")
+    print("| process | Pythia alone [ev/s] | nextBatch [ev/s] | full chain [ev/s] | reco / Pythia | full / Pythia |")
+    print("|---|---|---|---|---|---|")
+    for process in ("ttbar", "qcd", "wjets", "ssm_wprime"):
+        alone = pythia_alone(process, n, seed=7)
+        t_gen, t_reco = full_chain(process, n, seed=7, preset=args.preset)
+        print(f"| {process} | {n / alone:.0f} | {n / t_gen:.0f} | {n / (t_gen + t_reco):.0f} | "
+              f"{t_reco / alone:.3f} | {(t_gen + t_reco) / alone:.3f} |")
+    times = dask_scaling(4 * n)
+    print(f"\nDask LocalCluster, ttbar {4 * n} events in 8 chunks: 1 worker {times[1]:.1f} s, "
+          f"2 workers {times[2]:.1f} s, speed-up {times[1] / times[2]:.2f}x")
+
+
+if __name__ == "__main__":
+    main()

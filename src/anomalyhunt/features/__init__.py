@@ -1,0 +1,26 @@
+"""Feature spaces: the Rapidity-Mass Matrix, input columns, search masses, padded four-vectors. Arrays in,
+arrays out."""
+
+from .columns import SEARCH_MASS_CELLS, InputColumns, fit_columns, flatten
+from .fourvectors import adc2021_names, adc2021_slots, four_vector_names, padded_four_vectors
+from .masses import SEARCH_MASSES, search_masses
+from .rmm import RMM_PRESETS, RMMLayout, object_labels, rmm, rmm_cell_names, rmm_layout
+
+__all__ = [
+    "RMM_PRESETS",
+    "RMMLayout",
+    "SEARCH_MASSES",
+    "SEARCH_MASS_CELLS",
+    "InputColumns",
+    "adc2021_names",
+    "adc2021_slots",
+    "fit_columns",
+    "flatten",
+    "four_vector_names",
+    "object_labels",
+    "padded_four_vectors",
+    "rmm",
+    "rmm_cell_names",
+    "rmm_layout",
+    "search_masses",
+]

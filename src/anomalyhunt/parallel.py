@@ -1,0 +1,34 @@
+"""Scale-out on Dask: a client on a LocalCluster by default, or on any scheduler address."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+__all__ = ["dask_client", "run_futures"]
+
+
+@contextmanager
+def dask_client(*, workers: int = 2, scheduler: str | None = None) -> Iterator:
+    """A `dask.distributed.Client` on `scheduler`, or on a LocalCluster of `workers` single-threaded processes."""
+    from dask.distributed import Client, LocalCluster
+
+    if scheduler:
+        with Client(scheduler) as client:
+            yield client
+        return
+    with LocalCluster(n_workers=max(workers, 1), threads_per_worker=1, processes=True,
+                      dashboard_address=None, silence_logs=logging.ERROR) as cluster, Client(cluster) as client:
+        yield client
+
+
+def run_futures(client, func: Callable, tasks: Iterable[tuple], *, on_result: Callable[[Any], None],
+                name: str = "task") -> None:
+    """Submit `func(*task)` for every task as futures and hand each result to `on_result` as it completes."""
+    from dask.distributed import as_completed
+
+    futures = [client.submit(func, *task, pure=False, key=f"{name}-{i}") for i, task in enumerate(tasks)]
+    for future in as_completed(futures):
+        on_result(future.result())
