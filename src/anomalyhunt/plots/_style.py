@@ -1,0 +1,15 @@
+"""Matplotlib set-up shared by the figures: a headless backend and the mplhep style."""
+
+from __future__ import annotations
+
+
+def pyplot():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import mplhep
+
+    plt.style.use(mplhep.style.ROOT)
+    plt.rcParams.update({"figure.figsize": (7, 5), "font.size": 12})
+    return plt

@@ -1,0 +1,70 @@
+"""Figures of statistics results: spectrum with fit and pulls, significance scan, ROC and SIC."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..stats.bumphunt import BumpHuntResult
+from ..stats.dijet import DijetFitResult
+from ..stats.metrics import RocCurve, sic_curve
+from ._style import pyplot
+
+__all__ = ["spectrum_figure", "significance_scan_figure", "roc_sic_figure"]
+
+
+def spectrum_figure(fit: DijetFitResult, *, xlabel: str = "m [GeV]", title: str = "", signal=None):
+    """Histogram with its dijet fit (top, log scale) and pulls (bottom). `signal`: optional (label, counts)."""
+    import mplhep
+
+    plt = pyplot()
+    fig, (top, bottom) = plt.subplots(2, 1, sharex=True, gridspec_kw={"height_ratios": (3, 1), "hspace": 0.05})
+    centres = 0.5 * (fit.edges[1:] + fit.edges[:-1])
+    mplhep.histplot(fit.counts, fit.edges, ax=top, histtype="errorbar", yerr=np.sqrt(fit.counts), color="black",
+                    label="data")
+    top.stairs(fit.expected, fit.edges, color="tab:red", label=f"{fit.n_params}-par dijet fit")
+    if signal is not None:
+        top.stairs(signal[1], fit.edges, color="tab:blue", linestyle="--", label=signal[0])
+    top.set_yscale("log")
+    top.set_ylabel("events / bin")
+    top.legend(title=f"chi2/ndf = {fit.chi2:.1f}/{fit.ndf}" + ("" if fit.converged else " (NOT CONVERGED)"),
+               fontsize=10)
+    top.set_title(title, fontsize=12)
+    bottom.bar(centres, fit.pulls, width=np.diff(fit.edges), color="tab:gray")
+    bottom.axhline(0, color="black", lw=0.8)
+    bottom.set_ylabel("pull")
+    bottom.set_xlabel(xlabel)
+    bottom.set_ylim(-4, 4)
+    return fig
+
+
+def significance_scan_figure(result: BumpHuntResult, *, xlabel: str = "m [GeV]", title: str = ""):
+    """Local significance vs mass for every signal width, best excess marked."""
+    plt = pyplot()
+    fig, ax = plt.subplots()
+    for label, z in result.z_scan.items():
+        ax.plot(result.masses, z, label=f"width: {label}")
+    ax.axvline(result.mass, color="gray", ls=":")
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel("local significance Z")
+    ax.set_title(title, fontsize=12)
+    ax.legend(title=f"max Z_local = {result.z_local:.2f}, Z_global = {result.z_global:.2f}", fontsize=10)
+    return fig
+
+
+def roc_sic_figure(curves: dict[str, RocCurve], *, title: str = ""):
+    """ROC (background rejection vs signal efficiency) and SIC curves for several signals."""
+    plt = pyplot()
+    fig, (left, right) = plt.subplots(1, 2, figsize=(12, 5))
+    for label, curve in curves.items():
+        ok = curve.fpr > 0
+        left.plot(curve.tpr[ok], 1.0 / curve.fpr[ok], label=label)
+        tpr, sic = sic_curve(curve)
+        right.plot(tpr, sic, label=label)
+    left.set_yscale("log")
+    left.set_xlabel("signal efficiency")
+    left.set_ylabel("background rejection 1/FPR")
+    right.set_xlabel("signal efficiency")
+    right.set_ylabel("SIC = TPR / sqrt(FPR)")
+    left.legend(fontsize=9)
+    fig.suptitle(title)
+    return fig

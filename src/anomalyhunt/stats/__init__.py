@@ -1,0 +1,39 @@
+"""Statistics: dijet fits, bump hunt with look-elsewhere correction, limits, sculpting, metrics, ABCD.
+
+Pure functions returning frozen result dataclasses; nothing here reads files, prints or plots.
+"""
+
+from .abcd import ABCDResult, abcd, abcd_significance
+from .bumphunt import (
+    BumpHuntResult,
+    GlobalSignificance,
+    bump_hunt,
+    global_significance,
+    gross_vitells,
+    local_scan,
+    p_to_z,
+    signal_templates,
+    z_to_p,
+)
+from .dijet import DijetFitResult, dijet_expected, dijet_fit, dijet_function, mass_resolution, resolution_binning
+from .limits import LimitResult, cross_section_limit, upper_limits
+from .metrics import (
+    RocCurve,
+    SensitivityGain,
+    auc,
+    max_sic,
+    rejection_at_efficiency,
+    roc_curve,
+    sensitivity_gain,
+    sic_curve,
+    tpr_at_fpr,
+)
+from .sculpting import SculptingResult, sculpting_check
+
+__all__ = [
+    "ABCDResult", "BumpHuntResult", "DijetFitResult", "GlobalSignificance", "LimitResult", "RocCurve",
+    "SculptingResult", "SensitivityGain", "abcd", "abcd_significance", "auc", "bump_hunt", "cross_section_limit",
+    "dijet_expected", "dijet_fit", "dijet_function", "global_significance", "gross_vitells", "local_scan",
+    "mass_resolution", "max_sic", "p_to_z", "rejection_at_efficiency", "resolution_binning", "roc_curve",
+    "sculpting_check", "sensitivity_gain", "sic_curve", "signal_templates", "tpr_at_fpr", "upper_limits", "z_to_p",
+]
