@@ -131,10 +131,9 @@ def _fit_member(counts, edges, sqrt_s, n_params, starts):
             minuit = _fit_once(counts, edges, sqrt_s, tuple(start))
         except (ValueError, FloatingPointError, RuntimeError):
             continue
+        # every start is tried: the 4/5-parameter likelihood has long flat valleys with local minima
         if best is None or (minuit.valid, -minuit.fval) > (best.valid, -best.fval):
             best = minuit
-        if best.valid:
-            break
     return best
 
 

@@ -1,0 +1,102 @@
+import numpy as np
+import pytest
+from scipy import optimize, special, stats
+
+from anomalyhunt.stats import bump_hunt, dijet_expected, global_significance, local_scan, resolution_binning
+from anomalyhunt.stats.bumphunt import gross_vitells, signal_templates
+from anomalyhunt.stats.dijet import mass_resolution
+
+EDGES = resolution_binning(300.0, 3000.0)
+
+
+def background(total=1e5):
+    b = dijet_expected(np.array([1.0, 10.0, -4.0]), EDGES)
+    return b * total / b.sum()
+
+
+def gaussian(events, mass, sigma):
+    return events * np.diff(special.ndtr((EDGES - mass) / sigma))
+
+
+def test_local_scan_matches_a_direct_likelihood_maximisation():
+    rng = np.random.default_rng(1)
+    b = background(2e4)
+    n = rng.poisson(b + gaussian(150, 1200, mass_resolution(1200))).astype(float)
+    templates = signal_templates(EDGES, widths=("resolution",))
+    s_hat, z = local_scan(n[None], b[None], templates)
+    for k in (5, 20, int(np.argmin(np.abs(templates.masses - 1200)))):
+        t = np.zeros_like(b)
+        t[templates.index[k]] += templates.fraction[k]
+
+        def nll(s):
+            mu = b + s * t
+            return np.sum(mu - n * np.log(mu))
+
+        best = optimize.minimize_scalar(nll, bounds=(0, 5000), method="bounded", options={"xatol": 1e-8})
+        s_ref = max(best.x, 0.0)
+        q0 = 2 * (nll(0.0) - nll(s_ref))
+        assert s_hat[0, k] == pytest.approx(s_ref, abs=1e-3 * max(s_ref, 1))
+        assert z[0, k] == pytest.approx(np.sqrt(max(q0, 0)), abs=1e-4)
+
+
+def test_injected_bump_is_found_at_its_mass_with_the_expected_significance():
+    b = background(1e5)
+    sig = gaussian(80, 1500, mass_resolution(1500))
+    # Asimov significance of the injected signal with the true background, independent of the code under test
+    z_asimov = np.sqrt(2 * np.sum((b + sig) * np.log1p(sig / b) - sig))
+    rng = np.random.default_rng(11)
+    found = []
+    for _ in range(12):
+        result = bump_hunt(rng.poisson(b + sig), EDGES, rng=rng, n_toys=200)
+        bin_of = np.searchsorted(EDGES, [result.mass, 1500.0])
+        assert abs(bin_of[0] - bin_of[1]) <= 1
+        found.append(result.z_local)
+    # The background-only fit absorbs a little of the signal, so Z_local sits slightly below the Asimov value.
+    assert 0.75 * z_asimov < np.mean(found) < z_asimov + 0.3, (np.mean(found), z_asimov)
+    assert result.z_global > 2.5 and result.p_global <= 1 / 201 + 1e-12
+
+
+def test_background_only_local_z_is_half_zero_half_normal():
+    b = background(5e4)
+    toys = np.random.default_rng(4).poisson(b, size=(4000, len(b))).astype(float)
+    templates = signal_templates(EDGES, widths=("resolution",))
+    _, z = local_scan(toys, np.repeat(b[None], len(toys), 0), templates)
+    k = len(templates.masses) // 2
+    zk = z[:, k]
+    assert np.mean(zk == 0) == pytest.approx(0.5, abs=0.03)
+    assert stats.kstest(zk[zk > 0], stats.halfnorm.cdf).pvalue > 0.01
+
+
+def test_background_only_spectrum_is_not_significant_and_asymptotic_agrees_with_toys():
+    n = np.random.default_rng(21).poisson(background(5e4))
+    glob = global_significance([(n, EDGES)], n_toys=3000, rng=5)
+    assert glob.p_global > 0.01
+    # Gross-Vitells extrapolation: conservative (never much below the toys) and within a factor 3 above them
+    for z in (2.5, 3.0, 3.5):
+        p_toys = np.mean(glob.toy_max_z >= z)
+        p_gv = gross_vitells(z, glob.mean_upcrossings, u0=glob.u0, rate=glob.rate)
+        assert 0.8 * p_toys <= p_gv <= 3.0 * p_toys + 0.002, (z, p_toys, p_gv)
+
+
+def test_more_spectra_searched_mean_a_larger_trials_factor():
+    rng = np.random.default_rng(8)
+    spectra = [(rng.poisson(background(5e4)), EDGES) for _ in range(3)]
+    one = global_significance(spectra[:1], n_toys=500, rng=1)
+    three = global_significance(spectra, n_toys=500, rng=1)
+    assert np.median(three.toy_max_z) > np.median(one.toy_max_z)
+    assert three.mean_upcrossings.sum() > 2 * one.mean_upcrossings.sum()
+
+
+def test_same_seed_same_result():
+    n = np.random.default_rng(2).poisson(background(3e4))
+    a = bump_hunt(n, EDGES, rng=9, n_toys=200)
+    b = bump_hunt(n, EDGES, rng=np.random.default_rng(9), n_toys=200)
+    assert a.p_global == b.p_global and a.z_local == b.z_local
+
+
+@pytest.mark.slow
+def test_global_p_values_are_uniform_on_background_only_toys():
+    rng = np.random.default_rng(100)
+    b = background(3e4)
+    p = [global_significance([(rng.poisson(b), EDGES)], n_toys=400, rng=rng).p_global for _ in range(300)]
+    assert stats.kstest(p, "uniform").pvalue > 0.01

@@ -1,0 +1,93 @@
+import numpy as np
+import pytest
+
+from anomalyhunt.exceptions import StatsInputError
+from anomalyhunt.stats import dijet_expected, dijet_fit, dijet_function, resolution_binning
+
+EDGES = resolution_binning(300.0, 3500.0)
+
+
+def truth(total, params):
+    b = dijet_expected(np.array([1.0, *params]), EDGES)
+    return b * total / b.sum()
+
+
+def test_dijet_function_values():
+    x = np.array([0.1, 0.2])
+    np.testing.assert_allclose(dijet_function(x, [2.0, 3.0, -1.0]), 2.0 * (1 - x) ** 3 * x**-1.0)
+    np.testing.assert_allclose(dijet_function(x, [1.0, 3.0, -1.0, 0.5, 0.1]),
+                               (1 - x) ** 3 * x ** (-1.0 + 0.5 * np.log(x) + 0.1 * np.log(x) ** 2))
+
+
+def test_expected_counts_integrate_the_function():
+    from scipy import integrate
+
+    params = np.array([2.0, 8.0, -4.5, 0.1])
+    mu = dijet_expected(params, EDGES)
+    quad = [integrate.quad(lambda m: dijet_function(m / 13000.0, params), lo, hi)[0]
+            for lo, hi in zip(EDGES[:-1], EDGES[1:], strict=True)]
+    np.testing.assert_allclose(mu, quad, rtol=1e-7)
+
+
+def test_three_parameter_fit_recovers_generating_parameters_within_errors():
+    gen = np.array([9.0, -4.2])
+    mu = truth(1e6, gen)
+    fit = dijet_fit(np.random.default_rng(7).poisson(mu), EDGES, n_params=3)
+    true_params = np.array([mu.sum() / dijet_expected(np.array([1.0, *gen]), EDGES).sum(), *gen])
+    assert fit.converged
+    assert np.all(np.abs((fit.params - true_params) / fit.errors) < 3)
+
+
+def test_five_parameter_fit_holds_the_truth_in_its_joint_confidence_region():
+    # The 5-parameter family is nearly degenerate (long curved valleys), so single-parameter Hesse errors
+    # mean little; the generating point must lie inside the 95% joint region: deviance(truth) - min < 11.07.
+    from anomalyhunt.stats.dijet import _deviance
+
+    gen = np.array([9.0, -4.2, 0.15, 0.02])
+    mu = truth(4e6, gen)
+    counts = np.random.default_rng(7).poisson(mu)
+    fit = dijet_fit(counts, EDGES, n_params=5)
+    assert fit.converged
+    assert 0 <= _deviance(counts, mu) - fit.chi2 < 11.07
+    assert 0.6 < fit.chi2_ndf < 1.5
+
+
+def test_auto_choice_stops_at_three_parameters_for_a_three_parameter_truth():
+    counts = np.random.default_rng(3).poisson(truth(2e5, [10.0, -4.0]))
+    fit = dijet_fit(counts, EDGES, n_params="auto")
+    assert fit.n_params == 3
+    assert set(fit.n_params_tests) == {3, 4, 5}
+    assert fit.n_params_tests[3] - fit.n_params_tests[4] < 3.84
+
+
+def test_auto_choice_adds_parameters_when_the_data_need_them():
+    counts = np.random.default_rng(3).poisson(truth(5e6, [10.0, -4.0, 0.4]))
+    assert dijet_fit(counts, EDGES, n_params="auto").n_params >= 4
+
+
+def test_pulls_and_chi2_describe_the_fit():
+    counts = np.random.default_rng(5).poisson(truth(1e5, [10.0, -4.0]))
+    fit = dijet_fit(counts, EDGES, n_params=3)
+    np.testing.assert_allclose(fit.pulls, (counts - fit.expected) / np.sqrt(fit.expected))
+    assert fit.ndf == len(counts) - 3
+    assert fit.expected.sum() == pytest.approx(counts.sum(), rel=1e-4)  # Poisson ML preserves the total
+
+
+@pytest.mark.parametrize(
+    ("counts", "edges", "message"),
+    [
+        (np.ones(3), np.arange(4.0) * 100 + 300, None),
+        (-np.ones(3), np.array([300.0, 400, 500, 600]), "non-negative"),
+        (np.ones(3), np.array([300.0, 400, 500]), "4 edges"),
+        (np.zeros(3), np.array([300.0, 400, 500, 600]), "empty"),
+        (np.array([1.0, np.nan, 1]), np.array([300.0, 400, 500, 600]), "finite"),
+        (np.ones(3), np.array([300.0, 500, 400, 600]), "increasing"),
+        (np.ones(3), np.array([300.0, 400, 500, 13001]), "sqrt_s"),
+    ],
+)
+def test_bad_histograms_are_refused(counts, edges, message):
+    if message is None:
+        assert dijet_fit(counts, edges, n_params=3).ndf == 1
+        return
+    with pytest.raises(StatsInputError, match=message):
+        dijet_fit(counts, edges)
