@@ -16,8 +16,9 @@ import awkward as ak
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from anomalyhunt.features import rmm, rmm_layout  # noqa: E402
 from tests.unit.features.reference_rmm import TYPES, reference_rmm  # noqa: E402
+
+from anomalyhunt.features import rmm, rmm_layout  # noqa: E402
 
 MEAN_MULTIPLICITY = {"jets": 4.0, "bjets": 1.2, "muons": 0.6, "electrons": 0.6, "photons": 0.3}
 

@@ -11,6 +11,17 @@ API = {
     "anomalyhunt.generate": {"CATALOGUE", "PRESETS", "ChunkSummary", "DetectorPreset", "GenerationConfig",
                              "Process", "generate", "generate_chunk", "get_preset", "get_process",
                              "process_names", "reconstruct", "sample_name", "select"},
+    "anomalyhunt.features": {"RMM_PRESETS", "RMMLayout", "SEARCH_MASSES", "SEARCH_MASS_CELLS", "InputColumns",
+                             "adc2021_names", "adc2021_slots", "fit_columns", "flatten", "four_vector_names",
+                             "object_labels", "padded_four_vectors", "rmm", "rmm_cell_names", "rmm_layout",
+                             "search_masses"},
+    "anomalyhunt.stats": {"ABCDResult", "BumpHuntResult", "DijetFitResult", "GlobalSignificance", "LimitResult",
+                          "RocCurve", "SculptingResult", "SensitivityGain", "abcd", "abcd_significance", "auc",
+                          "bump_hunt", "cross_section_limit", "dijet_expected", "dijet_fit", "dijet_function",
+                          "global_significance", "gross_vitells", "local_scan", "mass_resolution", "max_sic",
+                          "p_to_z", "rejection_at_efficiency", "resolution_binning", "roc_curve", "sculpting_check",
+                          "sensitivity_gain", "sic_curve", "signal_templates", "tpr_at_fpr", "upper_limits",
+                          "z_to_p"},
     "anomalyhunt.exceptions": {"AnomalyHuntError", "ConfigError", "EventFileError", "GenerationError",
                                "FitError", "StatsInputError"},
 }
@@ -18,7 +29,20 @@ API = {
 
 @pytest.mark.parametrize("module", sorted(API))
 def test_public_names(module):
+    """Every public module lists its API; these lists change only on purpose."""
     mod = importlib.import_module(module)
     assert set(mod.__all__) == API[module]
     for name in mod.__all__:
         assert hasattr(mod, name)
+
+
+def test_result_objects_carry_the_documented_fields():
+    from dataclasses import fields
+
+    from anomalyhunt import stats
+
+    names = {cls: {f.name for f in fields(cls)} for cls in (stats.DijetFitResult, stats.BumpHuntResult,
+                                                           stats.ABCDResult)}
+    assert {"expected", "params", "pulls", "chi2_ndf", "converged"} <= names[stats.DijetFitResult]
+    assert {"mass", "z_local", "p_global", "z_global"} <= names[stats.BumpHuntResult]
+    assert {"observed", "predicted", "closure", "closure_error"} <= names[stats.ABCDResult]

@@ -53,31 +53,33 @@ def upper_limits(counts, edges, *, width="resolution", cl: float = 0.95, fit: Di
     s_hat, _ = local_scan(counts[None], b[None], templates, iterations=20)
     alpha = 1 - cl
     observed, expected, band1, band2 = [], [], [], []
-    for k, mass in enumerate(templates.masses):
+    for k in range(len(templates.masses)):
         t = np.zeros(len(b))
         t[templates.index[k]] += templates.fraction[k]
-        sh = float(s_hat[0, k])
-        scale = float(np.sqrt(np.sum(b * t) / np.sum(t * t))) + 1.0  # rough size of a limit, for brackets
-
-        def q_asimov(mu):
-            return _q_mu(b, b, t, 0.0, mu)
-
-        def cls(mu):
-            q, qa = _q_mu(counts, b, t, sh, mu), q_asimov(mu)
-            p_mu = special.ndtr(-np.sqrt(q))
-            one_minus_pb = special.ndtr(np.sqrt(qa) - np.sqrt(q))
-            return p_mu / max(one_minus_pb, 1e-300) - alpha
-
-        observed.append(_solve(cls, scale))
-        sa = scale / np.sqrt(max(q_asimov(scale), 1e-300))  # sigma of s_hat from the Asimov dataset
-        # median and bands of the expected limit: mu_N = sigma_A (Phi^-1(1 - alpha Phi(N)) + N)
-        bands = {nn: sa * (special.ndtri(1 - alpha * special.ndtr(nn)) + nn) for nn in (-2, -1, 0, 1, 2)}
+        obs, bands = _limit_at(counts, b, t, float(s_hat[0, k]), alpha)
+        observed.append(obs)
         expected.append(bands[0])
         band1.append((bands[-1], bands[1]))
         band2.append((max(bands[-2], 0.0), bands[2]))
     label = width if isinstance(width, str) else f"{width:g}m"
     return LimitResult(templates.masses, label, np.array(observed), np.array(expected), np.array(band1),
                        np.array(band2), cl)
+
+
+def _limit_at(counts, b, t, s_hat: float, alpha: float) -> tuple[float, dict]:
+    """Observed CLs limit and expected limits at N = -2..2 sigma for one template t over background b."""
+    scale = float(np.sqrt(np.sum(b * t) / np.sum(t * t))) + 1.0  # rough size of a limit, for brackets
+
+    def cls(mu):
+        q, qa = _q_mu(counts, b, t, s_hat, mu), _q_mu(b, b, t, 0.0, mu)
+        p_mu = special.ndtr(-np.sqrt(q))
+        one_minus_pb = special.ndtr(np.sqrt(qa) - np.sqrt(q))
+        return p_mu / max(one_minus_pb, 1e-300) - alpha
+
+    sigma_a = scale / np.sqrt(max(_q_mu(b, b, t, 0.0, scale), 1e-300))  # sigma of s_hat from Asimov data
+    # expected limit at N sigma: mu_N = sigma_A (Phi^-1(1 - alpha Phi(N)) + N)
+    bands = {n: float(sigma_a * (special.ndtri(1 - alpha * special.ndtr(n)) + n)) for n in (-2, -1, 0, 1, 2)}
+    return _solve(cls, scale), bands
 
 
 def _solve(func, scale: float) -> float:

@@ -35,7 +35,7 @@ def reference_rmm(event: dict, multiplicities, *, sqrt_s=13000.0, c=0.15) -> np.
     mpx, mpy = met_pt * math.cos(met_phi), met_pt * math.sin(met_phi)
     m[0, 0] = met_pt / sqrt_s
     previous_et = {}
-    for i, k, et, y, px, py, pz, e in objects:
+    for i, k, et, y, px, py, _pz, _e in objects:
         if met_pt > 0:
             mt2 = (et + met_pt) ** 2 - (px + mpx) ** 2 - (py + mpy) ** 2
             m[0, i] = math.sqrt(mt2) / sqrt_s if mt2 > 0 else 0.0

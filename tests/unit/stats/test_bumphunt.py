@@ -28,7 +28,7 @@ def test_local_scan_matches_a_direct_likelihood_maximisation():
         t = np.zeros_like(b)
         t[templates.index[k]] += templates.fraction[k]
 
-        def nll(s):
+        def nll(s, t=t):
             mu = b + s * t
             return np.sum(mu - n * np.log(mu))
 
