@@ -114,12 +114,62 @@ def _cmd_plot_rmm(args: argparse.Namespace) -> int:
     return 0
 
 
+def _print_search(summary: dict) -> None:
+    print("\nSM vs BSM separation (AUC of the anomaly score):")
+    for sample, value in summary["auc"].items():
+        fv = summary["auc_fourvec"].get(sample)
+        print(f"  {sample:<24} RMM {value:.3f}" + (f"   four-vectors {fv:.3f}" if fv is not None else ""))
+    print("anomaly regions: " + ", ".join(f"{r['name']} (score > {r['threshold']:.2f})" for r in summary["regions"]))
+    for x in summary["excesses"][:3]:
+        print(f"  excess: {x['channel']} in {x['region']} at {x['mass']:.0f} GeV, Z_local = {x['z_local']:.2f}")
+    z = summary["z_global"]
+    if z:
+        print(f"global: Z_local max {z['z_local_max']:.2f} ({z['channel']}, {z['region']}, {z['mass']:.0f} GeV) "
+              f"over {z['n_spectra']} spectra -> p_global = {z['p_global']:.3g}, Z_global = {z['z_global']:.2f}")
+    for channel, result in summary["sculpting"].items():
+        if "chi2_ndf" in result:
+            print(f"sculpting (SM only, {result['region']}): {channel} chi2/ndf = {result['chi2_ndf']:.2f}, "
+                  f"max |pull| = {result['max_abs_pull']:.2f}, smooth = {result['smooth']}")
+        else:
+            print(f"sculpting: {channel} {result['skipped']}")
+
+
 def _cmd_demo(args: argparse.Namespace) -> int:
     from .pipeline.demo import DemoConfig, run_demo, yield_table
 
     config = DemoConfig(scale=args.scale, seed=args.seed, workers=args.workers)
-    result = run_demo(config, args.out)
+    bar, update = _progress_bar("generating")
+    try:
+        result = run_demo(config, args.out, progress=update)
+    finally:
+        bar.close()
     print(yield_table(result["samples"], luminosity_fb=config.luminosity_fb))
+    _print_search(result)
+    print(f"run folder: {args.out} (report.html, summary.json, plots/)")
+    return 0
+
+
+def _cmd_run(args: argparse.Namespace) -> int:
+    import dataclasses
+
+    import yaml
+
+    from .exceptions import ConfigError
+    from .pipeline.search import SearchConfig, run_search
+
+    try:
+        data = yaml.safe_load(Path(args.config).read_text())
+    except (OSError, yaml.YAMLError) as exc:
+        raise ConfigError(f"{args.config}: cannot read the configuration ({exc})") from exc
+    known = {f.name for f in dataclasses.fields(SearchConfig)}
+    if not isinstance(data, dict) or set(data) - known:
+        bad = sorted(set(data) - known) if isinstance(data, dict) else data
+        raise ConfigError(f"{args.config}: unknown field(s) {bad}; known: {', '.join(sorted(known))}")
+    for key in ("samples", "regions_pb"):
+        if key in data:
+            data[key] = tuple(data[key])
+    summary = run_search(SearchConfig(**data), args.out)
+    _print_search(summary)
     print(f"run folder: {args.out}")
     return 0
 
@@ -162,6 +212,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--preset", default="T5N10")
     p.add_argument("--out", default="rmm_plots", help="folder for the PNG files")
     p.set_defaults(func=_cmd_plot_rmm)
+
+    p = sub.add_parser("run", help="run the RMM + autoencoder search described by a YAML config")
+    p.add_argument("config")
+    p.add_argument("--out", default="runs/search")
+    p.set_defaults(func=_cmd_run)
 
     p = sub.add_parser("demo", help="the embedded default: a small SM + BSM sample, end to end")
     p.add_argument("--out", default="runs/demo")

@@ -103,7 +103,8 @@ def train_model(model: torch.nn.Module, per_event_loss: Callable, x: np.ndarray,
     history = TrainHistory(device=str(device))
     best_state, best_loss, since_best = None, float("inf"), 0
     start = time.perf_counter()
-    epochs = tqdm(range(config.max_epochs), desc="training", unit="epoch", disable=not progress, leave=False)
+    epochs = tqdm(range(config.max_epochs), desc="training", unit="epoch", disable=None if progress else True,
+                  leave=False)
     for epoch in epochs:
         model.train()
         perm = torch.randperm(len(x_train), generator=generator).to(device)

@@ -1,0 +1,50 @@
+"""The search pipeline end to end on a tiny sample: one epoch's worth of training, all outputs present."""
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from anomalyhunt.generate import GenerationConfig, generate
+
+
+@pytest.fixture(scope="module")
+def samples(tmp_path_factory):
+    root = tmp_path_factory.mktemp("search")
+    paths = []
+    for process, params, n in (("ttbar", {}, 1200), ("wjets", {}, 1200), ("ssm_wprime", {"mass": 2000.0}, 300)):
+        out = root / process
+        generate(GenerationConfig(process, n, seed=4, params=params, chunk_size=600), out, workers=0)
+        paths.append(str(out))
+    return root, paths
+
+
+def test_run_command_writes_a_complete_run_folder(samples, tmp_path):
+    root, paths = samples
+    config = tmp_path / "search.yaml"
+    config.write_text("samples: [" + ", ".join(paths) + "]\ninject: {ssm_wprime_2000: 1.0}\nmax_epochs: 2\n"
+                      "n_toys: 50\nmin_events_to_fit: 5\n")
+    out = tmp_path / "run"
+    result = subprocess.run([sys.executable, "-m", "anomalyhunt.cli", "run", str(config), "--out", str(out)],
+                            capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr[-2000:]
+    summary = json.loads((out / "summary.json").read_text())
+    assert set(summary["auc"]) == {"ssm_wprime_2000"}
+    assert 0.0 <= summary["auc"]["ssm_wprime_2000"] <= 1.0
+    assert set(summary["sculpting"]) == {"m_jj", "m_bb"}
+    assert isinstance(summary["excesses"], list)
+    assert "z_global" in summary and summary["training"]["epochs"] <= 2
+    for name in ("config.json", "model.pt", "scores.npz", "report.html", "plots/loss.png", "plots/scores.png"):
+        assert (out / name).exists(), name
+    html = (out / "report.html").read_text()
+    assert html.count("data:image/png;base64,") >= 3
+
+
+def test_run_rejects_unknown_config_fields(tmp_path):
+    config = tmp_path / "bad.yaml"
+    config.write_text("samples: [x]\nepochz: 3\n")
+    result = subprocess.run([sys.executable, "-m", "anomalyhunt.cli", "run", str(config)], capture_output=True,
+                            text=True)
+    assert result.returncode == 2
+    assert "unknown field(s) ['epochz']" in result.stderr and "Traceback" not in result.stderr
