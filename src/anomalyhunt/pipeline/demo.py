@@ -46,7 +46,7 @@ class DemoConfig:
     cache: str = "data/demo"
     samples: tuple[tuple[str, dict[str, float], int], ...] = field(default=DEFAULT_SAMPLES)
     inject: tuple[tuple[str, float], ...] = (("ssm_wprime_1500", 1.0),)
-    max_epochs: int = 40
+    max_epochs: int = 300
     n_toys: int = 1000
 
     def __post_init__(self) -> None:

@@ -47,8 +47,8 @@ class SearchConfig:
     rmm_preset: str = "T5N10"
     model_preset: str = "chekanov2022"
     train_fraction: float = 0.3
-    max_epochs: int = 40
-    patience: int = 10
+    max_epochs: int = 300
+    patience: int = 30
     batch_size: int = 100
     compare_fourvec: bool = True
     luminosity_fb: float = 140.0
