@@ -16,7 +16,6 @@ from dataclasses import dataclass
 import numba
 import numpy as np
 from scipy import special
-from scipy import stats as sps
 
 from ..exceptions import StatsInputError
 from ._checks import histogram
@@ -313,8 +312,3 @@ def bump_hunt(counts, edges, *, widths=("resolution", WIDTH_15), rng=None, n_toy
         p_local=float(z_to_p(z[0, k])), signal=float(s_hat[0, k]), p_global=glob.p_global, z_global=glob.z_global,
         z_global_asymptotic=glob.z_global_asymptotic, n_toys=n_toys, masses=masses, z_scan=scan, fit=fit,
     )
-
-
-def expected_p_max_pull(n_bins: int, x: float) -> float:
-    """P(max |pull| over n_bins Gaussian pulls >= x)."""
-    return float(1.0 - (1.0 - 2.0 * sps.norm.sf(x)) ** n_bins)
