@@ -83,7 +83,7 @@ def write_report(out: Path, summary: dict, *, model, score, process, weight, sm_
             images.append((f"Sculpting check (SM only): {channel}",
                            _save(spectrum_figure(result["_fit"], xlabel=f"{channel} [GeV]", title=tag),
                                  plots / f"{tag}.png")))
-    return atomic_write_text_report(out / "report.html", summary, images)
+    return _write_html(out / "report.html", summary, images)
 
 
 def _table(rows: list[list], head: list[str]) -> str:
@@ -94,7 +94,7 @@ def _table(rows: list[list], head: list[str]) -> str:
     return "<table><tr>" + "".join(f"<th>{html.escape(h)}</th>" for h in head) + f"</tr>{body}</table>"
 
 
-def atomic_write_text_report(path: Path, summary: dict, images: list[tuple[str, Path]]) -> Path:
+def _write_html(path: Path, summary: dict, images: list[tuple[str, Path]]) -> Path:
     auc_rows = [[s, a, summary["auc_fourvec"].get(s, "-")] for s, a in summary["auc"].items()]
     z = summary["z_global"]
     parts = [

@@ -27,6 +27,7 @@ from ..features import flatten, padded_four_vectors, rmm, search_masses
 from ..models import Autoencoder
 from ..stats import (
     auc,
+    bump_hunt,
     dijet_fit,
     global_significance,
     regions_by_cross_section,
@@ -157,8 +158,6 @@ def run_search(config: SearchConfig, out: str | Path, *, progress: bool = True) 
     if spectra:
         fits = [dijet_fit(c, e, n_params="auto") for c, e in spectra]
         glob = global_significance(spectra, n_toys=config.n_toys, rng=rng, fits=fits)
-        from ..stats import bump_hunt
-
         for (channel, region), (counts, e), fit in zip(spectrum_keys, spectra, fits, strict=True):
             hunt = bump_hunt(counts, e, rng=rng, n_toys=max(100, config.n_toys // 10), fit=fit)
             excesses.append({"channel": channel, "region": region, "mass": hunt.mass, "width": hunt.width,
