@@ -115,23 +115,33 @@ def _cmd_plot_rmm(args: argparse.Namespace) -> int:
 
 
 def _print_search(summary: dict) -> None:
-    print("\nSM vs BSM separation (AUC of the anomaly score):")
+    print("\nSM vs BSM separation (AUC of the anomaly score; RMM trained on data / without the injected signal):")
     for sample, value in summary["auc"].items():
         fv = summary["auc_fourvec"].get(sample)
-        print(f"  {sample:<24} RMM {value:.3f}" + (f"   four-vectors {fv:.3f}" if fv is not None else ""))
+        clean = summary["auc_uncontaminated"].get(sample)
+        print(f"  {sample:<24} RMM {value:.3f}" + (f" / {clean:.3f}" if clean is not None else "")
+              + (f"   four-vectors {fv:.3f}" if fv is not None else ""))
     print("anomaly regions: " + ", ".join(f"{r['name']} (score > {r['threshold']:.2f})" for r in summary["regions"]))
     for x in summary["excesses"][:3]:
         print(f"  excess: {x['channel']} in {x['region']} at {x['mass']:.0f} GeV, Z_local = {x['z_local']:.2f}")
     z = summary["z_global"]
     if z:
         print(f"global: Z_local max {z['z_local_max']:.2f} ({z['channel']}, {z['region']}, {z['mass']:.0f} GeV) "
-              f"over {z['n_spectra']} spectra -> p_global = {z['p_global']:.3g}, Z_global = {z['z_global']:.2f}")
+              f"over {z['n_spectra']} spectra -> p_global = {z['p_global']:.3g} ({z['n_toys']} toys), "
+              f"Z_global = {z['z_global']:.2f}, asymptotic {z['z_global_asymptotic']:.2f}")
+    if null := summary.get("null_test"):
+        print(f"null test (no signal): Z_local max {null['z_local_max']:.2f} ({null['channel']}, {null['region']}) "
+              f"-> Z_global = {null['z_global']:.2f}")
     for channel, result in summary["sculpting"].items():
         if "chi2_ndf" in result:
-            print(f"sculpting (SM only, {result['region']}): {channel} chi2/ndf = {result['chi2_ndf']:.2f}, "
+            print(f"sculpting (SM simulation, {result['region']}): {channel} chi2/ndf = {result['chi2_ndf']:.2f}, "
                   f"max |pull| = {result['max_abs_pull']:.2f}, smooth = {result['smooth']}")
         else:
-            print(f"sculpting: {channel} {result['skipped']}")
+            print(f"sculpting ({result['region']}): {channel} {result['skipped']}")
+    if render := summary.get("report_render"):
+        print("report in headless Chromium: " + (f"{render['plots_rendered']}/{render['plots']} plots rendered, "
+                                                 f"screenshot {render['screenshot']}" if "plots" in render
+                                                 else render.get("skipped") or render.get("error")))
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:
@@ -172,6 +182,17 @@ def _cmd_run(args: argparse.Namespace) -> int:
     _print_search(summary)
     print(f"run folder: {args.out}")
     return 0
+
+
+def _cmd_screenshot(args: argparse.Namespace) -> int:
+    from .pipeline.report import render_report
+
+    report = Path(args.run) / "report.html"
+    if not report.is_file():
+        raise AnomalyHuntError(f"{report}: no report.html in this run folder")
+    loaded, total = render_report(report, Path(args.run) / "report.png")
+    print(f"{loaded}/{total} plots rendered; screenshot {Path(args.run) / 'report.png'}")
+    return 0 if loaded == total else 1
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -224,6 +245,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=2026)
     p.add_argument("--workers", type=int, default=2)
     p.set_defaults(func=_cmd_demo)
+
+    p = sub.add_parser("screenshot", help="open a run's report.html in headless Chromium, check its plots, save PNG")
+    p.add_argument("run", help="run folder holding report.html")
+    p.set_defaults(func=_cmd_screenshot)
     return parser
 
 

@@ -7,6 +7,7 @@ import sys
 import pytest
 
 from anomalyhunt.generate import GenerationConfig, generate
+from anomalyhunt.pipeline.report import find_browser, render_report
 
 
 @pytest.fixture(scope="module")
@@ -33,12 +34,19 @@ def test_run_command_writes_a_complete_run_folder(samples, tmp_path):
     assert set(summary["auc"]) == {"ssm_wprime_2000"}
     assert 0.0 <= summary["auc"]["ssm_wprime_2000"] <= 1.0
     assert set(summary["sculpting"]) == {"m_jj", "m_bb"}
+    assert all("chi2_ndf" in v or "skipped" in v for v in summary["sculpting"].values())
+    assert len(summary["background_fits"]) == 9 * 3  # nine channels x three regions, fitted or skipped
+    assert set(summary["auc_uncontaminated"]) == {"ssm_wprime_2000"}
     assert isinstance(summary["excesses"], list)
     assert "z_global" in summary and summary["training"]["epochs"] <= 2
     for name in ("config.json", "model.pt", "scores.npz", "report.html", "plots/loss.png", "plots/scores.png"):
         assert (out / name).exists(), name
     html = (out / "report.html").read_text()
     assert html.count("data:image/png;base64,") >= 3
+    if find_browser() is not None:  # the report opens in headless Chromium with every plot decoded
+        loaded, total = render_report(out / "report.html", out / "report.png")
+        assert loaded == total >= 3
+        assert (out / "report.png").stat().st_size > 10_000
 
 
 def test_run_rejects_unknown_config_fields(tmp_path):

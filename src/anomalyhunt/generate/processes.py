@@ -13,8 +13,8 @@ from ..exceptions import ConfigError
 
 __all__ = ["Process", "CATALOGUE", "get_process", "process_names", "sample_name"]
 
-# pTHat-biased sampling so that multi-TeV tails have statistics; the weights it implies go into `weight`.
-_BIAS = ("PhaseSpace:bias2Selection = on", "PhaseSpace:bias2SelectionPow = 4.0")
+# pTHat-biased sampling, (pTHat / ref)^bias_pow, so that multi-TeV tails have statistics; the weights it implies
+# go into `weight`. A higher power fills the tail but spreads the weights (fewer effective events per event).
 
 
 @dataclass(frozen=True)
@@ -55,27 +55,39 @@ def _register(process: Process) -> None:
     CATALOGUE[process.name] = process
 
 
-def _biased(ref: float) -> list[str]:
-    return [*_BIAS, f"PhaseSpace:bias2SelectionRef = {ref:g}"]
+def _biased(p: Mapping[str, float]) -> list[str]:
+    return [f"PhaseSpace:pTHatMin = {p['pthat_min']:g}", "PhaseSpace:bias2Selection = on",
+            f"PhaseSpace:bias2SelectionPow = {p['bias_pow']:g}", f"PhaseSpace:bias2SelectionRef = {p['pthat_min']:g}"]
 
 
 # --- Standard Model -------------------------------------------------------------------------------------
 _register(Process(
     "qcd", "QCD multijets (HardQCD:all), pTHat-biased",
-    lambda p: ["HardQCD:all = on", f"PhaseSpace:pTHatMin = {p['pthat_min']:g}", *_biased(p["pthat_min"])],
-    {"pthat_min": 50.0},
+    lambda p: ["HardQCD:all = on", *_biased(p)],
+    {"pthat_min": 50.0, "bias_pow": 4.0},
 ))
 _register(Process(
     "wjets", "W + jet (qqbar -> W g, q g -> W q), all W decays, pTHat-biased",
-    lambda p: ["WeakBosonAndParton:qqbar2Wg = on", "WeakBosonAndParton:qg2Wq = on",
-               f"PhaseSpace:pTHatMin = {p['pthat_min']:g}", *_biased(p["pthat_min"])],
-    {"pthat_min": 20.0},
+    lambda p: ["WeakBosonAndParton:qqbar2Wg = on", "WeakBosonAndParton:qg2Wq = on", *_biased(p)],
+    {"pthat_min": 20.0, "bias_pow": 4.0},
+))
+_register(Process(
+    "wjets_lnu", "W + jet with W -> e/mu/tau nu only, pTHat-biased (the leptonic part of wjets)",
+    lambda p: ["WeakBosonAndParton:qqbar2Wg = on", "WeakBosonAndParton:qg2Wq = on", "24:onMode = off",
+               "24:onIfAny = 11 13 15", *_biased(p)],
+    {"pthat_min": 30.0, "bias_pow": 2.0},
 ))
 _register(Process(
     "zjets", "Z + jet (Z only, no gamma*), all Z decays, pTHat-biased",
     lambda p: ["WeakBosonAndParton:qqbar2gmZg = on", "WeakBosonAndParton:qg2gmZq = on", "WeakZ0:gmZmode = 2",
-               f"PhaseSpace:pTHatMin = {p['pthat_min']:g}", *_biased(p["pthat_min"])],
-    {"pthat_min": 20.0},
+               *_biased(p)],
+    {"pthat_min": 20.0, "bias_pow": 4.0},
+))
+_register(Process(
+    "zjets_ll", "Z + jet with Z -> ee/mumu/tautau only, pTHat-biased (the leptonic part of zjets)",
+    lambda p: ["WeakBosonAndParton:qqbar2gmZg = on", "WeakBosonAndParton:qg2gmZq = on", "WeakZ0:gmZmode = 2",
+               "23:onMode = off", "23:onIfAny = 11 13 15", *_biased(p)],
+    {"pthat_min": 30.0, "bias_pow": 2.0},
 ))
 _register(Process(
     "ttbar", "top pair production (gg, qqbar -> t tbar), all decays",

@@ -13,7 +13,7 @@ from ..features import rmm
 from ..plots import mean_rmm_figure, roc_sic_figure, significance_scan_figure, spectrum_figure
 from ..plots._style import pyplot
 
-__all__ = ["write_report"]
+__all__ = ["find_browser", "render_report", "write_report"]
 
 
 def _save(fig, path: Path) -> Path:
@@ -77,11 +77,11 @@ def write_report(out: Path, summary: dict, *, model, score, process, weight, sm_
         images.append((f"Significance scan {tag}",
                        _save(significance_scan_figure(hunt, xlabel=f"{x['channel']} [GeV]", title=tag),
                              plots / f"scan_{tag}.png")))
-    for channel, result in sculpting.items():
-        if "_fit" in result:
-            tag = f"sculpting_{channel}"
-            images.append((f"Sculpting check (SM only): {channel}",
-                           _save(spectrum_figure(result["_fit"], xlabel=f"{channel} [GeV]", title=tag),
+    for channel, model in sculpting.items():
+        if model.check is not None:
+            tag = f"sculpting_{channel}_{model.region}"
+            images.append((f"Sculpting check (weighted SM simulation): {channel}, region {model.region}",
+                           _save(spectrum_figure(model.check.fit, xlabel=f"{channel} [GeV]", title=tag),
                                  plots / f"{tag}.png")))
     return _write_html(out / "report.html", summary, images)
 
@@ -94,9 +94,18 @@ def _table(rows: list[list], head: list[str]) -> str:
     return "<table><tr>" + "".join(f"<th>{html.escape(h)}</th>" for h in head) + f"</tr>{body}</table>"
 
 
+# Sets <body data-plots="N/M">: N of the M embedded plots decoded with a non-zero size (read by the screenshot
+# check in `report_render`).
+_RENDER_CHECK = (
+    "<script>window.addEventListener('load',()=>{const im=[...document.images];"
+    "document.body.dataset.plots=im.filter(i=>i.complete&&i.naturalWidth>0).length+'/'+im.length;});</script>"
+)
+
+
 def _write_html(path: Path, summary: dict, images: list[tuple[str, Path]]) -> Path:
-    auc_rows = [[s, a, summary["auc_fourvec"].get(s, "-")] for s, a in summary["auc"].items()]
-    z = summary["z_global"]
+    auc_rows = [[s, a, summary["auc_uncontaminated"].get(s, "-"), summary["auc_fourvec"].get(s, "-")]
+                for s, a in summary["auc"].items()]
+    z, null = summary["z_global"], summary["null_test"]
     parts = [
         "<!doctype html><html><head><meta charset='utf-8'><title>anomalyhunt run</title><style>"
         "body{font-family:sans-serif;max-width:1100px;margin:auto}table{border-collapse:collapse}"
@@ -107,10 +116,14 @@ def _write_html(path: Path, summary: dict, images: list[tuple[str, Path]]) -> Pa
         f"{summary['training']['device']}, {summary['training']['inputs']} input cells, "
         f"{summary['training']['weights']}. Injected into data: {html.escape(str(summary['injected']) or 'nothing')}."
         "</p>",
-        "<h2>Separation SM vs BSM (AUC)</h2>", _table(auc_rows, ["sample", "AUC (RMM)", "AUC (four-vectors)"]),
+        "<h2>Separation SM vs BSM (AUC)</h2>",
+        _table(auc_rows, ["sample", "AUC (RMM, trained on data)", "AUC (RMM, trained without injected signal)",
+                          "AUC (four-vectors)"]),
         "<h2>Anomaly regions</h2>",
         _table([[r["name"], r["threshold"], r["cross_section_pb"], r["efficiency"]] for r in summary["regions"]],
                ["region", "score threshold", "visible cross section [pb]", "efficiency"]),
+        f"<p>Pseudo-data: {html.escape(summary['pseudo_data'])} at {summary['data_luminosity_fb']:g} fb<sup>-1"
+        "</sup>.</p>",
         "<h2>Largest local excesses</h2>",
         _table([[x["channel"], x["region"], x["mass"], x["width"], x["z_local"], x["fit_chi2_ndf"]]
                 for x in summary["excesses"][:10]],
@@ -120,16 +133,61 @@ def _write_html(path: Path, summary: dict, images: list[tuple[str, Path]]) -> Pa
                          f"p_global = {z['p_global']:.3g} ({z['n_toys']} toys), Z_global = {z['z_global']:.2f}, "
                          f"asymptotic Z_global = {z['z_global_asymptotic']:.2f}" if z else "no spectrum to fit")
         + "</p>",
-        "<h2>Sculpting check (SM only)</h2>",
-        _table([[k, *(v.get(f, v.get("skipped", "-")) for f in ("chi2_ndf", "max_abs_pull", "bump_p_global",
-                                                                  "smooth"))]
-                for k, v in summary["sculpting"].items()],
-               ["spectrum", "chi2/ndf", "max |pull|", "bump p_global", "smooth"]),
+        "<p>Null test (model trained without the injected signal, background-only pseudo-data): "
+        + (f"largest Z_local = {null['z_local_max']:.2f}, Z_global = {null['z_global']:.2f} over "
+           f"{null['n_spectra']} spectra" if null else "not run") + "</p>",
+        "<h2>Background fits to the weighted SM simulation (sculpting check)</h2>",
+        _table([[v["channel"], v["region"], v["n_effective"],
+                 *((v["chi2_ndf"], v["max_abs_pull"], v["smooth"]) if "skipped" not in v else ("-", "-", "-")),
+                 v.get("skipped", "")]
+                for v in summary["background_fits"]],
+               ["spectrum", "region", "effective events", "chi2/ndf", "max |pull|", "smooth", "skipped"]),
     ]
     for title, image in images:
         data = base64.b64encode(image.read_bytes()).decode()
         label = html.escape(title)
         parts.append(f"<h3>{label}</h3><img alt='{label}' src='data:image/png;base64,{data}'>")
-    parts.append("</body></html>")
+    parts.append(_RENDER_CHECK + "</body></html>")
     atomic_write_text(path, "\n".join(parts))
     return path
+
+
+def find_browser() -> str | None:
+    """A headless-capable Chromium on PATH, or None."""
+    import shutil
+
+    for name in ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable"):
+        if path := shutil.which(name):
+            return path
+    return None
+
+
+def render_report(report: str | Path, screenshot: str | Path | None = None, *, browser: str | None = None,
+                  timeout: float = 120.0) -> tuple[int, int]:
+    """Open `report` in headless Chromium; returns (plots decoded with a non-zero size, plots in the page).
+
+    With `screenshot`, also writes a full-page PNG there. Raises AnomalyHuntError when no browser is found or
+    the page does not report its plots.
+    """
+    import re
+    import subprocess
+
+    from ..exceptions import AnomalyHuntError
+
+    browser = browser or find_browser()
+    if browser is None:
+        raise AnomalyHuntError("no Chromium found on PATH (Debian: apt-get install chromium)")
+    uri = Path(report).resolve().as_uri()
+    base = [browser, "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars",
+            "--virtual-time-budget=20000"]
+    try:
+        dom = subprocess.run([*base, "--dump-dom", uri], capture_output=True, text=True, timeout=timeout)
+        match = re.search(r'data-plots="(\d+)/(\d+)"', dom.stdout)
+        if match is None:
+            raise AnomalyHuntError(f"{report}: the page did not report its plots (is it an anomalyhunt report?)")
+        if screenshot is not None:
+            subprocess.run([*base, f"--screenshot={Path(screenshot).resolve()}", "--window-size=1200,5000", uri],
+                           capture_output=True, timeout=timeout, check=True)
+    except (subprocess.TimeoutExpired, subprocess.CalledProcessError, OSError) as err:
+        raise AnomalyHuntError(f"headless Chromium failed on {report}: {err}") from None
+    return int(match.group(1)), int(match.group(2))

@@ -3,11 +3,13 @@
 "Data" is the Standard-Model mix at its physical rates plus any BSM samples listed in `inject` (each scaled by
 its factor). The autoencoder is trained on a random `train_fraction` of the data (so with signal
 contamination when something is injected), with the event weights in the loss; the rest of the data and every
-BSM sample are scored. Spectra are expected counts (sum of weights x luminosity) per bin, fluctuated with a
-seeded Poisson draw to make pseudo-data. The luminosity of that pseudo-data is `data_luminosity_fb`, by default
-the effective luminosity of the simulated data (Kish effective events / cross section), so that the pseudo-data
-never claims more statistical power than the simulation holds: a small sample gives small spectra, not
-spiky ones.
+BSM sample are scored. When something is injected, a second autoencoder is trained on the same events without
+the signal: its AUCs are the "without contamination" column, and its anomaly regions, filled with background
+pseudo-data only, are the null test (nothing should be significant).
+
+Spectra (`hunt` module): the background of each channel and region is a dijet fit to the weighted SM simulation
+(which is the sculpting check), and the pseudo-data at `data_luminosity_fb` (default: `luminosity_fb`) are a
+Poisson draw of that fit plus the injected signal's histogram.
 """
 
 from __future__ import annotations
@@ -25,16 +27,8 @@ from ..events.io import atomic_write_text
 from ..exceptions import ConfigError
 from ..features import flatten, padded_four_vectors, rmm, search_masses
 from ..models import Autoencoder
-from ..stats import (
-    auc,
-    bump_hunt,
-    dijet_fit,
-    global_significance,
-    regions_by_cross_section,
-    resolution_binning,
-    roc_curve,
-    sculpting_check,
-)
+from ..stats import auc, regions_by_cross_section, resolution_binning, roc_curve
+from .hunt import background_models, hunt
 
 __all__ = ["SearchConfig", "run_search"]
 
@@ -59,6 +53,7 @@ class SearchConfig:
     m_max: float = 6000.0
     n_toys: int = 1000
     min_events_to_fit: float = 50.0
+    null_test: bool = True
     seed: int = 1
 
     def __post_init__(self) -> None:
@@ -85,10 +80,43 @@ def _load(config: SearchConfig):
     return events, process
 
 
-def _histograms(masses: dict[str, np.ndarray], weights: np.ndarray, select: np.ndarray, edges, luminosity_fb):
+def _signal_histograms(masses, weight, select, edges, luminosity_fb):
     return {name: np.histogram(m[select & np.isfinite(m)], bins=edges,
-                               weights=weights[select & np.isfinite(m)] * luminosity_fb * 1000.0)[0]
+                               weights=weight[select & np.isfinite(m)] * luminosity_fb * 1000.0)[0]
             for name, m in masses.items()}
+
+
+def _train(config: SearchConfig, x, weight, *, scale=None, progress=False) -> Autoencoder:
+    kwargs = {} if scale is None else {"scale": scale}
+    return Autoencoder(config.model_preset, max_epochs=config.max_epochs, patience=config.patience,
+                       batch_size=config.batch_size, seed=config.seed, progress=progress, **kwargs).fit(x, weight)
+
+
+def _aucs(score, process, weight, sm_test, samples):
+    return {s: auc(score[sm_test], score[process == s], weights_background=weight[sm_test],
+                   weights_signal=weight[process == s]) for s in samples}
+
+
+def _statistics(config, *, score, train, data_weight, weight, is_sm, process, masses, edges, rng):
+    """Regions, background models, pseudo-data and bump hunt for one trained model's scores."""
+    test = (data_weight > 0) & ~train
+    test_fraction = data_weight[test].sum() / max(data_weight[data_weight > 0].sum(), 1e-300)
+    regions = regions_by_cross_section(score[test], data_weight[test], targets_pb=config.regions_pb,
+                                       scale=1.0 / max(test_fraction, 1e-12))
+    selections = {r.name: test & (score >= r.threshold) for r in regions}
+    sm_weight = np.where(is_sm, weight, 0.0) / max(test_fraction, 1e-12)
+    models = background_models(masses, sm_weight, selections, edges, luminosity_fb=config.luminosity_fb,
+                               min_effective=config.min_events_to_fit)
+    lumi = config.data_luminosity_fb or config.luminosity_fb
+    signal = {}
+    injected = np.isin(process, list(config.inject)) & (data_weight > 0) & ~is_sm
+    for r in regions:
+        hists = _signal_histograms(masses, data_weight / max(test_fraction, 1e-12), selections[r.name] & injected,
+                                   edges, lumi)
+        signal.update({(channel, r.name): h for channel, h in hists.items()})
+    excesses, z_global, _ = hunt(models, signal, rng=rng, n_toys=config.n_toys,
+                                 background_scale=lumi / config.luminosity_fb)
+    return regions, models, excesses, z_global
 
 
 def run_search(config: SearchConfig, out: str | Path, *, progress: bool = True) -> dict[str, Any]:
@@ -109,11 +137,8 @@ def run_search(config: SearchConfig, out: str | Path, *, progress: bool = True) 
     in_data = data_weight > 0
     features = flatten(rmm(events, preset=config.rmm_preset))
     train = in_data & (rng.random(len(events)) < config.train_fraction)
-    test = in_data & ~train
 
-    model = Autoencoder(config.model_preset, max_epochs=config.max_epochs, patience=config.patience,
-                        batch_size=config.batch_size, seed=config.seed, progress=progress)
-    model.fit(features[train], data_weight[train])
+    model = _train(config, features[train], data_weight[train], progress=progress)
     model.save(out / "model.pt")
     score = model.score_samples(features)
     np.savez_compressed(out / "scores.npz", score=score, event_id=np.asarray(events.event_id), process=process,
@@ -121,81 +146,51 @@ def run_search(config: SearchConfig, out: str | Path, *, progress: bool = True) 
 
     bsm_samples = sorted(set(process[~is_sm]))
     sm_test = is_sm & ~train
-    aucs = {s: auc(score[sm_test], score[process == s], weights_background=weight[sm_test],
-                   weights_signal=weight[process == s]) for s in bsm_samples}
+    aucs = _aucs(score, process, weight, sm_test, bsm_samples)
     curves = {s: roc_curve(score[sm_test], score[process == s], weights_background=weight[sm_test],
                            weights_signal=weight[process == s]) for s in bsm_samples}
     auc_fourvec = {}
     if config.compare_fourvec:
         fv = padded_four_vectors(events, preset=config.rmm_preset)
-        fv_model = Autoencoder(config.model_preset, max_epochs=config.max_epochs, patience=config.patience,
-                               batch_size=config.batch_size, scale="minmax", seed=config.seed).fit(
-            fv[train], data_weight[train])
-        fv_score = fv_model.score_samples(fv)
-        auc_fourvec = {s: auc(fv_score[sm_test], fv_score[process == s], weights_background=weight[sm_test],
-                              weights_signal=weight[process == s]) for s in bsm_samples}
+        fv_score = _train(config, fv[train], data_weight[train], scale="minmax").score_samples(fv)
+        auc_fourvec = _aucs(fv_score, process, weight, sm_test, bsm_samples)
 
-    # Anomaly regions on the scored (non-training) data; cross sections scaled back to the full data.
-    test_fraction = data_weight[test].sum() / max(data_weight[in_data].sum(), 1e-300)
-    regions = regions_by_cross_section(score[test], data_weight[test], targets_pb=config.regions_pb,
-                                       scale=1.0 / max(test_fraction, 1e-12))
     masses = search_masses(events)
     edges = resolution_binning(config.m_min, config.m_max)
-    w_test = data_weight[test]
-    effective = w_test.sum() ** 2 / max((w_test**2).sum(), 1e-300)
-    lumi = config.data_luminosity_fb or effective / max(w_test.sum() / test_fraction, 1e-300) / 1000.0
-    spectra, spectrum_keys = [], []
-    for region in regions:
-        select = test & (score >= region.threshold)
-        expected = _histograms(masses, data_weight / test_fraction, select, edges, lumi)
-        for channel, mu in expected.items():
-            if mu.sum() < config.min_events_to_fit or np.count_nonzero(mu) < 8:
-                continue
-            observed = rng.poisson(mu).astype(float)
-            spectra.append((observed, edges))
-            spectrum_keys.append((channel, region.name))
-    excesses, fits, z_global = [], [], None
-    if spectra:
-        fits = [dijet_fit(c, e, n_params="auto") for c, e in spectra]
-        glob = global_significance(spectra, n_toys=config.n_toys, rng=rng, fits=fits)
-        for (channel, region), (counts, e), fit in zip(spectrum_keys, spectra, fits, strict=True):
-            hunt = bump_hunt(counts, e, rng=rng, n_toys=max(100, config.n_toys // 10), fit=fit)
-            excesses.append({"channel": channel, "region": region, "mass": hunt.mass, "width": hunt.width,
-                             "z_local": hunt.z_local, "fit_chi2_ndf": fit.chi2_ndf, "fit_n_params": fit.n_params,
-                             "fit_converged": fit.converged, "_hunt": hunt})
-        excesses.sort(key=lambda x: -x["z_local"])
-        z_global = {"z_local_max": glob.z_local, "channel": spectrum_keys[glob.channel][0],
-                    "region": spectrum_keys[glob.channel][1], "mass": glob.mass, "p_global": glob.p_global,
-                    "z_global": glob.z_global, "z_global_asymptotic": glob.z_global_asymptotic,
-                    "n_spectra": len(spectra), "n_toys": glob.n_toys}
-
-    # Sculpting: SM only, loosest region, m_jj and m_bb.
-    sculpting = {}
-    loose = regions[0]
-    sm_select = sm_test & (score >= loose.threshold)
-    sm_expected = _histograms({k: masses[k] for k in ("m_jj", "m_bb")}, weight / test_fraction, sm_select, edges,
-                              lumi)
-    for channel, mu in sm_expected.items():
-        if mu.sum() < config.min_events_to_fit or np.count_nonzero(mu) < 8:
-            sculpting[channel] = {"skipped": f"too few events ({mu.sum():.0f} expected, "
-                                             f"{np.count_nonzero(mu)} non-empty bins)"}
-            continue
-        check = sculpting_check(rng.poisson(mu).astype(float), edges, rng=rng, n_toys=config.n_toys)
-        sculpting[channel] = {"chi2_ndf": check.chi2_ndf, "max_abs_pull": check.max_abs_pull,
-                              "max_pull_p": check.max_pull_p, "bump_p_global": check.bump_p_global,
-                              "smooth": check.smooth, "region": loose.name, "_fit": check.fit}
+    stats = dict(train=train, data_weight=data_weight, weight=weight, is_sm=is_sm, process=process, masses=masses,
+                 edges=edges, rng=rng)
+    regions, models, excesses, z_global = _statistics(config, score=score, **stats)
+    auc_clean, null = {}, None
+    if config.inject and config.null_test:
+        # the same training events without the injected signal; the null test sees background only
+        clean = train & is_sm
+        clean_score = _train(config, features[clean], data_weight[clean]).score_samples(features)
+        auc_clean = _aucs(clean_score, process, weight, sm_test, bsm_samples)
+        null_config = dataclasses.replace(config, inject={})
+        _, _, null_excesses, null = _statistics(null_config, score=clean_score,
+                                                **(stats | {"data_weight": np.where(is_sm, weight, 0.0)}))
+        if null is not None:
+            null["largest_excesses"] = [{k: v for k, v in x.items() if not k.startswith("_")}
+                                        for x in null_excesses[:3]]
+    loose = regions[0].name
+    sculpting = {m.channel: m for m in models if m.region == loose and m.channel in ("m_jj", "m_bb")}
 
     summary = {
         "auc": aucs, "auc_fourvec": auc_fourvec,
         "regions": [dataclasses.asdict(r) for r in regions],
-        "sculpting": {k: {kk: vv for kk, vv in v.items() if not kk.startswith("_")} for k, v in sculpting.items()},
+        "auc_uncontaminated": auc_clean,
+        "sculpting": {k: m.record() for k, m in sculpting.items()},
+        "background_fits": [m.record() for m in models],
         "excesses": [{k: v for k, v in x.items() if not k.startswith("_")} for x in excesses],
         "z_global": z_global,
+        "null_test": null,
         "training": {"events": int(train.sum()), "epochs": len(model.history_.train_loss),
                      "best_epoch": model.history_.best_epoch,
                      "seconds_per_epoch": model.history_.seconds_per_epoch, "device": model.history_.device,
                      "inputs": int(len(model.columns_)), "weights": "event weights in the loss"},
-        "injected": config.inject, "luminosity_fb": config.luminosity_fb, "data_luminosity_fb": lumi,
+        "injected": config.inject, "luminosity_fb": config.luminosity_fb,
+        "data_luminosity_fb": config.data_luminosity_fb or config.luminosity_fb,
+        "pseudo_data": "Poisson(dijet fit to weighted SM simulation + injected signal histogram)",
     }
     atomic_write_text(out / "summary.json", json.dumps(summary, indent=2, default=float))
     write_report(out, summary, model=model, score=score, process=process, weight=weight, sm_test=sm_test,

@@ -91,3 +91,61 @@ def test_bad_histograms_are_refused(counts, edges, message):
         return
     with pytest.raises(StatsInputError, match=message):
         dijet_fit(counts, edges)
+
+
+def _weighted_sample(rng, n_events, params, heavy_fraction, heavy_weight):
+    """Masses drawn from the dijet shape by inverse CDF, weights 1 or `heavy_weight` independent of mass."""
+    fine = np.linspace(EDGES[0], EDGES[-1], 20001)
+    cdf = np.concatenate([[0.0], np.cumsum(dijet_expected(np.array([1.0, *params]), fine))])
+    cdf /= cdf[-1]
+    masses = np.interp(rng.random(n_events), cdf, fine)
+    weights = np.where(rng.random(n_events) < heavy_fraction, heavy_weight, 1.0)
+    sumw = np.histogram(masses, EDGES, weights=weights)[0]
+    sumw2 = np.histogram(masses, EDGES, weights=weights**2)[0]
+    return sumw, sumw2
+
+
+def test_weighted_fit_gives_unit_pulls_and_chi2_for_skewed_weights():
+    # An independent check of the variance treatment: with weights spanning 30x the chi2/ndf over repeated
+    # samples averages to 1 only if sum w^2 is the right per-bin variance (a Poisson deviance on the sum of
+    # weights would come out near the mean of w^2/w, here ~10).
+    rng = np.random.default_rng(11)
+    chi2_ndf, pulls = [], []
+    for _ in range(12):
+        sumw, sumw2 = _weighted_sample(rng, 60_000, (10.0, -4.0), 0.1, 30.0)
+        fit = dijet_fit(sumw, EDGES, n_params=3, variances=sumw2)
+        assert fit.converged
+        chi2_ndf.append(fit.chi2_ndf)
+        pulls.append(fit.pulls[fit.expected > 50])
+    assert 0.75 < np.mean(chi2_ndf) < 1.3
+    assert 0.8 < np.std(np.concatenate(pulls)) < 1.2
+    poisson = dijet_fit(sumw, EDGES, n_params=3)
+    assert poisson.chi2_ndf > 4 * fit.chi2_ndf
+
+
+def test_weighted_fit_with_unit_weights_agrees_with_the_poisson_fit():
+    counts = np.random.default_rng(4).poisson(truth(2e5, [10.0, -4.0]))
+    weighted = dijet_fit(counts, EDGES, n_params=3, variances=counts)
+    poisson = dijet_fit(counts, EDGES, n_params=3)
+    np.testing.assert_allclose(weighted.params[1:], poisson.params[1:], atol=2 * poisson.errors[1:].max())
+
+
+def test_weighted_sculpting_check_flags_a_bump_and_passes_a_smooth_spectrum():
+    from anomalyhunt.stats import sculpting_check
+
+    rng = np.random.default_rng(2)
+    sumw, sumw2 = _weighted_sample(rng, 80_000, (10.0, -4.0), 0.05, 20.0)
+    smooth = sculpting_check(sumw, EDGES, variances=sumw2)
+    assert smooth.smooth and np.isnan(smooth.bump_p_global)
+    centre = np.searchsorted(EDGES, 800.0)
+    sculpted, sculpted2 = sumw.copy(), sumw2.copy()
+    sculpted[centre - 1:centre + 2] *= 1.5  # the events in three bins counted 1.5 times
+    sculpted2[centre - 1:centre + 2] *= 1.5**2
+    assert not sculpting_check(sculpted, EDGES, variances=sculpted2).smooth
+
+
+def test_weighted_fit_refuses_mismatched_variances():
+    with pytest.raises(StatsInputError, match="variances must match"):
+        dijet_fit(np.ones(3), np.array([300.0, 400, 500, 600]), variances=np.ones(2))
+    with pytest.raises(StatsInputError, match="zero variance"):
+        dijet_fit(np.ones(3), np.array([300.0, 400, 500, 600]), variances=np.array([1.0, 0.0, 1.0]))
