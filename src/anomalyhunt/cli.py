@@ -159,29 +159,70 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
+_METHODS = ("rmm_autoencoder", "double_ae")
+
+
 def _cmd_run(args: argparse.Namespace) -> int:
     import dataclasses
 
     import yaml
 
     from .exceptions import ConfigError
+    from .pipeline.double_ae import DoubleAEConfig, run_double_ae
     from .pipeline.search import SearchConfig, run_search
 
     try:
         data = yaml.safe_load(Path(args.config).read_text())
     except (OSError, yaml.YAMLError) as exc:
         raise ConfigError(f"{args.config}: cannot read the configuration ({exc})") from exc
-    known = {f.name for f in dataclasses.fields(SearchConfig)}
-    if not isinstance(data, dict) or set(data) - known:
-        bad = sorted(set(data) - known) if isinstance(data, dict) else data
-        raise ConfigError(f"{args.config}: unknown field(s) {bad}; known: {', '.join(sorted(known))}")
-    for key in ("samples", "regions_pb"):
+    if not isinstance(data, dict):
+        raise ConfigError(f"{args.config}: expected a mapping of settings, got {type(data).__name__}")
+    method = data.pop("method", "rmm_autoencoder")
+    if method not in _METHODS:
+        raise ConfigError(f"{args.config}: unknown method {method!r}; known: {', '.join(_METHODS)}")
+    config_class = DoubleAEConfig if method == "double_ae" else SearchConfig
+    if method == "double_ae":  # the model's settings may sit in their own section
+        section = data.pop("double_ae", None) or {}
+        if not isinstance(section, dict):
+            raise ConfigError(f"{args.config}: the double_ae section must be a mapping")
+        data.update(section)
+    known = {f.name for f in dataclasses.fields(config_class)}
+    if set(data) - known:
+        raise ConfigError(f"{args.config}: unknown field(s) {sorted(set(data) - known)} for method {method}; "
+                          f"known: {', '.join(sorted(known))}")
+    for key in ("samples", "regions_pb", "efficiencies", "closure_splits"):
         if key in data:
             data[key] = tuple(data[key])
-    summary = run_search(SearchConfig(**data), args.out)
-    _print_search(summary)
+    if method == "double_ae":
+        summary = run_double_ae(DoubleAEConfig(**data), args.out)
+        _print_double_ae(summary)
+    else:
+        summary = run_search(SearchConfig(**data), args.out)
+        _print_search(summary)
     print(f"run folder: {args.out}")
     return 0
+
+
+def _print_double_ae(summary: dict) -> None:
+    print(f"\ndCor^2 of the two losses on test background: {summary['dcor_background']:.4f}")
+    print("max SIC (AE 1 / AE 2 / diagonal / single AE):")
+    for s, v in summary["max_sic"].items():
+        print(f"  {s:<20} " + " / ".join(f"{v[k]:.2f}" if k in v else "-"
+                                         for k in ("ae1", "ae2", "diagonal", "single_ae")))
+    worst = max(summary["closure"], key=lambda r: abs(r["ratio"] - 1) / r["error"] if r["error"] else 0)
+    print(f"ABCD closure on background: {len(summary['closure'])} working points, largest deviation "
+          f"{worst['ratio']:.3f} +- {worst['error']:.3f} at efficiency {worst['efficiency']:g}")
+    null = summary["abcd_significance_background_only"]
+    print(f"  {'background only':<20} ABCD significance {null['significance']:.2f} at efficiency "
+          f"{null['efficiency']:g} (non-closure alone)")
+    for s, v in summary["abcd_significance"].items():
+        print(f"  {s:<20} ABCD significance {v['significance']:.2f} (true B: "
+              f"{v['significance_true_background']:.2f}) at efficiency {v['efficiency']:g}, "
+              f"{v['n_injected']} events injected")
+    if summary["onnx"]:
+        o = summary["onnx"]
+        print(f"ONNX: {o['single_event_latency_us_median']:.1f} us per event, "
+              f"{o['throughput_events_per_s']:.3g} events/s at batch {o['batch']}")
 
 
 def _cmd_screenshot(args: argparse.Namespace) -> int:

@@ -7,7 +7,7 @@ import pytest
 API = {
     "anomalyhunt.events": {"read", "write", "iter_chunks", "read_metadata", "read_manifest", "write_manifest",
                            "dataset_files", "schema_problems", "empty_events", "COLLECTIONS", "EVENT_FIELDS",
-                           "LEPTON_COLLECTIONS", "MANIFEST"},
+                           "LEPTON_COLLECTIONS", "MANIFEST", "read_adc2021", "write_adc2021"},
     "anomalyhunt.generate": {"CATALOGUE", "PRESETS", "ChunkSummary", "DetectorPreset", "GenerationConfig",
                              "Process", "generate", "generate_chunk", "get_preset", "get_process",
                              "process_names", "reconstruct", "sample_name", "select"},
@@ -18,6 +18,7 @@ API = {
     "anomalyhunt.stats": {"AnomalyRegion", "region_by_efficiency", "regions_by_cross_section",
                           "ABCDResult", "BumpHuntResult", "DijetFitResult", "GlobalSignificance", "LimitResult",
                           "RocCurve", "SculptingResult", "SensitivityGain", "abcd", "abcd_significance", "auc",
+                          "TriggerEmulation", "closure_scan", "emulate_trigger", "working_point",
                           "bump_hunt", "cross_section_limit", "dijet_expected", "dijet_fit", "dijet_function",
                           "global_significance", "gross_vitells", "local_scan", "mass_resolution", "max_sic",
                           "p_to_z", "rejection_at_efficiency", "resolution_binning", "roc_curve", "sculpting_check",

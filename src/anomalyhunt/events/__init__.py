@@ -1,5 +1,6 @@
-"""The event contract: schema, validating Parquet reader, atomic writer, chunked iteration."""
+"""The event contract: schema, validating Parquet reader, atomic writer, chunked iteration, ADC2021 HDF5."""
 
+from .adc2021 import read_adc2021, write_adc2021
 from .io import (
     MANIFEST,
     dataset_files,
@@ -21,9 +22,11 @@ __all__ = [
     "empty_events",
     "iter_chunks",
     "read",
+    "read_adc2021",
     "read_manifest",
     "read_metadata",
     "schema_problems",
     "write",
+    "write_adc2021",
     "write_manifest",
 ]

@@ -146,6 +146,45 @@ _register(Process(
 ))
 
 
+# --- Standard Model, inclusive single bosons (the seed-002 / ADC2021 mix) --------------------------------
+_register(Process(
+    "w_lnu", "inclusive W -> e/mu/tau nu (WeakSingleBoson:ffbar2W)",
+    lambda p: ["WeakSingleBoson:ffbar2W = on", "24:onMode = off", "24:onIfAny = 11 13 15"],
+))
+_register(Process(
+    "z_ll", "inclusive Z/gamma* -> ee/mumu/tautau with m(ll) > mll_min (WeakSingleBoson:ffbar2gmZ)",
+    lambda p: ["WeakSingleBoson:ffbar2gmZ = on", "23:onMode = off", "23:onIfAny = 11 13 15",
+               f"PhaseSpace:mHatMin = {p['mll_min']:g}"],
+    {"mll_min": 40.0},
+))
+
+
+# --- BSM benchmarks of seed 002 (the ADC2021 signals) ---------------------------------------------------
+_register(Process(
+    "a_4l", "neutral scalar A (gg -> A) -> Z* Z* -> 4 leptons (e, mu), light by default",
+    lambda p: ["HiggsSM:gg2H = on", f"25:m0 = {p['mass']:g}", "25:mWidth = 0.01", "25:onMode = off",
+               "25:onIfMatch = 23 23", "23:onMode = off", "23:onIfAny = 11 13", "23:mMin = 1.0"],
+    {"mass": 50.0}, label=1,
+))
+_register(Process(
+    "lq_btau", "leptoquark pairs (gg, qqbar -> LQ LQbar) with LQ -> b tau",
+    lambda p: ["LeptoQuark:gg2LQLQbar = on", "LeptoQuark:qqbar2LQLQbar = on", f"42:m0 = {p['mass']:g}",
+               "42:0:products = 5 -15"],
+    {"mass": 80.0}, label=1,
+))
+_register(Process(
+    "h0_tautau", "neutral scalar h0 (gg -> h0) -> tau tau",
+    lambda p: ["HiggsSM:gg2H = on", f"25:m0 = {p['mass']:g}", "25:onMode = off", "25:onIfMatch = 15 -15"],
+    {"mass": 60.0}, label=1,
+))
+_register(Process(
+    "hpm_taunu", "charged scalar h+- (f fbar' -> h+-) -> tau nu",
+    lambda p: ["Higgs:useBSM = on", "HiggsBSM:ffbar2H+- = on", f"37:m0 = {p['mass']:g}", "37:onMode = off",
+               "37:onIfAny = 15"],
+    {"mass": 60.0}, label=1,
+))
+
+
 def get_process(name: str) -> Process:
     """The catalogue entry called `name`."""
     try:

@@ -14,7 +14,7 @@ from .train import TrainConfig, TrainHistory, resolve_device, train_model
 
 __all__ = ["Autoencoder"]
 
-_SCORES = {"chekanov2022": "log_mse", "atlas2024": "log_mae"}
+_SCORES = {"chekanov2022": "log_mse", "atlas2024": "log_mae", "disco2022": "log_mse"}
 
 
 class Autoencoder:

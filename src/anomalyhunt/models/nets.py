@@ -36,6 +36,8 @@ AUTOENCODER_PRESETS = {
     "chekanov2022": AutoencoderArchitecture((20, 10, 5), "relu", "relu"),
     # seed 001: 800 -> 400 -> 200 -> 400 -> 800, leaky ReLU (0.2)
     "atlas2024": AutoencoderArchitecture((800, 400, 200), "leaky_relu", "none"),
+    # seed 002's single-AE comparison: one of the double AE's networks, 256-128-64-32-5, trained alone
+    "disco2022": AutoencoderArchitecture((256, 128, 64, 32, 5), "relu", "none"),
 }
 
 

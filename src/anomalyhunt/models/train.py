@@ -74,12 +74,29 @@ def _mean_loss(model, loss_fn, x, w, batch_size) -> float:
     return total / max(norm, 1e-300)
 
 
+def _mean_batch_loss(model, batch_loss, x, w, batch_size) -> float:
+    total, norm = 0.0, 0.0
+    with torch.no_grad():
+        for start in range(0, len(x), batch_size):
+            xb, wb = x[start:start + batch_size], w[start:start + batch_size]
+            if len(xb) < 2:
+                continue
+            total += float(batch_loss(model, xb, wb)) * float(wb.sum())
+            norm += float(wb.sum())
+    return total / max(norm, 1e-300)
+
+
 def train_model(model: torch.nn.Module, per_event_loss: Callable, x: np.ndarray, weights: np.ndarray | None = None,
-                *, config: TrainConfig, device: torch.device, progress: bool = False) -> TrainHistory:
+                *, config: TrainConfig, device: torch.device, progress: bool = False,
+                batch_loss: Callable | None = None) -> TrainHistory:
     """Train `model` in place to minimise the weighted mean of `per_event_loss(model, x_batch)`.
 
     Weights are normalised to mean 1 over the training part, so a batch's loss is sum(w l) / batch size.
     Returns the history; the model ends with the weights of the best validation epoch.
+
+    batch_loss: for losses that are not a sum over events (the DisCo term of seed 002), a function
+    (model, x_batch, w_batch) -> scalar that replaces the weighted mean of `per_event_loss` in the optimiser
+    step and in the recorded epoch losses (validation in batches of `batch_size`, weighted by batch weight).
     """
     from tqdm import tqdm
 
@@ -110,13 +127,22 @@ def train_model(model: torch.nn.Module, per_event_loss: Callable, x: np.ndarray,
         perm = torch.randperm(len(x_train), generator=generator).to(device)
         for b in range(0, len(perm), config.batch_size):
             idx = perm[b:b + config.batch_size]
-            loss = (per_event_loss(model, x_train[idx]) * w_train[idx]).mean()
+            if batch_loss is not None:
+                if len(idx) < 2:
+                    continue
+                loss = batch_loss(model, x_train[idx], w_train[idx])
+            else:
+                loss = (per_event_loss(model, x_train[idx]) * w_train[idx]).mean()
             optimiser.zero_grad()
             loss.backward()
             optimiser.step()
         model.eval()
-        history.train_loss.append(_mean_loss(model, per_event_loss, x_train, w_train, config.batch_size))
-        history.val_loss.append(_mean_loss(model, per_event_loss, x_val, w_val, config.batch_size))
+        if batch_loss is not None:
+            history.train_loss.append(_mean_batch_loss(model, batch_loss, x_train, w_train, config.batch_size))
+            history.val_loss.append(_mean_batch_loss(model, batch_loss, x_val, w_val, config.batch_size))
+        else:
+            history.train_loss.append(_mean_loss(model, per_event_loss, x_train, w_train, config.batch_size))
+            history.val_loss.append(_mean_loss(model, per_event_loss, x_val, w_val, config.batch_size))
         epochs.set_postfix(val=f"{history.val_loss[-1]:.3g}")
         if history.val_loss[-1] < best_loss:
             best_loss, since_best, history.best_epoch = history.val_loss[-1], 0, epoch

@@ -10,29 +10,16 @@ import numpy as np
 
 from ..events.io import atomic_write_text
 from ..features import rmm
-from ..plots import mean_rmm_figure, roc_sic_figure, significance_scan_figure, spectrum_figure
+from ..plots import loss_figure, mean_rmm_figure, roc_sic_figure, significance_scan_figure, spectrum_figure
 from ..plots._style import pyplot
 
-__all__ = ["find_browser", "render_report", "write_report"]
+__all__ = ["find_browser", "render_report", "save_figure", "table", "write_page", "write_report"]
 
 
-def _save(fig, path: Path) -> Path:
+def save_figure(fig, path: Path) -> Path:
     fig.savefig(path, dpi=100, bbox_inches="tight")
     pyplot().close(fig)
     return path
-
-
-def _loss_figure(history):
-    plt = pyplot()
-    fig, ax = plt.subplots()
-    ax.plot(history.train_loss, label="training")
-    ax.plot(history.val_loss, label="validation")
-    ax.axvline(history.best_epoch, color="gray", ls=":", label=f"best epoch {history.best_epoch}")
-    ax.set_yscale("log")
-    ax.set_xlabel("epoch")
-    ax.set_ylabel("weighted mean loss")
-    ax.legend()
-    return fig
 
 
 def _score_figure(score, process, weight, sm_test):
@@ -55,11 +42,11 @@ def write_report(out: Path, summary: dict, *, model, score, process, weight, sm_
                  sculpting, config) -> Path:
     plots = out / "plots"
     images: list[tuple[str, Path]] = [
-        ("Loss curves", _save(_loss_figure(model.history_), plots / "loss.png")),
-        ("Anomaly score: SM vs BSM", _save(_score_figure(score, process, weight, sm_test), plots / "scores.png")),
+        ("Loss curves", save_figure(loss_figure(model.history_), plots / "loss.png")),
+        ("Anomaly score: SM vs BSM", save_figure(_score_figure(score, process, weight, sm_test), plots / "scores.png")),
     ]
     if curves:
-        images.append(("ROC and SIC", _save(roc_sic_figure(curves), plots / "roc_sic.png")))
+        images.append(("ROC and SIC", save_figure(roc_sic_figure(curves), plots / "roc_sic.png")))
     is_sm = np.asarray(events.label) == 0
     groups = {"SM mix": is_sm} | {s: process == s for s in sorted(set(process[~is_sm]))}
     for name, sel in groups.items():
@@ -67,26 +54,27 @@ def write_report(out: Path, summary: dict, *, model, score, process, weight, sm_
             continue
         fig = mean_rmm_figure(rmm(events[sel], preset=config.rmm_preset), weights=weight[sel],
                               preset=config.rmm_preset, title=f"mean RMM: {name}")
-        images.append((f"Mean RMM: {name}", _save(fig, plots / f"rmm_{name.replace(' ', '_')}.png")))
+        images.append((f"Mean RMM: {name}", save_figure(fig, plots / f"rmm_{name.replace(' ', '_')}.png")))
     for x in excesses[:4]:
         hunt = x["_hunt"]
         tag = f"{x['channel']}_{x['region']}"
         images.append((f"{x['channel']} in region {x['region']}",
-                       _save(spectrum_figure(hunt.fit, xlabel=f"{x['channel']} [GeV]", title=tag),
+                       save_figure(spectrum_figure(hunt.fit, xlabel=f"{x['channel']} [GeV]", title=tag),
                              plots / f"spectrum_{tag}.png")))
         images.append((f"Significance scan {tag}",
-                       _save(significance_scan_figure(hunt, xlabel=f"{x['channel']} [GeV]", title=tag),
+                       save_figure(significance_scan_figure(hunt, xlabel=f"{x['channel']} [GeV]", title=tag),
                              plots / f"scan_{tag}.png")))
     for channel, model in sculpting.items():
         if model.check is not None:
             tag = f"sculpting_{channel}_{model.region}"
             images.append((f"Sculpting check (weighted SM simulation): {channel}, region {model.region}",
-                           _save(spectrum_figure(model.check.fit, xlabel=f"{channel} [GeV]", title=tag),
+                           save_figure(spectrum_figure(model.check.fit, xlabel=f"{channel} [GeV]", title=tag),
                                  plots / f"{tag}.png")))
     return _write_html(out / "report.html", summary, images)
 
 
-def _table(rows: list[list], head: list[str]) -> str:
+def table(rows: list[list], head: list[str]) -> str:
+    """An HTML table; floats to 4 significant digits, everything escaped."""
     def cell(v):
         return f"{v:.4g}" if isinstance(v, float) else html.escape(str(v))
 
@@ -107,25 +95,21 @@ def _write_html(path: Path, summary: dict, images: list[tuple[str, Path]]) -> Pa
                 for s, a in summary["auc"].items()]
     z, null = summary["z_global"], summary["null_test"]
     parts = [
-        "<!doctype html><html><head><meta charset='utf-8'><title>anomalyhunt run</title><style>"
-        "body{font-family:sans-serif;max-width:1100px;margin:auto}table{border-collapse:collapse}"
-        "td,th{border:1px solid #ccc;padding:3px 8px}img{max-width:100%}</style></head><body>",
-        "<h1>anomalyhunt: RMM + autoencoder search</h1>",
         f"<p>Training: {summary['training']['events']} events, {summary['training']['epochs']} epochs "
         f"(best {summary['training']['best_epoch']}), {summary['training']['seconds_per_epoch']:.2f} s/epoch on "
         f"{summary['training']['device']}, {summary['training']['inputs']} input cells, "
         f"{summary['training']['weights']}. Injected into data: {html.escape(str(summary['injected']) or 'nothing')}."
         "</p>",
         "<h2>Separation SM vs BSM (AUC)</h2>",
-        _table(auc_rows, ["sample", "AUC (RMM, trained on data)", "AUC (RMM, trained without injected signal)",
+        table(auc_rows, ["sample", "AUC (RMM, trained on data)", "AUC (RMM, trained without injected signal)",
                           "AUC (four-vectors)"]),
         "<h2>Anomaly regions</h2>",
-        _table([[r["name"], r["threshold"], r["cross_section_pb"], r["efficiency"]] for r in summary["regions"]],
+        table([[r["name"], r["threshold"], r["cross_section_pb"], r["efficiency"]] for r in summary["regions"]],
                ["region", "score threshold", "visible cross section [pb]", "efficiency"]),
         f"<p>Pseudo-data: {html.escape(summary['pseudo_data'])} at {summary['data_luminosity_fb']:g} fb<sup>-1"
         "</sup>.</p>",
         "<h2>Largest local excesses</h2>",
-        _table([[x["channel"], x["region"], x["mass"], x["width"], x["z_local"], x["fit_chi2_ndf"]]
+        table([[x["channel"], x["region"], x["mass"], x["width"], x["z_local"], x["fit_chi2_ndf"]]
                 for x in summary["excesses"][:10]],
                ["channel", "region", "mass [GeV]", "width", "Z local", "fit chi2/ndf"]),
         "<p>Global: " + (f"largest Z_local = {z['z_local_max']:.2f} ({html.escape(z['channel'])}, "
@@ -137,18 +121,27 @@ def _write_html(path: Path, summary: dict, images: list[tuple[str, Path]]) -> Pa
         + (f"largest Z_local = {null['z_local_max']:.2f}, Z_global = {null['z_global']:.2f} over "
            f"{null['n_spectra']} spectra" if null else "not run") + "</p>",
         "<h2>Background fits to the weighted SM simulation (sculpting check)</h2>",
-        _table([[v["channel"], v["region"], v["n_effective"],
+        table([[v["channel"], v["region"], v["n_effective"],
                  *((v["chi2_ndf"], v["max_abs_pull"], v["smooth"]) if "skipped" not in v else ("-", "-", "-")),
                  v.get("skipped", "")]
                 for v in summary["background_fits"]],
                ["spectrum", "region", "effective events", "chi2/ndf", "max |pull|", "smooth", "skipped"]),
     ]
-    for title, image in images:
+    return write_page(path, "anomalyhunt: RMM + autoencoder search", parts, images)
+
+
+def write_page(path: Path, title: str, parts: list[str], images: list[tuple[str, Path]]) -> Path:
+    """A self-contained HTML page: a title, the given HTML blocks, then every image embedded as base64 PNG."""
+    head = ("<!doctype html><html><head><meta charset='utf-8'><title>anomalyhunt run</title><style>"
+            "body{font-family:sans-serif;max-width:1100px;margin:auto}table{border-collapse:collapse}"
+            "td,th{border:1px solid #ccc;padding:3px 8px}img{max-width:100%}</style></head><body>")
+    body = [head, f"<h1>{html.escape(title)}</h1>", *parts]
+    for caption, image in images:
         data = base64.b64encode(image.read_bytes()).decode()
-        label = html.escape(title)
-        parts.append(f"<h3>{label}</h3><img alt='{label}' src='data:image/png;base64,{data}'>")
-    parts.append(_RENDER_CHECK + "</body></html>")
-    atomic_write_text(path, "\n".join(parts))
+        label = html.escape(caption)
+        body.append(f"<h3>{label}</h3><img alt='{label}' src='data:image/png;base64,{data}'>")
+    body.append(_RENDER_CHECK + "</body></html>")
+    atomic_write_text(path, "\n".join(body))
     return path
 
 

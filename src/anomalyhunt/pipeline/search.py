@@ -22,13 +22,13 @@ from typing import Any
 
 import numpy as np
 
-from .. import events as event_io
 from ..events.io import atomic_write_text
 from ..exceptions import ConfigError
 from ..features import flatten, padded_four_vectors, rmm, search_masses
 from ..models import Autoencoder
 from ..stats import auc, regions_by_cross_section, resolution_binning, roc_curve
 from .hunt import background_models, hunt
+from .samples import load_samples
 
 __all__ = ["SearchConfig", "run_search"]
 
@@ -69,11 +69,7 @@ class SearchConfig:
 
 
 def _load(config: SearchConfig):
-    parts = [event_io.read(path) for path in config.samples]
-    import awkward as ak
-
-    events = ak.concatenate(parts) if len(parts) > 1 else parts[0]
-    process = np.asarray(events.process.to_list() if len(events) else [], dtype=object)
+    events, process = load_samples(config.samples)
     unknown = set(config.inject) - set(process)
     if unknown:
         raise ConfigError(f"inject names samples that are not loaded: {sorted(unknown)}")

@@ -19,7 +19,8 @@ def spectrum_figure(fit: DijetFitResult, *, xlabel: str = "m [GeV]", title: str 
     plt = pyplot()
     fig, (top, bottom) = plt.subplots(2, 1, sharex=True, gridspec_kw={"height_ratios": (3, 1), "hspace": 0.05})
     centres = 0.5 * (fit.edges[1:] + fit.edges[:-1])
-    mplhep.histplot(fit.counts, fit.edges, ax=top, histtype="errorbar", yerr=np.sqrt(fit.counts), color="black",
+    mplhep.histplot(fit.counts, fit.edges, ax=top, histtype="errorbar", yerr=np.sqrt(fit.counts * fit.entry_weight),
+                    color="black",
                     label="data")
     top.stairs(fit.expected, fit.edges, color="tab:red", label=f"{fit.n_params}-par dijet fit")
     if signal is not None:

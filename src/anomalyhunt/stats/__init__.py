@@ -3,7 +3,15 @@
 Pure functions returning frozen result dataclasses; nothing here reads files, prints or plots.
 """
 
-from .abcd import ABCDResult, abcd, abcd_significance
+from .abcd import (
+    ABCDResult,
+    TriggerEmulation,
+    abcd,
+    abcd_significance,
+    closure_scan,
+    emulate_trigger,
+    working_point,
+)
 from .bumphunt import (
     BumpHuntResult,
     GlobalSignificance,
@@ -41,8 +49,11 @@ __all__ = [
     "RocCurve",
     "SculptingResult",
     "SensitivityGain",
+    "TriggerEmulation",
     "abcd",
     "abcd_significance",
+    "closure_scan",
+    "emulate_trigger",
     "auc",
     "bump_hunt",
     "cross_section_limit",
@@ -66,5 +77,6 @@ __all__ = [
     "signal_templates",
     "tpr_at_fpr",
     "upper_limits",
+    "working_point",
     "z_to_p",
 ]

@@ -1,0 +1,102 @@
+"""Plots and the self-contained report.html of a double-autoencoder run."""
+
+from __future__ import annotations
+
+import html
+from pathlib import Path
+
+import numpy as np
+
+from ..plots import (
+    abcd_significance_figure,
+    closure_figure,
+    loss_figure,
+    score_plane_figure,
+    sic_comparison_figure,
+)
+from .report import save_figure, table, write_page
+
+__all__ = ["write_double_ae_report"]
+
+
+def write_double_ae_report(out: Path, summary: dict, *, model, single, sic_curves, closure, scores, test_idx,
+                           process, threshold) -> Path:
+    plots = out / "plots"
+    images = [("Loss curves: double AE (MSE 1 + MSE 2 + lambda dCor^2)",
+               save_figure(loss_figure(model.history_, title="double AE"), plots / "loss_double_ae.png"))]
+    if single is not None:
+        images.append(("Loss curves: single AE", save_figure(loss_figure(single.history_, title="single AE"),
+                                                              plots / "loss_single_ae.png")))
+    b1, b2 = scores[test_idx, 0], scores[test_idx, 1]
+    first = next(iter(sic_curves), None)
+    signal = None
+    if first is not None:
+        sel = process == first
+        signal = (first, scores[sel, 0], scores[sel, 1])
+    eps = summary["trigger"]["efficiency"]
+    images.append((f"Loss plane on test background, diagonal cut at {eps:g}",
+                   save_figure(score_plane_figure(b1, b2, threshold, signal=signal,
+                                                  title=f"diagonal cut, background efficiency {eps:g}"),
+                               plots / "loss_plane.png")))
+    for name, curves in sic_curves.items():
+        images.append((f"SIC: {name}", save_figure(sic_comparison_figure(curves, title=name),
+                                                   plots / f"sic_{name}.png")))
+    images.append(("ABCD closure on background", save_figure(closure_figure(closure), plots / "closure.png")))
+    scans = {s: r["scan"] for s, r in summary["injection"].items()}
+    if scans:
+        images.append(("ABCD significance with injected signal",
+                       save_figure(abcd_significance_figure(scans), plots / "abcd_significance.png")))
+
+    training = summary["training"]
+    parts = [
+        f"<p>Training on {summary['background']['train']} background events ({html.escape(training['features'])}"
+        f" features, {training['inputs']} inputs): {training['epochs']} epochs (best {training['best_epoch']}), "
+        f"{training['seconds_per_epoch']:.2f} s/epoch on {html.escape(training['device'])}, lambda = "
+        f"{training['lam']:g}, batch {training['batch_size']}. Background cocktail (unweighted): "
+        f"{html.escape(str(summary['background']['cocktail']))}; test background {summary['background']['test']}"
+        " events.</p>",
+        f"<p>Distance correlation dCor<sup>2</sup> of the two losses on test background: "
+        f"<b>{summary['dcor_background']:.4f}</b>.</p>",
+        "<h2>Maximum SIC</h2>",
+        table([[s, *(v.get(k, "-") for k in ("ae1", "ae2", "diagonal", "single_ae"))]
+               for s, v in summary["max_sic"].items()], ["signal", "AE 1", "AE 2", "diagonal", "single AE"]),
+        "<h2>ABCD closure on background only</h2>",
+        table([[r["efficiency"], r["split"], r["observed"], r["predicted"], r["ratio"], r["error"],
+                (r["ratio"] - 1) / r["error"] if r["error"] and np.isfinite(r["error"]) else "-"]
+               for r in summary["closure"]],
+              ["efficiency", "e1/e2", "observed", "predicted", "ratio", "stat. error", "(ratio - 1)/error"]),
+        "<h2>ABCD significance with signal injected</h2>",
+        table([[s, v["n_injected"], v["efficiency"], v["significance"], v["significance_true_background"],
+                v["significance_at_adc2021_size"]] for s, v in summary["abcd_significance"].items()],
+              ["signal", "events injected", "best efficiency", "(N-B)/sqrt(N), B from ABCD",
+               "with true B", "scaled to 4M background events"]),
+        "<p>Background only (nothing injected), largest (N-B)/sqrt(N) over the scan: "
+        f"{summary['abcd_significance_background_only']['significance']:.2f} at efficiency "
+        f"{summary['abcd_significance_background_only']['efficiency']:g}. A signal's significance means "
+        "something only well above this.</p>",
+        "<h2>Online emulation</h2>", _trigger_table(summary["trigger"]),
+    ]
+    if summary["onnx"]:
+        o = summary["onnx"]
+        parts.append(f"<p>ONNX export (both networks and the scaling, {o['file_bytes']} bytes): single-event "
+                     f"latency {o['single_event_latency_us_median']:.1f} us median "
+                     f"({o['single_event_latency_us_p99']:.1f} us p99), {o['throughput_events_per_s']:.3g} "
+                     f"events/s at batch {o['batch']}, onnxruntime {o['onnxruntime']} on {o['threads']} CPU "
+                     f"thread(s); largest relative difference to torch "
+                     f"{o.get('max_rel_diff_vs_torch', float('nan')):.2g}.</p>")
+    return write_page(out / "report.html", "anomalyhunt: decorrelated double autoencoder + ABCD", parts, images)
+
+
+def _trigger_table(trigger: dict) -> str:
+    rows = []
+    for name, entries in trigger["runs"].items():
+        for k, e in entries.items():
+            if "error" in e:
+                rows.append([name, k, e["error"], "-", "-", "-", "-", "-"])
+                continue
+            rows.append([name, k, e["rate"], e["observed"], e["predicted"], e["predicted_rel_error"],
+                         e["signal_region_rel_error"], e["significance"]])
+    return (f"<p>Signal region at background efficiency {trigger['efficiency']:g}; control regions prescaled to "
+            "k x (efficiency x events) saved events each.</p>"
+            + table(rows, ["data", "k", "trigger rate", "observed", "predicted (prescaled)", "pred. rel. error",
+                           "SR rel. error", "(N-B)/sqrt(N)"]))

@@ -1,0 +1,60 @@
+"""The seed-002 (ADC2021) processes generate what their names promise, under the adc2021 preset."""
+
+import awkward as ak
+import numpy as np
+import pytest
+import vector
+
+from anomalyhunt import events as event_io
+from anomalyhunt.generate import GenerationConfig, generate
+
+vector.register_awkward()
+
+
+@pytest.fixture(scope="module")
+def generated(tmp_path_factory):
+    root = tmp_path_factory.mktemp("seed002")
+
+    def make(process, n):
+        out = root / process
+        manifest = generate(GenerationConfig(process, n, seed=11, preset="adc2021", chunk_size=n), out, workers=0)
+        return manifest, event_io.read(out)
+
+    return make
+
+
+def _leptons(ev):
+    leptons = ak.concatenate([ev.electrons, ev.muons], axis=1)
+    return ak.zip({"pt": leptons.pt, "eta": leptons.eta, "phi": leptons.phi, "mass": leptons.mass},
+                  with_name="Momentum4D")
+
+
+def test_a_4l_gives_four_leptons_at_the_scalar_mass(generated):
+    manifest, ev = generated("a_4l", 400)
+    four = _leptons(ev)[ak.num(ev.electrons) + ak.num(ev.muons) == 4]
+    assert len(four) > 20
+    m4l = ak.to_numpy((four[:, 0] + four[:, 1] + four[:, 2] + four[:, 3]).mass)
+    assert np.median(m4l) == pytest.approx(50.0, abs=3.0)
+
+
+def test_z_ll_peaks_at_the_z_mass(generated):
+    _, ev = generated("z_ll", 600)
+    pairs = _leptons(ev)[ak.num(ev.electrons) + ak.num(ev.muons) == 2]
+    mll = ak.to_numpy((pairs[:, 0] + pairs[:, 1]).mass)
+    assert np.median(mll) == pytest.approx(91.2, abs=4.0)
+
+
+def test_w_lnu_has_a_jacobian_peak_in_mt(generated):
+    manifest, ev = generated("w_lnu", 600)
+    assert manifest["sigma_pb"] > 1e4  # W -> l nu at 13 TeV, LO: ~ 6e4 pb x BR
+    lep = _leptons(ev)[:, 0]
+    mt = np.sqrt(2 * lep.pt * ev.met.pt * (1 - np.cos(lep.phi - ev.met.phi)))
+    assert 55 < np.median(ak.to_numpy(mt)) < 85
+
+
+@pytest.mark.parametrize("process", ["lq_btau", "h0_tautau", "hpm_taunu"])
+def test_tau_signals_select_events_with_missing_energy(generated, process):
+    manifest, ev = generated(process, 1500)
+    assert manifest["sigma_pb"] > 0 and len(ev) > 3
+    assert np.mean(ak.to_numpy(ev.met.pt)) > 15.0  # neutrinos from the tau decays
+    assert set(ev.label.to_list()) == {1}
