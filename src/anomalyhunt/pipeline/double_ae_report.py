@@ -66,10 +66,9 @@ def write_double_ae_report(out: Path, summary: dict, *, model, single, sic_curve
                for r in summary["closure"]],
               ["efficiency", "e1/e2", "observed", "predicted", "ratio", "stat. error", "(ratio - 1)/error"]),
         "<h2>ABCD significance with signal injected</h2>",
-        table([[s, v["n_injected"], v["efficiency"], v["significance"], v["significance_true_background"],
-                v["significance_at_adc2021_size"]] for s, v in summary["abcd_significance"].items()],
-              ["signal", "events injected", "best efficiency", "(N-B)/sqrt(N), B from ABCD",
-               "with true B", "scaled to 4M background events"]),
+        table([[s, v["n_injected"], v["efficiency"], v["significance"], v["significance_true_background"]]
+               for s, v in summary["abcd_significance"].items()],
+              ["signal", "events injected", "best efficiency", "(N-B)/sqrt(N), B from ABCD", "with true B"]),
         "<p>Background only (nothing injected), largest (N-B)/sqrt(N) over the scan: "
         f"{summary['abcd_significance_background_only']['significance']:.2f} at efficiency "
         f"{summary['abcd_significance_background_only']['efficiency']:g}. A signal's significance means "

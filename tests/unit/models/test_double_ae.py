@@ -3,6 +3,7 @@
 import dcor
 import numpy as np
 import pytest
+import torch
 
 from anomalyhunt.exceptions import ConfigError
 from anomalyhunt.models import DoubleDisCoAE
@@ -85,3 +86,16 @@ def test_log_loss_decorrelation_is_a_choice_and_is_saved(tmp_path):
     assert DoubleDisCoAE.load(tmp_path / "m.pt").decorrelate == "log_loss"
     with pytest.raises(ConfigError, match="decorrelate"):
         DoubleDisCoAE(decorrelate="rank")
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+def test_trains_on_cuda_and_the_disco_term_agrees_with_cpu():
+    from anomalyhunt.models import distance_correlation
+
+    x = _background(np.random.default_rng(7), 3000)
+    model = DoubleDisCoAE(hidden=(16, 4), batch_size=1000, max_epochs=2, device="cuda").fit(x)
+    assert model.history_.device.startswith("cuda")
+    a, b = torch.tensor(x[:, 0], dtype=torch.float64), torch.tensor(x[:, 1], dtype=torch.float64)
+    assert float(distance_correlation(a.cuda(), b.cuda())) == pytest.approx(float(distance_correlation(a, b)),
+                                                                             rel=1e-9)
