@@ -8,7 +8,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ..exceptions import ConfigError, EventFileError
+from ..exceptions import ConfigError
+from ._persist import load_state, save_state
 from .nets import AUTOENCODER_PRESETS, AutoencoderArchitecture, AutoencoderNet
 from .train import TrainConfig, TrainHistory, resolve_device, train_model
 
@@ -125,16 +126,11 @@ class Autoencoder:
             "state_dict": {k: v.cpu() for k, v in self.model_.state_dict().items()},
             "history": dataclasses.asdict(self.history_),
         }
-        tmp = path.with_name(f".{path.name}.part")
-        torch.save(state, tmp)
-        tmp.replace(path)
+        save_state(state, path)
 
     @classmethod
     def load(cls, path: str | Path, *, device: str = "auto") -> Autoencoder:
-        try:
-            state = torch.load(Path(path), map_location="cpu", weights_only=False)
-        except (OSError, RuntimeError, EOFError) as exc:
-            raise EventFileError(f"{path}: cannot read the model ({exc})") from exc
+        state = load_state(path)
         params = {**state["params"], "device": device}
         model = cls(**params)
         model.n_features_in_ = state["n_features_in"]

@@ -19,7 +19,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from ..exceptions import ConfigError, EventFileError
+from ..exceptions import ConfigError
+from ._persist import load_state, save_state
 from .disco import distance_correlation
 from .nets import AutoencoderArchitecture, AutoencoderNet
 from .train import TrainConfig, TrainHistory, resolve_device, train_model
@@ -151,16 +152,11 @@ class DoubleDisCoAE:
         state = {"params": self.get_params(), "n_features_in": self.n_features_in_, "min": self.min_,
                  "range": self.range_, "state_dict": {k: v.cpu() for k, v in self.model_.state_dict().items()},
                  "history": dataclasses.asdict(self.history_)}
-        tmp = path.with_name(f".{path.name}.part")
-        torch.save(state, tmp)
-        tmp.replace(path)
+        save_state(state, path)
 
     @classmethod
     def load(cls, path: str | Path, *, device: str = "auto") -> DoubleDisCoAE:
-        try:
-            state = torch.load(Path(path), map_location="cpu", weights_only=False)
-        except (OSError, RuntimeError, EOFError) as exc:
-            raise EventFileError(f"{path}: cannot read the model ({exc})") from exc
+        state = load_state(path)
         model = cls(**{**state["params"], "device": device})
         model.n_features_in_, model.min_, model.range_ = state["n_features_in"], state["min"], state["range"]
         model.device_ = resolve_device(device)
