@@ -38,6 +38,12 @@ def test_run_command_writes_a_complete_run_folder(samples, tmp_path):
     assert len(summary["background_fits"]) == 9 * 3  # nine channels x three regions, fitted or skipped
     assert set(summary["auc_uncontaminated"]) == {"ssm_wprime_2000"}
     assert isinstance(summary["excesses"], list)
+    assert len(summary["limits"]) == len(summary["excesses"])
+    for lim in summary["limits"]:
+        assert len(lim["masses"]) == len(lim["observed_pb"]) > 0 and min(lim["expected_pb"]) > 0
+    gain = summary["sensitivity_gain"]["ssm_wprime_2000"]
+    assert gain["channel"] in ("m_jj", "m_jb", "m_bb", "m_je", "m_jmu", "m_jgamma", "m_be", "m_bmu", "m_bgamma")
+    assert 0 <= gain["signal_efficiency"] <= 1 and gain["significance_before"] > 0
     assert "z_global" in summary and summary["training"]["epochs"] <= 2
     for name in ("config.json", "model.pt", "scores.npz", "report.html", "plots/loss.png", "plots/scores.png"):
         assert (out / name).exists(), name

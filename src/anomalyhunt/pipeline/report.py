@@ -10,7 +10,14 @@ import numpy as np
 
 from ..events.io import atomic_write_text
 from ..features import rmm
-from ..plots import loss_figure, mean_rmm_figure, roc_sic_figure, significance_scan_figure, spectrum_figure
+from ..plots import (
+    limit_figure,
+    loss_figure,
+    mean_rmm_figure,
+    roc_sic_figure,
+    significance_scan_figure,
+    spectrum_figure,
+)
 from ..plots._style import pyplot
 
 __all__ = ["find_browser", "render_report", "save_figure", "table", "write_page", "write_report"]
@@ -39,7 +46,7 @@ def _score_figure(score, process, weight, sm_test):
 
 
 def write_report(out: Path, summary: dict, *, model, score, process, weight, sm_test, events, curves, excesses,
-                 sculpting, config) -> Path:
+                 sculpting, config, limits=()) -> Path:
     plots = out / "plots"
     images: list[tuple[str, Path]] = [
         ("Loss curves", save_figure(loss_figure(model.history_), plots / "loss.png")),
@@ -64,6 +71,12 @@ def write_report(out: Path, summary: dict, *, model, score, process, weight, sm_
         images.append((f"Significance scan {tag}",
                        save_figure(significance_scan_figure(hunt, xlabel=f"{x['channel']} [GeV]", title=tag),
                              plots / f"scan_{tag}.png")))
+    lumi = summary["data_luminosity_fb"]
+    for x in limits[:2]:
+        tag = f"{x['channel']}_{x['region']}"
+        images.append((f"Limits: {x['channel']} in region {x['region']}",
+                       save_figure(limit_figure(x["_result"], luminosity_fb=lumi, xlabel=f"{x['channel']} [GeV]",
+                                                title=tag), plots / f"limits_{tag}.png")))
     for channel, model in sculpting.items():
         if model.check is not None:
             tag = f"sculpting_{channel}_{model.region}"
@@ -120,6 +133,14 @@ def _write_html(path: Path, summary: dict, images: list[tuple[str, Path]]) -> Pa
         "<p>Null test (model trained without the injected signal, background-only pseudo-data): "
         + (f"largest Z_local = {null['z_local_max']:.2f}, Z_global = {null['z_global']:.2f} over "
            f"{null['n_spectra']} spectra" if null else "not run") + "</p>",
+        "<h2>Sensitivity gain of the loosest anomaly region</h2>",
+        table([[k, v["channel"], v["mass"], v["significance_before"], v["significance_after"], v["gain"],
+                v["signal_efficiency"], v["background_efficiency"]]
+               for k, v in summary["sensitivity_gain"].items()],
+              ["sample", "channel", "mass [GeV]", "S/sqrt(B) before", "after", "gain", "signal eff.",
+               "background eff."]),
+        "<p>S and B are counted within +-1 mass resolution of the signal's peak at the analysis "
+        "luminosity; limits on every fitted spectrum are in summary.json (`limits`).</p>",
         "<h2>Background fits to the weighted SM simulation (sculpting check)</h2>",
         table([[v["channel"], v["region"], v["n_effective"],
                  *((v["chi2_ndf"], v["max_abs_pull"], v["smooth"]) if "skipped" not in v else ("-", "-", "-")),

@@ -26,7 +26,16 @@ from ..events.io import atomic_write_text
 from ..exceptions import ConfigError
 from ..features import flatten, padded_four_vectors, rmm, search_masses
 from ..models import Autoencoder
-from ..stats import auc, regions_by_cross_section, resolution_binning, roc_curve
+from ..stats import (
+    auc,
+    cross_section_limit,
+    mass_resolution,
+    regions_by_cross_section,
+    resolution_binning,
+    roc_curve,
+    sensitivity_gain,
+    upper_limits,
+)
 from .hunt import background_models, hunt
 from .samples import load_samples
 
@@ -115,6 +124,59 @@ def _statistics(config, *, score, train, data_weight, weight, is_sm, process, ma
     return regions, models, excesses, z_global
 
 
+def _limits(excesses: list[dict], luminosity_fb: float) -> list[dict]:
+    """95% CLs limits (resolution-width Gaussian) on each fitted spectrum, in signal events and in pb."""
+    out = []
+    for x in excesses:
+        hunt_result = x["_hunt"]
+        lim = upper_limits(hunt_result.fit.counts, hunt_result.fit.edges, fit=hunt_result.fit)
+        out.append({"channel": x["channel"], "region": x["region"], "masses": lim.masses.tolist(),
+                    "observed_events": lim.observed.tolist(), "expected_events": lim.expected.tolist(),
+                    "observed_pb": np.asarray(cross_section_limit(lim.observed, luminosity_fb=luminosity_fb)).tolist(),
+                    "expected_pb": np.asarray(cross_section_limit(lim.expected, luminosity_fb=luminosity_fb)).tolist(),
+                    "_result": lim})
+    return out
+
+
+_PEAK_BINS = resolution_binning(50.0, 8000.0)
+
+
+def _sensitivity_gains(samples, masses, score, threshold, *, process, weight, sm_test, luminosity_fb) -> dict:
+    """Per BSM sample: S/sqrt(B) within +-1 resolution of the signal's peak (the fullest resolution-wide bin),
+    before and after the loosest anomaly region, in the channel whose window holds most of the signal (where
+    the resonance lives). With no simulated background in the window the gain is NaN, said so in `note`."""
+    selected = score >= threshold
+    is_sm_test = np.asarray(sm_test, dtype=bool)
+    weight = weight * luminosity_fb * 1000.0  # expected events; the scored SM part stands for all of the SM
+    sm_all = np.isin(process, list(set(process[is_sm_test])))
+    weight = np.where(is_sm_test, weight * weight[sm_all].sum() / max(weight[is_sm_test].sum(), 1e-300), weight)
+    gains = {}
+    for s in samples:
+        best = None
+        for channel, m in masses.items():
+            sig = (process == s) & np.isfinite(m)
+            bkg = sm_test & np.isfinite(m)
+            if sig.sum() < 10 or bkg.sum() < 10:
+                continue
+            counts, edges = np.histogram(m[sig], bins=_PEAK_BINS, weights=weight[sig])
+            k = int(np.argmax(counts))  # bins are one resolution wide: the fullest one holds the peak
+            centre = float(0.5 * (edges[k] + edges[k + 1]))
+            sigma = float(mass_resolution(centre))
+            g = sensitivity_gain(m[bkg], m[sig], selected_background=selected[bkg], selected_signal=selected[sig],
+                                 mass=centre, sigma=sigma, weights_background=weight[bkg],
+                                 weights_signal=weight[sig])
+            if best is None or g.s_before > best[1].s_before:
+                best = (channel, g, centre, sigma)
+        if best is not None:
+            channel, g, centre, sigma = best
+            gains[s] = {"channel": channel, "mass": centre, "sigma": sigma, "gain": g.gain,
+                        "note": "" if g.b_before > 0 else "no simulated background in the window",
+                        "significance_before": g.significance_before, "significance_after": g.significance_after,
+                        "signal_efficiency": g.s_after / g.s_before if g.s_before > 0 else float("nan"),
+                        "background_efficiency": g.b_after / g.b_before if g.b_before > 0 else float("nan")}
+    return gains
+
+
 def run_search(config: SearchConfig, out: str | Path, *, progress: bool = True) -> dict[str, Any]:
     """Run the whole search into folder `out`; returns the summary written to `out/summary.json`."""
     from .report import write_report
@@ -169,6 +231,9 @@ def run_search(config: SearchConfig, out: str | Path, *, progress: bool = True) 
             null["largest_excesses"] = [{k: v for k, v in x.items() if not k.startswith("_")}
                                         for x in null_excesses[:3]]
     loose = regions[0].name
+    limits = _limits(excesses, config.data_luminosity_fb or config.luminosity_fb)
+    gains = _sensitivity_gains(bsm_samples, masses, score, regions[0].threshold, process=process, weight=weight,
+                               sm_test=sm_test, luminosity_fb=config.luminosity_fb)
     sculpting = {m.channel: m for m in models if m.region == loose and m.channel in ("m_jj", "m_bb")}
 
     summary = {
@@ -180,6 +245,8 @@ def run_search(config: SearchConfig, out: str | Path, *, progress: bool = True) 
         "excesses": [{k: v for k, v in x.items() if not k.startswith("_")} for x in excesses],
         "z_global": z_global,
         "null_test": null,
+        "limits": [{k: v for k, v in x.items() if not k.startswith("_")} for x in limits],
+        "sensitivity_gain": gains,
         "training": {"events": int(train.sum()), "epochs": len(model.history_.train_loss),
                      "best_epoch": model.history_.best_epoch,
                      "seconds_per_epoch": model.history_.seconds_per_epoch, "device": model.history_.device,
@@ -190,5 +257,6 @@ def run_search(config: SearchConfig, out: str | Path, *, progress: bool = True) 
     }
     atomic_write_text(out / "summary.json", json.dumps(summary, indent=2, default=float))
     write_report(out, summary, model=model, score=score, process=process, weight=weight, sm_test=sm_test,
-                 events=events, curves=curves, excesses=excesses, sculpting=sculpting, config=config)
+                 events=events, curves=curves, excesses=excesses, sculpting=sculpting, config=config,
+                 limits=limits)
     return summary

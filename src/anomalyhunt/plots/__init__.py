@@ -2,8 +2,9 @@
 
 from .abcd import abcd_significance_figure, closure_figure, score_plane_figure, sic_comparison_figure
 from .rmm import mean_rmm_figure
-from .stats import roc_sic_figure, significance_scan_figure, spectrum_figure
+from .stats import limit_figure, roc_sic_figure, significance_scan_figure, spectrum_figure
 from .training import loss_figure
 
-__all__ = ["abcd_significance_figure", "closure_figure", "loss_figure", "mean_rmm_figure", "roc_sic_figure",
+__all__ = ["abcd_significance_figure", "closure_figure", "limit_figure", "loss_figure", "mean_rmm_figure",
+           "roc_sic_figure",
            "score_plane_figure", "significance_scan_figure", "sic_comparison_figure", "spectrum_figure"]

@@ -9,7 +9,7 @@ from ..stats.dijet import DijetFitResult
 from ..stats.metrics import RocCurve, sic_curve
 from ._style import pyplot
 
-__all__ = ["spectrum_figure", "significance_scan_figure", "roc_sic_figure"]
+__all__ = ["limit_figure", "spectrum_figure", "significance_scan_figure", "roc_sic_figure"]
 
 
 def spectrum_figure(fit: DijetFitResult, *, xlabel: str = "m [GeV]", title: str = "", signal=None):
@@ -68,4 +68,24 @@ def roc_sic_figure(curves: dict[str, RocCurve], *, title: str = ""):
     right.set_ylabel("SIC = TPR / sqrt(FPR)")
     left.legend(fontsize=9)
     fig.suptitle(title)
+    return fig
+
+
+def limit_figure(result, *, luminosity_fb: float, xlabel: str = "m [GeV]", title: str = ""):
+    """95% CLs upper limits on a Gaussian signal's cross section x efficiency: observed, expected and bands."""
+    plt = pyplot()
+    fig, ax = plt.subplots()
+    scale = 1.0 / (luminosity_fb * 1000.0)
+    m = result.masses
+    ax.fill_between(m, result.band_2sigma[:, 0] * scale, result.band_2sigma[:, 1] * scale, color="gold",
+                    label="expected +-2 sigma")
+    ax.fill_between(m, result.band_1sigma[:, 0] * scale, result.band_1sigma[:, 1] * scale, color="limegreen",
+                    label="expected +-1 sigma")
+    ax.plot(m, result.expected * scale, color="black", ls="--", label="expected")
+    ax.plot(m, result.observed * scale, color="black", marker="o", ms=3, label="observed")
+    ax.set_yscale("log")
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(f"{result.cl:.0%} CLs limit on sigma x eff [pb]")
+    ax.set_title(title, fontsize=12)
+    ax.legend(fontsize=9)
     return fig
