@@ -43,7 +43,8 @@ def test_run_command_writes_a_complete_run_folder(samples, tmp_path):
         assert len(lim["masses"]) == len(lim["observed_pb"]) > 0 and min(lim["expected_pb"]) > 0
     gain = summary["sensitivity_gain"]["ssm_wprime_2000"]
     assert gain["channel"] in ("m_jj", "m_jb", "m_bb", "m_je", "m_jmu", "m_jgamma", "m_be", "m_bmu", "m_bgamma")
-    assert 0 <= gain["signal_efficiency"] <= 1 and gain["significance_before"] > 0
+    assert 0 <= gain["signal_efficiency"] <= 1
+    assert gain["significance_before"] > 0 or gain["note"] == "no simulated background in the window"
     assert "z_global" in summary and summary["training"]["epochs"] <= 2
     for name in ("config.json", "model.pt", "scores.npz", "report.html", "plots/loss.png", "plots/scores.png"):
         assert (out / name).exists(), name
