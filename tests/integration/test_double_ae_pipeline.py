@@ -20,9 +20,10 @@ def samples(tmp_path_factory):
     return paths
 
 
-def test_double_ae_run_writes_the_seed_002_summary(samples, tmp_path):
+@pytest.mark.parametrize("features", ["adc2021", "rmm"])
+def test_double_ae_run_writes_the_seed_002_summary(samples, tmp_path, features):
     config = tmp_path / "disco.yaml"
-    config.write_text("method: double_ae\nsamples: [" + ", ".join(samples) + "]\n"
+    config.write_text(f"method: double_ae\nfeatures: {features}\nsamples: [" + ", ".join(samples) + "]\n"
                       "double_ae: {lam: 10, batch_size: 400, max_epochs: 3, patience: 3, single_ae_batch_size: 200}\n"
                       "signal_fraction: 0.05\nefficiencies: [0.05, 0.2]\ntrigger_efficiency: 0.1\n")
     out = tmp_path / "run"
@@ -44,6 +45,7 @@ def test_double_ae_run_writes_the_seed_002_summary(samples, tmp_path):
                  "plots/sic_a_4l_50.png"):
         assert (out / name).exists(), name
     assert "dCor" in (out / "report.html").read_text()
+    assert summary["training"]["inputs"] == (57 if features == "adc2021" else 51 * 51)
 
 
 def test_unknown_method_and_fields_are_refused(tmp_path):
