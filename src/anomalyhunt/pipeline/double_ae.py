@@ -88,14 +88,15 @@ def _features(config: DoubleAEConfig, events) -> np.ndarray:
     return flatten(rmm(events, preset=config.rmm_preset))
 
 
-def _diagonal_sic(b1, b2, s1, s2, n_points: int = 40):
-    """(tpr, SIC) of the diagonal cut over background efficiencies from 10 events' worth up to 0.5."""
+def _diagonal_grid(b1, b2, n_points: int = 40) -> tuple[np.ndarray, list]:
+    """Background efficiencies from 10 events' worth up to 0.5, and the diagonal thresholds of each."""
     grid = np.geomspace(max(10.0 / len(b1), 1e-5), 0.5, n_points)
-    tpr = []
-    for eff in grid:
-        t1, t2 = working_point(b1, b2, eff)
-        tpr.append(np.mean((s1 > t1) & (s2 > t2)))
-    tpr = np.asarray(tpr)
+    return grid, [working_point(b1, b2, eff) for eff in grid]
+
+
+def _diagonal_sic(grid, thresholds, s1, s2):
+    """(tpr, SIC) of the diagonal cut at each grid efficiency."""
+    tpr = np.array([np.mean((s1 > t1) & (s2 > t2)) for t1, t2 in thresholds])
     return tpr, tpr / np.sqrt(grid)
 
 
@@ -147,17 +148,19 @@ def run_double_ae(config: DoubleAEConfig, out: str | Path, *, progress: bool = T
                         single_ae=single_score if single is not None else np.zeros(0))
 
     # SIC per benchmark
+    grid, grid_thresholds = _diagonal_grid(b1, b2)
     sic_curves, max_sic = {}, {}
     for s in signals:
         sel = process == s
         curves = {"ae1": _sic(b1, scores[sel, 0]), "ae2": _sic(b2, scores[sel, 1]),
-                  "diagonal": _diagonal_sic(b1, b2, scores[sel, 0], scores[sel, 1])}
+                  "diagonal": _diagonal_sic(grid, grid_thresholds, scores[sel, 0], scores[sel, 1])}
         if single is not None:
             curves["single_ae"] = _sic(single_score[test_idx], single_score[sel])
         sic_curves[s] = curves
         max_sic[s] = {k: float(v[1].max()) if len(v[1]) else 0.0 for k, v in curves.items()}
 
     closure = closure_scan(b1, b2, config.efficiencies, ratios=config.closure_splits)
+    diagonal = {eff: working_point(b1, b2, eff) for eff in config.efficiencies}
 
     # signal injection: signal_fraction of the test background, one benchmark at a time
     injection, n_inject = {}, {}
@@ -169,8 +172,7 @@ def run_double_ae(config: DoubleAEConfig, out: str | Path, *, progress: bool = T
         d1 = np.concatenate([b1, scores[chosen, 0]])
         d2 = np.concatenate([b2, scores[chosen, 1]])
         rows = []
-        for eff in config.efficiencies:
-            t = working_point(b1, b2, eff)
+        for eff, t in diagonal.items():
             r = abcd(d1, d2, thresholds=t)
             true_b = float(np.sum((b1 > t[0]) & (b2 > t[1])))
             z_true = float((r.observed - true_b) / np.sqrt(r.observed)) if r.observed > true_b else 0.0
@@ -180,8 +182,8 @@ def run_double_ae(config: DoubleAEConfig, out: str | Path, *, progress: bool = T
         injection[s] = {"n_injected": n_sig, "scan": rows}
     # the same statistic with nothing injected: what non-closure alone fakes (paper: below 1 for SM only)
     null_scan = []
-    for eff in config.efficiencies:
-        r = abcd(b1, b2, thresholds=working_point(b1, b2, eff))
+    for eff, t in diagonal.items():
+        r = abcd(b1, b2, thresholds=t)
         null_scan.append({"efficiency": eff, "observed": r.observed, "predicted": r.predicted,
                           "significance": r.significance})
     null_best = max(null_scan, key=lambda r: r["significance"])

@@ -15,27 +15,24 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..exceptions import FitError
-from ..stats import bump_hunt, dijet_expected, global_significance, sculpting_check
+from ..stats import bump_hunt, global_significance, sculpting_check
 
 __all__ = ["SpectrumModel", "background_models", "hunt"]
 
 
 @dataclass(frozen=True)
 class SpectrumModel:
-    """One spectrum: its simulated background (sum w, sum w^2 at the luminosity) and the smooth fit to it."""
+    """One spectrum: the size of its simulated background and the smooth fit to it (its sculpting check)."""
 
     channel: str
     region: str
-    sumw: np.ndarray
-    sumw2: np.ndarray
     n_effective: float
     check: object | None  # SculptingResult, None when skipped
     skipped: str = ""
 
     @property
     def background(self) -> np.ndarray:
-        fit = self.check.fit
-        return dijet_expected(fit.params, fit.edges, sqrt_s=fit.sqrt_s)
+        return self.check.fit.expected
 
     def record(self) -> dict:
         if self.check is None:
@@ -76,7 +73,7 @@ def background_models(masses: dict[str, np.ndarray], weight: np.ndarray, selecti
                     check = sculpting_check(sumw, edges, variances=sumw2)
                 except FitError as err:
                     reason = f"background fit failed: {err}"
-            models.append(SpectrumModel(channel, region, sumw, sumw2, n_eff, check, reason))
+            models.append(SpectrumModel(channel, region, n_eff, check, reason))
     return models
 
 

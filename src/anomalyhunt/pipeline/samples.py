@@ -29,24 +29,19 @@ def load_samples(paths: tuple[str, ...] | list[str]) -> tuple[ak.Array, np.ndarr
     events, n_i / sum n, so that the process still sums to its cross section instead of a multiple of it.
     Datasets without a manifest (single files) count their selected events instead.
     """
-    parts, names = [], []
-    for path in paths:
-        events = event_io.read(path)
-        parts.append(events)
-        names.append(sorted(set(events.process.to_list())) if len(events) else [])
-    repeated = Counter(name for group in names for name in group)
+    parts = [event_io.read(path) for path in paths]
+    procs = [np.asarray(ev.process.to_list() if len(ev) else [], dtype=object) for ev in parts]
+    repeated = Counter(name for proc in procs for name in set(proc))
     if any(count > 1 for count in repeated.values()):
         sizes = [_n_generated(p) if Path(p).is_dir() else None for p in paths]
         sizes = [n if n is not None else len(ev) for n, ev in zip(sizes, parts, strict=True)]
         for name, count in repeated.items():
             if count < 2:
                 continue
-            holders = [i for i, group in enumerate(names) if name in group]
+            holders = [i for i, proc in enumerate(procs) if name in set(proc)]
             total = sum(sizes[i] for i in holders)
             for i in holders:
-                scale = np.where(np.asarray(parts[i].process.to_list(), dtype=object) == name,
-                                 sizes[i] / total, 1.0)
+                scale = np.where(procs[i] == name, sizes[i] / total, 1.0)
                 parts[i] = ak.with_field(parts[i], np.asarray(parts[i].weight) * scale, "weight")
     events = ak.concatenate(parts) if len(parts) > 1 else parts[0]
-    process = np.asarray(events.process.to_list() if len(events) else [], dtype=object)
-    return events, process
+    return events, np.concatenate(procs) if procs else np.zeros(0, dtype=object)

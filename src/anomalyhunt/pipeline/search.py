@@ -132,8 +132,8 @@ def _limits(excesses: list[dict], luminosity_fb: float) -> list[dict]:
         lim = upper_limits(hunt_result.fit.counts, hunt_result.fit.edges, fit=hunt_result.fit)
         out.append({"channel": x["channel"], "region": x["region"], "masses": lim.masses.tolist(),
                     "observed_events": lim.observed.tolist(), "expected_events": lim.expected.tolist(),
-                    "observed_pb": np.asarray(cross_section_limit(lim.observed, luminosity_fb=luminosity_fb)).tolist(),
-                    "expected_pb": np.asarray(cross_section_limit(lim.expected, luminosity_fb=luminosity_fb)).tolist(),
+                    "observed_pb": cross_section_limit(lim.observed, luminosity_fb=luminosity_fb).tolist(),
+                    "expected_pb": cross_section_limit(lim.expected, luminosity_fb=luminosity_fb).tolist(),
                     "_result": lim})
     return out
 
@@ -141,15 +141,15 @@ def _limits(excesses: list[dict], luminosity_fb: float) -> list[dict]:
 _PEAK_BINS = resolution_binning(50.0, 8000.0)
 
 
-def _sensitivity_gains(samples, masses, score, threshold, *, process, weight, sm_test, luminosity_fb) -> dict:
+def _sensitivity_gains(samples, masses, score, threshold, *, process, weight, is_sm, sm_test,
+                       luminosity_fb) -> dict:
     """Per BSM sample: S/sqrt(B) within +-1 resolution of the signal's peak (the fullest resolution-wide bin),
     before and after the loosest anomaly region, in the channel whose window holds most of the signal (where
     the resonance lives). With no simulated background in the window the gain is NaN, said so in `note`."""
     selected = score >= threshold
-    is_sm_test = np.asarray(sm_test, dtype=bool)
-    weight = weight * luminosity_fb * 1000.0  # expected events; the scored SM part stands for all of the SM
-    sm_all = np.isin(process, list(set(process[is_sm_test])))
-    weight = np.where(is_sm_test, weight * weight[sm_all].sum() / max(weight[is_sm_test].sum(), 1e-300), weight)
+    # expected events at the luminosity; the scored SM part stands for all of the SM
+    sm_scale = weight[is_sm].sum() / max(weight[sm_test].sum(), 1e-300)
+    weight = weight * luminosity_fb * 1000.0 * np.where(sm_test, sm_scale, 1.0)
     gains = {}
     for s in samples:
         best = None
@@ -233,7 +233,7 @@ def run_search(config: SearchConfig, out: str | Path, *, progress: bool = True) 
     loose = regions[0].name
     limits = _limits(excesses, config.data_luminosity_fb or config.luminosity_fb)
     gains = _sensitivity_gains(bsm_samples, masses, score, regions[0].threshold, process=process, weight=weight,
-                               sm_test=sm_test, luminosity_fb=config.luminosity_fb)
+                               is_sm=is_sm, sm_test=sm_test, luminosity_fb=config.luminosity_fb)
     sculpting = {m.channel: m for m in models if m.region == loose and m.channel in ("m_jj", "m_bb")}
 
     summary = {
