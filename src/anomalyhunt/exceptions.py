@@ -6,6 +6,8 @@ __all__ = [
     "EventFileError",
     "GenerationError",
     "FitError",
+    "ModelFileError",
+    "NotFittedError",
     "StatsInputError",
 ]
 
@@ -32,3 +34,11 @@ class FitError(AnomalyHuntError, RuntimeError):
 
 class StatsInputError(AnomalyHuntError, ValueError):
     """A histogram or score array handed to a statistics function is malformed."""
+
+
+class ModelFileError(AnomalyHuntError, OSError):
+    """A model file is missing, corrupt, foreign, or was trained on other features than those given."""
+
+
+class NotFittedError(AnomalyHuntError, ValueError, AttributeError):
+    """An estimator was asked to score or save before `fit` (the scikit-learn convention)."""

@@ -6,24 +6,11 @@ import sys
 
 import pytest
 
-from anomalyhunt.generate import GenerationConfig, generate
-
-
-@pytest.fixture(scope="module")
-def samples(tmp_path_factory):
-    root = tmp_path_factory.mktemp("disco")
-    paths = []
-    for process, n in (("w_lnu", 3000), ("z_ll", 600), ("a_4l", 400), ("h0_tautau", 1500)):
-        out = root / process
-        generate(GenerationConfig(process, n, seed=5, preset="adc2021", chunk_size=n), out, workers=0)
-        paths.append(str(out))
-    return paths
-
 
 @pytest.mark.parametrize("features", ["adc2021", "rmm"])
-def test_double_ae_run_writes_the_seed_002_summary(samples, tmp_path, features):
+def test_double_ae_run_writes_the_seed_002_summary(disco_samples, tmp_path, features):
     config = tmp_path / "disco.yaml"
-    config.write_text(f"method: double_ae\nfeatures: {features}\nsamples: [" + ", ".join(samples) + "]\n"
+    config.write_text(f"method: double_ae\nfeatures: {features}\nsamples: [" + ", ".join(disco_samples) + "]\n"
                       "double_ae: {lam: 10, batch_size: 400, max_epochs: 3, patience: 3, single_ae_batch_size: 200}\n"
                       "signal_fraction: 0.05\nefficiencies: [0.05, 0.2]\ntrigger_efficiency: 0.1\n")
     out = tmp_path / "run"

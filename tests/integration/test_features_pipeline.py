@@ -7,9 +7,10 @@ import numpy as np
 import pytest
 
 from anomalyhunt import events
-from anomalyhunt.features import rmm, rmm_cell_names
+from anomalyhunt.exceptions import EventFileError
+from anomalyhunt.features import feature_spec, load_feature_file, rmm, rmm_cell_names
 from anomalyhunt.generate import GenerationConfig, generate
-from anomalyhunt.pipeline.features import FeatureConfig, load_features, write_features
+from anomalyhunt.pipeline.features import FeatureConfig, write_features
 
 
 @pytest.fixture(scope="module")
@@ -35,13 +36,18 @@ def test_features_file_matches_in_memory_computation_chunked_and_on_dask(sm_data
     direct = rmm(events.read(source), preset="atlas2024")
     write_features(source, tmp_path / "a.npy", config, step=37, workers=0)
     write_features(source, tmp_path / "b.npy", config, step=50, workers=2)
-    a, meta = load_features(tmp_path / "a.npy")
-    b, _ = load_features(tmp_path / "b.npy")
+    a, spec = load_feature_file(tmp_path / "a.npy", spec=feature_spec("rmm", "atlas2024"),
+                                source_files=events.dataset_files(source))
+    b, _ = load_feature_file(tmp_path / "b.npy")
     np.testing.assert_array_equal(a, direct)
     np.testing.assert_array_equal(b, direct)
-    assert meta["shape"] == [len(direct), 36, 36]
-    assert len(meta["names"]) == 36 * 36
+    assert a.shape == (len(direct), 36, 36)
+    assert len(spec.names) == 36 * 36
     assert not list(tmp_path.glob(".*.part"))
+    with pytest.raises(EventFileError, match="other features"):
+        load_feature_file(tmp_path / "a.npy", spec=feature_spec("rmm", "T5N10"))
+    with pytest.raises(EventFileError, match="other event files"):
+        load_feature_file(tmp_path / "a.npy", source_files=events.dataset_files(sm_dataset / "wjets"))
 
 
 @pytest.mark.parametrize(("kind", "width"), [("fourvec", 2 + 4 * 50), ("adc2021", 57)])
@@ -50,6 +56,6 @@ def test_cli_writes_alternative_inputs(sm_dataset, tmp_path, kind, width):
     result = subprocess.run([sys.executable, "-m", "anomalyhunt.cli", "features", str(sm_dataset / "wjets"),
                              "-o", str(out), "--kind", kind], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
-    x, meta = load_features(out)
-    assert x.shape[1] == width == len(meta["names"])
+    x, spec = load_feature_file(out)
+    assert x.shape[1] == width == len(spec.names)
     assert np.isfinite(x).all()

@@ -139,3 +139,37 @@ def test_cli_lists_processes():
     for name in ("qcd", "wjets", "zjets", "ttbar", "single_top", "diboson", "zz4l", "ssm_wprime", "ssm_zprime",
                  "charged_higgs", "dm_zprime"):
         assert name in names
+
+
+def test_batch_weights_are_pythias_own_event_weights():
+    # nextBatch runs next() event by event: with one seed the two runs see the same events, so the weights our
+    # batches carry (recomputed from the bias settings) must be Pythia's info.weight() event by event.
+    settings = get_process("qcd").pythia_settings()
+    ours = np.concatenate([b.weights for b in PythiaRun(settings, seed=5).batches(150, batch_size=50)])
+    reference = PythiaRun(settings, seed=5)
+    pythia = np.array([reference.next_weight()[0] for _ in range(150)])
+    assert ours == pytest.approx(pythia, rel=1e-2)
+    assert np.ptp(np.log(pythia)) > 2  # the bias spreads the weights over orders of magnitude
+
+
+def test_total_weight_does_not_depend_on_the_chunking(tmp_path):
+    # each chunk carries its share n_chunk / N of its own cross-section estimate: 1 or 4 chunks, same total
+    totals = {}
+    for chunk_size in (800, 200):
+        out = tmp_path / f"c{chunk_size}"
+        generate(GenerationConfig("ttbar", 800, seed=31, chunk_size=chunk_size), out, workers=0)
+        manifest = events.read_manifest(out)
+        totals[chunk_size] = np.sum(events.read(out).weight) / (manifest["n_selected"] / manifest["n_generated"])
+        assert totals[chunk_size] == pytest.approx(manifest["sigma_pb"], rel=0.1)
+    assert totals[200] == pytest.approx(totals[800], rel=0.15)
+
+
+def test_no_two_chunks_share_events(ttbar_reference):
+    _, out, manifest = ttbar_reference
+    assert len(manifest["files"]) == 3
+    keys = []
+    for entry in manifest["files"]:
+        ev = events.read(out / entry["file"])
+        keys.append({(round(float(m), 4), len(j)) + tuple(np.round(ak.to_numpy(j.pt[:2]), 4))
+                     for m, j in zip(ev.met.pt, ev.jets, strict=True)})
+    assert not (keys[0] & keys[1]) and not (keys[1] & keys[2]) and not (keys[0] & keys[2])

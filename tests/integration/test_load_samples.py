@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 
 from anomalyhunt import events as event_io
+from anomalyhunt.events import load_samples
 from anomalyhunt.generate import GenerationConfig, generate
-from anomalyhunt.pipeline.samples import load_samples
 
 
 def test_repeated_process_weights_are_shared_by_generated_events(tmp_path):

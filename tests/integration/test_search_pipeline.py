@@ -4,25 +4,11 @@ import json
 import subprocess
 import sys
 
-import pytest
-
-from anomalyhunt.generate import GenerationConfig, generate
-from anomalyhunt.pipeline.report import find_browser, render_report
+from anomalyhunt.pipeline import find_browser, render_report
 
 
-@pytest.fixture(scope="module")
-def samples(tmp_path_factory):
-    root = tmp_path_factory.mktemp("search")
-    paths = []
-    for process, params, n in (("ttbar", {}, 1200), ("wjets", {}, 1200), ("ssm_wprime", {"mass": 2000.0}, 300)):
-        out = root / process
-        generate(GenerationConfig(process, n, seed=4, params=params, chunk_size=600), out, workers=0)
-        paths.append(str(out))
-    return root, paths
-
-
-def test_run_command_writes_a_complete_run_folder(samples, tmp_path):
-    root, paths = samples
+def test_run_command_writes_a_complete_run_folder(search_samples, tmp_path):
+    root, paths = search_samples
     config = tmp_path / "search.yaml"
     config.write_text("samples: [" + ", ".join(paths) + "]\ninject: {ssm_wprime_2000: 1.0}\nmax_epochs: 2\n"
                       "n_toys: 50\nmin_events_to_fit: 5\n")

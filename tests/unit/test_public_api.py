@@ -7,14 +7,15 @@ import pytest
 API = {
     "anomalyhunt.events": {"read", "write", "iter_chunks", "read_metadata", "read_manifest", "write_manifest",
                            "dataset_files", "schema_problems", "empty_events", "COLLECTIONS", "EVENT_FIELDS",
-                           "LEPTON_COLLECTIONS", "MANIFEST", "read_adc2021", "write_adc2021"},
+                           "LEPTON_COLLECTIONS", "MANIFEST", "read_adc2021", "write_adc2021", "SampleSummary",
+                           "completeness", "dataset_summary", "load_samples", "unweight"},
     "anomalyhunt.generate": {"CATALOGUE", "PRESETS", "ChunkSummary", "DetectorPreset", "GenerationConfig",
                              "Process", "generate", "generate_chunk", "get_preset", "get_process",
                              "process_names", "reconstruct", "sample_name", "select"},
     "anomalyhunt.features": {"RMM_PRESETS", "RMMLayout", "SEARCH_MASSES", "SEARCH_MASS_CELLS", "InputColumns",
                              "adc2021_names", "adc2021_slots", "fit_columns", "flatten", "four_vector_names",
                              "object_labels", "padded_four_vectors", "rmm", "rmm_cell_names", "rmm_layout",
-                             "search_masses"},
+                             "search_masses", "FEATURE_KINDS", "FeatureSpec", "feature_spec", "load_feature_file"},
     "anomalyhunt.stats": {"AnomalyRegion", "region_by_efficiency", "regions_by_cross_section",
                           "ABCDResult", "BumpHuntResult", "DijetFitResult", "GlobalSignificance", "LimitResult",
                           "RocCurve", "SculptingResult", "SensitivityGain", "abcd", "abcd_significance", "auc",
@@ -23,9 +24,20 @@ API = {
                           "global_significance", "gross_vitells", "local_scan", "mass_resolution", "max_sic",
                           "p_to_z", "rejection_at_efficiency", "resolution_binning", "roc_curve", "sculpting_check",
                           "sensitivity_gain", "sic_curve", "signal_templates", "tpr_at_fpr", "upper_limits",
-                          "z_to_p"},
+                          "z_to_p", "Excess", "SpectrumModel", "background_models", "hunt"},
     "anomalyhunt.exceptions": {"AnomalyHuntError", "ConfigError", "EventFileError", "GenerationError",
-                               "FitError", "StatsInputError"},
+                               "FitError", "StatsInputError", "ModelFileError", "NotFittedError"},
+    "anomalyhunt.models": {"AUTOENCODER_PRESETS", "Adadelta", "Adam", "Autoencoder", "AutoencoderNet", "BatchedMLP",
+                           "ClassifierEnsemble", "DoubleDisCoAE", "Estimator", "FixedEpochs", "MaxMonitored",
+                           "MinValidationLoss", "TrainConfig", "TrainHistory", "distance_correlation",
+                           "resolve_device", "train_ensemble", "train_model"},
+    "anomalyhunt.methods": {"Method", "MethodResult", "Report", "get_method", "html_table", "method_names",
+                            "methods"},
+    "anomalyhunt.pipeline": {"DEFAULT_SAMPLES", "DemoConfig", "RunConfig", "RunFolder", "RunOutcome",
+                             "SampleRequest", "build_run_config", "ensure_samples", "find_browser", "load_run_config",
+                             "provenance", "render_report", "run", "write_page", "yield_table"},
+    "anomalyhunt.config": {"check_types", "from_mapping", "describe_type"},
+    "anomalyhunt.progress": {"Progress", "progress"},
 }
 
 
@@ -48,3 +60,24 @@ def test_result_objects_carry_the_documented_fields():
     assert {"expected", "params", "pulls", "chi2_ndf", "converged"} <= names[stats.DijetFitResult]
     assert {"mass", "z_local", "p_global", "z_global"} <= names[stats.BumpHuntResult]
     assert {"observed", "predicted", "closure", "closure_error"} <= names[stats.ABCDResult]
+
+
+def test_events_does_not_reach_into_later_stages():
+    """Data flows events -> features -> models -> stats -> methods -> pipeline -> cli."""
+    import ast
+    from pathlib import Path
+
+    import anomalyhunt
+
+    root = Path(anomalyhunt.__file__).parent
+    later = {"events": ("features", "models", "stats", "methods", "pipeline", "cli"),
+             "features": ("models", "stats", "methods", "pipeline", "cli"),
+             "models": ("stats", "methods", "pipeline", "cli"),
+             "stats": ("models", "methods", "pipeline", "cli"),
+             "methods": ("pipeline", "cli")}
+    for stage, forbidden in later.items():
+        for path in (root / stage).rglob("*.py"):
+            for node in ast.walk(ast.parse(path.read_text())):
+                if isinstance(node, ast.ImportFrom) and node.level >= 1 and node.module:
+                    top = node.module.split(".")[0] if node.level >= 2 else None
+                    assert top not in forbidden, f"{path.relative_to(root)} imports {node.module}"

@@ -1,8 +1,9 @@
-"""The event contract: schema, validating Parquet reader, atomic writer, chunked iteration, ADC2021 HDF5."""
+"""The event contract: schema, validating Parquet reader, atomic writer, chunked iteration, samples, ADC2021 HDF5."""
 
 from .adc2021 import read_adc2021, write_adc2021
 from .io import (
     MANIFEST,
+    completeness,
     dataset_files,
     iter_chunks,
     read,
@@ -11,6 +12,7 @@ from .io import (
     write,
     write_manifest,
 )
+from .samples import SampleSummary, dataset_summary, load_samples, unweight
 from .schema import COLLECTIONS, EVENT_FIELDS, LEPTON_COLLECTIONS, empty_events, schema_problems
 
 __all__ = [
@@ -18,14 +20,19 @@ __all__ = [
     "EVENT_FIELDS",
     "LEPTON_COLLECTIONS",
     "MANIFEST",
+    "SampleSummary",
+    "completeness",
     "dataset_files",
+    "dataset_summary",
     "empty_events",
     "iter_chunks",
+    "load_samples",
     "read",
     "read_adc2021",
     "read_manifest",
     "read_metadata",
     "schema_problems",
+    "unweight",
     "write",
     "write_adc2021",
     "write_manifest",

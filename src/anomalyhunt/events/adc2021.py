@@ -19,10 +19,36 @@ import numpy as np
 from ..exceptions import EventFileError
 from .schema import schema_problems
 
-__all__ = ["ADC2021_ROWS", "read_adc2021", "write_adc2021"]
+__all__ = ["ADC2021_ROWS", "ADC2021_SLOTS", "adc2021_names", "adc2021_slots", "read_adc2021", "write_adc2021"]
 
 # (collection, first row, number of rows, class id)
 ADC2021_ROWS = (("met", 0, 1, 1), ("electrons", 1, 4, 2), ("muons", 5, 4, 3), ("jets", 9, 10, 4))
+ADC2021_SLOTS = (("met", 1), ("electrons", 4), ("muons", 4), ("jets", 10))
+
+
+def adc2021_slots(events: ak.Array) -> np.ndarray:
+    """The ADC2021 layout: (pT, eta, phi) of MET (eta = 0), 4 electrons, 4 muons and 10 jets (b-jets merged in,
+    by descending pT), zero-padded: shape (n, 57), float32."""
+    n = len(events)
+    parts = [np.stack([ak.to_numpy(events.met.pt), np.zeros(n), ak.to_numpy(events.met.phi)], axis=1)]
+    jets = ak.concatenate([events.jets, events.bjets], axis=1)
+    collections = {"electrons": events.electrons, "muons": events.muons, "jets": jets}
+    for name, count in ADC2021_SLOTS[1:]:
+        objs = collections[name]
+        objs = objs[ak.argsort(objs.pt, ascending=False, stable=True)]
+        cols = [ak.to_numpy(ak.fill_none(ak.pad_none(objs[f], count, axis=1, clip=True), 0.0))
+                for f in ("pt", "eta", "phi")]
+        parts.append(np.stack(cols, axis=2).reshape(n, 3 * count))
+    return np.concatenate(parts, axis=1).astype(np.float32)
+
+
+def adc2021_names() -> list[str]:
+    names = []
+    for name, count in ADC2021_SLOTS:
+        for k in range(count):
+            label = "MET" if name == "met" else f"{name[:-1]}{k + 1}"
+            names += [f"pt({label})", f"eta({label})", f"phi({label})"]
+    return names
 
 
 def _objects(block: np.ndarray, *, leptons: bool) -> ak.Array:
@@ -92,8 +118,6 @@ def write_adc2021(events: ak.Array, path: str | Path) -> Path:
     """Write events in the ADC2021 layout (b-jets merged into jets, objects by descending pT, at most 4 e,
     4 mu, 10 jets; photons dropped), float64 as in the public files."""
     import h5py
-
-    from ..features import adc2021_slots
 
     slots = adc2021_slots(events).astype(np.float64).reshape(len(events), 19, 3)
     classes = np.zeros((len(events), 19, 1))

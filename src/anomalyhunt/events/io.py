@@ -14,11 +14,12 @@ from pathlib import Path
 from typing import Any
 
 import awkward as ak
+import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
 from ..exceptions import EventFileError
-from .schema import schema_problems
+from .schema import COLLECTIONS, OBJECT_FIELDS, schema_problems
 
 __all__ = [
     "MANIFEST",
@@ -30,6 +31,8 @@ __all__ = [
     "write_manifest",
     "read_manifest",
     "atomic_write_text",
+    "completeness",
+    "nonfinite_fields",
 ]
 
 MANIFEST = "manifest.json"
@@ -110,7 +113,25 @@ def _to_events(table_or_batch, path: Path) -> ak.Array:
     problems = schema_problems(events)
     if problems:
         raise EventFileError(f"{path}: not in the event contract: {'; '.join(problems)}")
+    bad = nonfinite_fields(events)
+    if bad:
+        raise EventFileError(f"{path}: non-finite values: " + ", ".join(f"{k} ({n} values)" for k, n in bad.items()))
     return events
+
+
+def nonfinite_fields(events: ak.Array) -> dict[str, int]:
+    """{field: number of NaN or inf values} over every kinematic field, MET and the weights (empty: all finite)."""
+    bad = {}
+    for name in COLLECTIONS:
+        for f in OBJECT_FIELDS:
+            values = ak.to_numpy(ak.flatten(events[name][f], axis=None))
+            if n := int(np.count_nonzero(~np.isfinite(values))):
+                bad[f"{name}.{f}"] = n
+    for f in ("met.pt", "met.phi", "weight"):
+        values = ak.to_numpy(events[f.split(".")[0]][f.split(".")[1]] if "." in f else events[f])
+        if n := int(np.count_nonzero(~np.isfinite(values))):
+            bad[f] = n
+    return bad
 
 
 def _read_file(path: Path) -> ak.Array:
@@ -123,14 +144,64 @@ def _read_file(path: Path) -> ak.Array:
 
 
 def read_manifest(folder: str | os.PathLike) -> dict[str, Any]:
-    """The manifest of a dataset folder."""
+    """The manifest of a dataset folder, checked for the shape every reader relies on."""
     path = Path(folder) / MANIFEST
     try:
-        return json.loads(path.read_text())
+        manifest = json.loads(path.read_text())
     except FileNotFoundError as exc:
         raise EventFileError(f"{folder}: not a dataset (no {MANIFEST})") from exc
-    except json.JSONDecodeError as exc:
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise EventFileError(f"{path}: corrupt manifest ({exc})") from exc
+    except OSError as exc:
+        raise EventFileError(f"{path}: cannot read the manifest ({exc.strerror})") from exc
+    problem = _manifest_problem(manifest)
+    if problem:
+        raise EventFileError(f"{path}: malformed manifest: {problem}")
+    return manifest
+
+
+def _manifest_problem(manifest) -> str:
+    if not isinstance(manifest, dict):
+        return f"expected a JSON object, found {type(manifest).__name__}"
+    files = manifest.get("files", [])
+    if not isinstance(files, list) or not all(isinstance(f, dict) and isinstance(f.get("file"), str) for f in files):
+        return "'files' must be a list of objects each with a 'file' name"
+    if any(Path(f["file"]).name != f["file"] for f in files):
+        return "'files' entries must be plain file names inside the dataset folder"
+    if "complete" in manifest and not isinstance(manifest["complete"], bool):
+        return f"'complete' must be true or false, found {manifest['complete']!r}"
+    for key in ("n_chunks", "n_generated", "n_selected"):
+        if key in manifest and not (isinstance(manifest[key], int) and manifest[key] >= 0):
+            return f"'{key}' must be a non-negative integer, found {manifest[key]!r}"
+    return ""
+
+
+def completeness(path: str | os.PathLike) -> tuple[int, int] | None:
+    """(chunks done, chunks planned) of a dataset folder whose manifest says it is incomplete; None when the
+    dataset is complete or is a single file / a folder without a manifest."""
+    path = Path(path)
+    if not (path.is_dir() and (path / MANIFEST).exists()):
+        return None
+    manifest = read_manifest(path)
+    if manifest.get("complete", True):
+        return None
+    planned = manifest.get("n_chunks")
+    if planned is None and isinstance(manifest.get("config"), dict):
+        config = manifest["config"]
+        try:
+            planned = -(-int(config["n_events"]) // int(config["chunk_size"]))
+        except (KeyError, TypeError, ValueError, ZeroDivisionError):
+            planned = None
+    return len(manifest.get("files", [])), int(planned) if planned is not None else -1
+
+
+def _check_complete(path: str | os.PathLike, allow_incomplete: bool) -> None:
+    status = completeness(path)
+    if status is not None and not allow_incomplete:
+        done, planned = status
+        of = f"{done} of {planned}" if planned >= 0 else f"{done}"
+        raise EventFileError(f"{path}: incomplete dataset ({of} chunks written; its generation was interrupted). "
+                             "Rerun the same generate command to finish it, or read it with allow_incomplete=True")
 
 
 def write_manifest(folder: str | os.PathLike, manifest: Mapping[str, Any]) -> None:
@@ -159,16 +230,22 @@ def dataset_files(path: str | os.PathLike) -> list[Path]:
     return files
 
 
-def read(path: str | os.PathLike) -> ak.Array:
-    """All events of a file or dataset folder, validated against the contract."""
+def read(path: str | os.PathLike, *, allow_incomplete: bool = False) -> ak.Array:
+    """All events of a file or dataset folder, validated against the contract (and finite).
+
+    A dataset whose manifest says it is incomplete (a killed generation) is an error unless `allow_incomplete`.
+    """
+    _check_complete(path, allow_incomplete)
     arrays = [_read_file(f) for f in dataset_files(path)]
     return arrays[0] if len(arrays) == 1 else ak.concatenate(arrays)
 
 
-def iter_chunks(path: str | os.PathLike, *, step: int = 100_000) -> Iterator[ak.Array]:
+def iter_chunks(path: str | os.PathLike, *, step: int = 100_000, allow_incomplete: bool = False
+                ) -> Iterator[ak.Array]:
     """Iterate over a file or dataset in pieces of at most `step` events, never holding more in memory."""
     if step <= 0:
         raise EventFileError(f"step must be positive, got {step}")
+    _check_complete(path, allow_incomplete)
     for f in dataset_files(path):
         pfile = _open(f)
         try:

@@ -2,11 +2,16 @@
 arrays out."""
 
 from .columns import SEARCH_MASS_CELLS, InputColumns, fit_columns, flatten
+from .files import load_feature_file
 from .fourvectors import adc2021_names, adc2021_slots, four_vector_names, padded_four_vectors
 from .masses import SEARCH_MASSES, search_masses
 from .rmm import RMM_PRESETS, RMMLayout, object_labels, rmm, rmm_cell_names, rmm_layout
+from .spec import FEATURE_KINDS, FeatureSpec, feature_spec
 
 __all__ = [
+    "FEATURE_KINDS",
+    "FeatureSpec",
+    "feature_spec",
     "RMM_PRESETS",
     "RMMLayout",
     "SEARCH_MASSES",
@@ -17,6 +22,7 @@ __all__ = [
     "fit_columns",
     "flatten",
     "four_vector_names",
+    "load_feature_file",
     "object_labels",
     "padded_four_vectors",
     "rmm",

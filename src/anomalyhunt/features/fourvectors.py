@@ -5,11 +5,11 @@ from __future__ import annotations
 import awkward as ak
 import numpy as np
 
+from ..events.adc2021 import ADC2021_SLOTS, adc2021_names, adc2021_slots
 from .rmm import RMMLayout, ordered_objects, rmm_layout
 
+# the ADC2021 slot layout belongs to its reader (events.adc2021); it is re-exported here as a feature space
 __all__ = ["padded_four_vectors", "four_vector_names", "adc2021_slots", "adc2021_names", "ADC2021_SLOTS"]
-
-ADC2021_SLOTS = (("met", 1), ("electrons", 4), ("muons", 4), ("jets", 10))
 
 
 def padded_four_vectors(events: ak.Array, *, preset: str | RMMLayout | dict = "T5N10") -> np.ndarray:
@@ -33,28 +33,3 @@ def four_vector_names(preset: str | RMMLayout | dict = "T5N10") -> list[str]:
 
     labels = object_labels(preset)[1:]
     return ["px(MET)", "py(MET)"] + [f"{c}({lab})" for lab in labels for c in ("px", "py", "pz", "E")]
-
-
-def adc2021_slots(events: ak.Array) -> np.ndarray:
-    """The ADC2021 layout: (pT, eta, phi) of MET (eta = 0), 4 electrons, 4 muons and 10 jets (b-jets merged in,
-    by descending pT), zero-padded: shape (n, 57), float32."""
-    n = len(events)
-    parts = [np.stack([ak.to_numpy(events.met.pt), np.zeros(n), ak.to_numpy(events.met.phi)], axis=1)]
-    jets = ak.concatenate([events.jets, events.bjets], axis=1)
-    collections = {"electrons": events.electrons, "muons": events.muons, "jets": jets}
-    for name, count in ADC2021_SLOTS[1:]:
-        objs = collections[name]
-        objs = objs[ak.argsort(objs.pt, ascending=False, stable=True)]
-        cols = [ak.to_numpy(ak.fill_none(ak.pad_none(objs[f], count, axis=1, clip=True), 0.0))
-                for f in ("pt", "eta", "phi")]
-        parts.append(np.stack(cols, axis=2).reshape(n, 3 * count))
-    return np.concatenate(parts, axis=1).astype(np.float32)
-
-
-def adc2021_names() -> list[str]:
-    names = []
-    for name, count in ADC2021_SLOTS:
-        for k in range(count):
-            label = "MET" if name == "met" else f"{name[:-1]}{k + 1}"
-            names += [f"pt({label})", f"eta({label})", f"phi({label})"]
-    return names

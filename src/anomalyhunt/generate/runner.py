@@ -161,6 +161,7 @@ def _manifest(config: GenerationConfig, summaries: list[ChunkSummary]) -> dict[s
         **_dataset_metadata(config),
         "config": config.as_dict(),
         "complete": len(done) == config.n_chunks,
+        "n_chunks": config.n_chunks,
         "n_generated": n_generated,
         "n_selected": sum(s.n_selected for s in done),
         "sigma_pb": sigma,

@@ -1,10 +1,23 @@
-"""Models: architectures (nets), the shared training loop (train), and estimators with fit/score_samples."""
+"""Models: one estimator base (base), architectures (nets), the training loops (train, ensemble), estimators."""
 
 from .autoencoder import Autoencoder
+from .base import Estimator
 from .disco import distance_correlation
 from .double_ae import DoubleDisCoAE
+from .ensemble import BatchedMLP, ClassifierEnsemble, train_ensemble
 from .nets import AUTOENCODER_PRESETS, AutoencoderNet
-from .train import TrainConfig, TrainHistory, resolve_device, train_model
+from .train import (
+    Adadelta,
+    Adam,
+    FixedEpochs,
+    MaxMonitored,
+    MinValidationLoss,
+    TrainConfig,
+    TrainHistory,
+    resolve_device,
+    train_model,
+)
 
-__all__ = ["AUTOENCODER_PRESETS", "Autoencoder", "AutoencoderNet", "DoubleDisCoAE", "TrainConfig", "TrainHistory",
-           "distance_correlation", "resolve_device", "train_model"]
+__all__ = ["AUTOENCODER_PRESETS", "Adadelta", "Adam", "Autoencoder", "AutoencoderNet", "BatchedMLP",
+           "ClassifierEnsemble", "DoubleDisCoAE", "Estimator", "FixedEpochs", "MaxMonitored", "MinValidationLoss",
+           "TrainConfig", "TrainHistory", "distance_correlation", "resolve_device", "train_ensemble", "train_model"]

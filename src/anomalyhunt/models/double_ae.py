@@ -11,7 +11,6 @@ penalty over the tails, where ABCD's signal region lies, instead of letting the 
 
 from __future__ import annotations
 
-import dataclasses
 import warnings
 from pathlib import Path
 
@@ -20,10 +19,10 @@ import torch
 from torch import nn
 
 from ..exceptions import ConfigError
-from ._persist import load_state, save_state
+from .base import Estimator
 from .disco import distance_correlation
 from .nets import AutoencoderArchitecture, AutoencoderNet
-from .train import TrainConfig, TrainHistory, resolve_device, train_model
+from .train import Adam, MinValidationLoss, TrainConfig, train_model
 
 __all__ = ["DISCO_ARCHITECTURE", "DoubleDisCoAE", "DoubleAutoencoderNet"]
 
@@ -58,22 +57,17 @@ class _ScaledScores(nn.Module):
         return self.net((x - self.minimum) / self.span)
 
 
-class DoubleDisCoAE:
+class DoubleDisCoAE(Estimator):
     """Decorrelated double autoencoder. Inputs are MinMax-scaled with the training (background) minimum and
-    maximum, saved with the weights."""
+    maximum, saved with the weights. `score_samples` returns the two per-event reconstruction MSEs, shape (n, 2):
+    higher = more anomalous in each."""
 
     def __init__(self, *, lam: float = 100.0, hidden: tuple[int, ...] = DISCO_ARCHITECTURE.hidden,
                  activation: str = "relu", batch_size: int = 10000, max_epochs: int = 200, patience: int = 10,
                  learning_rate: float = 1e-3, validation_fraction: float = 0.3, decorrelate: str = "loss",
                  device: str = "auto", seed: int = 0, progress: bool = False):
-        if decorrelate not in ("loss", "log_loss"):
-            raise ConfigError(f"decorrelate must be 'loss' or 'log_loss', got {decorrelate!r}")
-        if lam < 0:
-            raise ConfigError(f"lam must be >= 0, got {lam}")
-        if batch_size < 2:
-            raise ConfigError(f"batch_size must be at least 2 (dCor is a batch statistic), got {batch_size}")
-        self.lam = float(lam)
-        self.hidden = tuple(int(h) for h in hidden)
+        self.lam = lam
+        self.hidden = hidden
         self.activation = activation
         self.batch_size = batch_size
         self.max_epochs = max_epochs
@@ -84,87 +78,65 @@ class DoubleDisCoAE:
         self.device = device
         self.seed = seed
         self.progress = progress
+        self._validate()
+
+    def _validate(self) -> None:
+        if self.decorrelate not in ("loss", "log_loss"):
+            raise ConfigError(f"decorrelate must be 'loss' or 'log_loss', got {self.decorrelate!r}")
+        if not self.lam >= 0:
+            raise ConfigError(f"lam must be >= 0, got {self.lam}")
+        if self.batch_size < 2:
+            raise ConfigError(f"batch_size must be at least 2 (dCor is a batch statistic), got {self.batch_size}")
         self._architecture()
         self._train_config()
 
     def _architecture(self) -> AutoencoderArchitecture:
-        return AutoencoderArchitecture(self.hidden, self.activation, "none")
+        return AutoencoderArchitecture(tuple(int(h) for h in self.hidden), self.activation, "none")
 
     def _train_config(self) -> TrainConfig:
-        return TrainConfig(batch_size=self.batch_size, max_epochs=self.max_epochs, patience=self.patience,
-                           learning_rate=self.learning_rate, validation_fraction=self.validation_fraction,
-                           seed=self.seed)
-
-    def get_params(self) -> dict:
-        keys = ("lam", "hidden", "activation", "batch_size", "max_epochs", "patience", "learning_rate",
-                "validation_fraction", "decorrelate", "device", "seed")
-        return {k: getattr(self, k) for k in keys}
+        return TrainConfig(batch_size=self.batch_size, max_epochs=self.max_epochs,
+                           validation_fraction=self.validation_fraction, seed=self.seed,
+                           optimizer=Adam(self.learning_rate), stopping=MinValidationLoss(self.patience))
 
     def _batch_loss(self, model, xb, wb):
         losses = model(xb)
         total = (losses * wb[:, None]).sum() / wb.sum()
         if self.lam > 0:
             pair = torch.log(losses + 1e-12) if self.decorrelate == "log_loss" else losses
-            total = total + self.lam * distance_correlation(pair[:, 0], pair[:, 1], wb)
+            total = total + float(self.lam) * distance_correlation(pair[:, 0], pair[:, 1], wb)
         return total
 
-    def _prepare(self, x) -> np.ndarray:
-        x = np.asarray(x, dtype=np.float32)
-        if x.ndim != 2 or x.shape[1] != self.n_features_in_:
-            raise ConfigError(f"expected inputs of shape (n, {self.n_features_in_}), got {x.shape}")
+    def _transform(self, x: np.ndarray) -> np.ndarray:
         return (x - self.min_) / self.range_
 
-    def fit(self, x: np.ndarray, sample_weight: np.ndarray | None = None) -> DoubleDisCoAE:
-        """Train both autoencoders on `x` (n, n_features), normally background only; returns self."""
-        x = np.asarray(x, dtype=np.float32)
-        if x.ndim != 2 or len(x) < 4:
+    def _fit(self, x: np.ndarray, sample_weight: np.ndarray | None) -> None:
+        """Train both autoencoders on `x` (n, n_features), normally background only."""
+        if len(x) < 4:
             raise ConfigError(f"expected a 2-D input with at least 4 events, got shape {x.shape}")
-        if not np.isfinite(x).all():
-            raise ConfigError("inputs contain NaN or inf")
-        self.n_features_in_ = x.shape[1]
         self.min_ = x.min(axis=0)
         span = x.max(axis=0) - self.min_
         self.range_ = np.where(span > 0, span, 1.0).astype(np.float32)
-        self.device_ = resolve_device(self.device)
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(self.seed)
-            self.model_ = DoubleAutoencoderNet(x.shape[1], self._architecture())
-        self.history_ = train_model(self.model_, lambda m, xb: m(xb).sum(dim=1), self._prepare(x), sample_weight,
+            model = DoubleAutoencoderNet(x.shape[1], self._architecture())
+        self.history_ = train_model(model, lambda m, xb: m(xb).sum(dim=1), self._transform(x), sample_weight,
                                     config=self._train_config(), device=self.device_, progress=self.progress,
-                                    batch_loss=self._batch_loss)
-        self.model_.eval()
-        return self
+                                    batch_loss=self._batch_loss, desc="training double autoencoder")
+        self.model_ = model.eval()
 
-    def score_samples(self, x: np.ndarray, *, batch_size: int = 65536) -> np.ndarray:
-        """Per-event reconstruction MSE of each autoencoder, shape (n, 2): higher = more anomalous."""
-        inputs = self._prepare(x)
-        out = np.empty((len(inputs), 2))
-        with torch.no_grad():
-            for start in range(0, len(inputs), batch_size):
-                xb = torch.as_tensor(inputs[start:start + batch_size], device=self.device_)
-                out[start:start + batch_size] = self.model_(xb).double().cpu().numpy()
-        return out
+    def _score_batch(self, xb: torch.Tensor) -> torch.Tensor:
+        """Per-event reconstruction MSE of each autoencoder, shape (n, 2)."""
+        return self.model_(xb)
 
     # --- persistence and deployment ------------------------------------------------------------------------
-    def save(self, path: str | Path) -> None:
-        """One file: weights, scaler, parameters and training history."""
-        path = Path(path)
-        state = {"params": self.get_params(), "n_features_in": self.n_features_in_, "min": self.min_,
-                 "range": self.range_, "state_dict": {k: v.cpu() for k, v in self.model_.state_dict().items()},
-                 "history": dataclasses.asdict(self.history_)}
-        save_state(state, path)
+    def _state(self) -> tuple[dict, dict]:
+        return {}, {"min": self.min_, "range": self.range_,
+                    **{f"net.{k}": v for k, v in self.model_.state_dict().items()}}
 
-    @classmethod
-    def load(cls, path: str | Path, *, device: str = "auto") -> DoubleDisCoAE:
-        state = load_state(path)
-        model = cls(**{**state["params"], "device": device})
-        model.n_features_in_, model.min_, model.range_ = state["n_features_in"], state["min"], state["range"]
-        model.device_ = resolve_device(device)
-        model.model_ = DoubleAutoencoderNet(model.n_features_in_, model._architecture())
-        model.model_.load_state_dict(state["state_dict"])
-        model.model_.to(model.device_).eval()
-        model.history_ = TrainHistory(**state["history"])
-        return model
+    def _restore(self, meta: dict, tensors: dict) -> None:
+        self.min_, self.range_ = tensors["min"].numpy(), tensors["range"].numpy()
+        self.model_ = DoubleAutoencoderNet(self.n_features_in_, self._architecture())
+        self.model_.load_state_dict({k[4:]: v for k, v in tensors.items() if k.startswith("net.")})
 
     def export_onnx(self, path: str | Path) -> Path:
         """Write an ONNX graph from raw inputs (n, n_features) float32 to the two losses (n, 2), scaling

@@ -1,19 +1,30 @@
-"""The training loop shared by every model: weighted mini-batches, validation split, early stopping that
-restores the best epoch, seeded and reproducible on CPU, loss curves recorded, progress shown."""
+"""The training loop shared by every model: weighted mini-batches, a validation split, an optimizer and a
+stopping rule passed in, the kept epoch restored, seeded and reproducible on CPU, loss curves recorded, progress
+shown on a terminal and in a log.
+
+Optimizers: `Adam`, `Adadelta` (Keras' defaults, which differ from PyTorch's). Stopping rules:
+`MinValidationLoss` (patience, the seed-000 rule), `FixedEpochs`, `MaxMonitored` (the epoch at which a monitored
+validation quantity peaks, the seed-004 VAE rule).
+"""
 
 from __future__ import annotations
 
 import copy
+import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 import torch
 
 from ..exceptions import ConfigError
+from ..progress import progress as progress_step
 
-__all__ = ["TrainConfig", "TrainHistory", "resolve_device", "train_model"]
+__all__ = ["Adadelta", "Adam", "FixedEpochs", "MaxMonitored", "MinValidationLoss", "TrainConfig", "TrainHistory",
+           "resolve_device", "train_model"]
+
+log = logging.getLogger(__name__)
 
 
 def resolve_device(device: str | torch.device = "auto") -> torch.device:
@@ -28,36 +39,122 @@ def resolve_device(device: str | torch.device = "auto") -> torch.device:
         raise ConfigError(f"unknown torch device {device!r}") from exc
 
 
+# --- optimizers -----------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Adam:
+    """torch.optim.Adam with its defaults except the learning rate."""
+
+    learning_rate: float = 1e-3
+
+    def __post_init__(self) -> None:
+        if not self.learning_rate > 0:
+            raise ConfigError(f"learning_rate must be positive, got {self.learning_rate}")
+
+    def build(self, parameters) -> torch.optim.Optimizer:
+        return torch.optim.Adam(parameters, lr=self.learning_rate)
+
+
+@dataclass(frozen=True)
+class Adadelta:
+    """Adadelta with Keras' defaults (lr 1e-3, rho 0.95, eps 1e-7); PyTorch's (1.0, 0.9, 1e-6) train differently."""
+
+    learning_rate: float = 1e-3
+    rho: float = 0.95
+    eps: float = 1e-7
+
+    def __post_init__(self) -> None:
+        if not self.learning_rate > 0 or not 0 < self.rho < 1 or not self.eps > 0:
+            raise ConfigError(f"Adadelta needs learning_rate > 0, 0 < rho < 1, eps > 0; got {self}")
+
+    def build(self, parameters) -> torch.optim.Optimizer:
+        return torch.optim.Adadelta(parameters, lr=self.learning_rate, rho=self.rho, eps=self.eps)
+
+
+# --- stopping rules: step(history) -> (this epoch is the one to keep so far, stop now) --------------------------
+@dataclass(frozen=True)
+class MinValidationLoss:
+    """Keep the epoch of lowest validation loss; stop after `patience` epochs without a new minimum."""
+
+    patience: int = 30
+
+    def __post_init__(self) -> None:
+        if not self.patience > 0:
+            raise ConfigError(f"patience must be positive, got {self.patience}")
+
+    def step(self, history: TrainHistory) -> tuple[bool, bool]:
+        loss = np.nan_to_num(np.asarray(history.val_loss), nan=np.inf)
+        best = len(loss) == 1 or loss[-1] < loss[:-1].min()
+        return bool(best), len(loss) - 1 - int(np.argmin(loss)) >= self.patience
+
+
+@dataclass(frozen=True)
+class FixedEpochs:
+    """Train for max_epochs and keep the last epoch."""
+
+    def step(self, history: TrainHistory) -> tuple[bool, bool]:
+        return True, False
+
+
+@dataclass(frozen=True)
+class MaxMonitored:
+    """Keep the epoch at which the monitored validation quantity `key` is largest.
+
+    "Rising for >= rise epochs, then falling for >= fall": the maximum so far was reached at epoch b with
+    b >= rise (it rose for at least `rise` epochs from the start) and no later epoch exceeded it for `fall`
+    epochs; then training stops. Ties do not move the maximum.
+    """
+
+    key: str = "val_kl"
+    rise: int = 5
+    fall: int = 5
+
+    def __post_init__(self) -> None:
+        if self.rise < 0 or self.fall <= 0:
+            raise ConfigError(f"MaxMonitored needs rise >= 0 and fall > 0, got {self.rise}, {self.fall}")
+
+    def step(self, history: TrainHistory) -> tuple[bool, bool]:
+        values = history.monitored.get(self.key)
+        if not values:
+            raise ConfigError(f"the stopping rule watches {self.key!r}, which the model does not monitor")
+        best_epoch = int(np.argmax(values))  # first occurrence: ties keep the earlier epoch
+        is_best = best_epoch == len(values) - 1
+        return is_best, best_epoch >= self.rise and len(values) - 1 - best_epoch >= self.fall
+
+
 @dataclass(frozen=True)
 class TrainConfig:
-    """Optimisation settings (Adam)."""
+    """Optimisation settings: mini-batch size, epochs, validation split, seed, optimizer, stopping rule."""
 
     batch_size: int = 100
     max_epochs: int = 200
-    patience: int = 30
-    learning_rate: float = 1e-3
     validation_fraction: float = 0.3
     seed: int = 0
+    optimizer: Adam | Adadelta = field(default_factory=Adam)
+    stopping: MinValidationLoss | FixedEpochs | MaxMonitored = field(default_factory=MinValidationLoss)
 
     def __post_init__(self) -> None:
-        if self.batch_size <= 0 or self.max_epochs <= 0 or self.patience <= 0:
-            raise ConfigError("batch_size, max_epochs and patience must be positive, got "
-                              f"{self.batch_size}, {self.max_epochs}, {self.patience}")
+        if self.batch_size <= 0 or self.max_epochs <= 0:
+            raise ConfigError("batch_size and max_epochs must be positive, got "
+                              f"{self.batch_size}, {self.max_epochs}")
         if not 0 < self.validation_fraction < 1:
             raise ConfigError(f"validation_fraction must be in (0, 1), got {self.validation_fraction}")
-        if self.learning_rate <= 0:
-            raise ConfigError(f"learning_rate must be positive, got {self.learning_rate}")
+        if not hasattr(self.optimizer, "build"):
+            raise ConfigError(f"optimizer must be Adam(...) or Adadelta(...), got {self.optimizer!r}")
+        if not hasattr(self.stopping, "step"):
+            raise ConfigError(f"stopping must be a stopping rule, got {self.stopping!r}")
 
 
 @dataclass
 class TrainHistory:
-    """Weighted mean loss per epoch on the training and validation parts, and the epoch kept."""
+    """Weighted mean loss per epoch (training: mean over the epoch's mini-batches as they were taken;
+    validation: after the epoch), extra monitored validation quantities, and the epoch kept."""
 
     train_loss: list[float] = field(default_factory=list)
     val_loss: list[float] = field(default_factory=list)
     best_epoch: int = -1
     seconds: float = 0.0
     device: str = "cpu"
+    monitored: dict[str, list[float]] = field(default_factory=dict)
 
     @property
     def seconds_per_epoch(self) -> float:
@@ -65,13 +162,12 @@ class TrainHistory:
 
 
 def _mean_loss(model, loss_fn, x, w, batch_size) -> float:
-    total, norm = 0.0, 0.0
+    total = torch.zeros((), dtype=torch.float64, device=x.device)
     with torch.no_grad():
         for start in range(0, len(x), batch_size * 10):
             xb, wb = x[start:start + batch_size * 10], w[start:start + batch_size * 10]
-            total += float((loss_fn(model, xb) * wb).sum())
-            norm += float(wb.sum())
-    return total / max(norm, 1e-300)
+            total += (loss_fn(model, xb) * wb).sum().double()
+    return float(total) / max(float(w.sum()), 1e-300)
 
 
 def _mean_batch_loss(model, batch_loss, x, w, batch_size) -> float:
@@ -86,72 +182,97 @@ def _mean_batch_loss(model, batch_loss, x, w, batch_size) -> float:
     return total / max(norm, 1e-300)
 
 
+def split_validation(n: int, fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """(training, validation) indices of a seeded random split."""
+    order = np.random.default_rng(seed).permutation(n)
+    n_val = max(1, int(round(fraction * n)))
+    return order[n_val:], order[:n_val]
+
+
+def check_weights(weights, n: int) -> np.ndarray:
+    w = np.ones(n) if weights is None else np.asarray(weights, dtype=np.float64)
+    if w.shape != (n,) or np.any(w < 0) or not np.isfinite(w).all():
+        raise ConfigError("weights must be finite, non-negative and one per event")
+    return w
+
+
 def train_model(model: torch.nn.Module, per_event_loss: Callable, x: np.ndarray, weights: np.ndarray | None = None,
                 *, config: TrainConfig, device: torch.device, progress: bool = False,
-                batch_loss: Callable | None = None) -> TrainHistory:
+                batch_loss: Callable | None = None,
+                monitor: Callable[[torch.nn.Module, torch.Tensor, torch.Tensor], dict[str, float]] | None = None,
+                desc: str = "training") -> TrainHistory:
     """Train `model` in place to minimise the weighted mean of `per_event_loss(model, x_batch)`.
 
-    Weights are normalised to mean 1 over the training part, so a batch's loss is sum(w l) / batch size.
-    Returns the history; the model ends with the weights of the best validation epoch.
+    Weights are normalised to mean 1 over the training part, so a batch's loss is sum(w l) / batch size (scaling
+    every weight by a constant changes nothing). Returns the history; the model ends with the weights of the
+    epoch the stopping rule keeps.
 
     batch_loss: for losses that are not a sum over events (the DisCo term of seed 002), a function
     (model, x_batch, w_batch) -> scalar that replaces the weighted mean of `per_event_loss` in the optimiser
     step and in the recorded epoch losses (validation in batches of `batch_size`, weighted by batch weight).
+    monitor: (model, x_val, w_val) -> {name: value}, evaluated after each epoch without gradients; the values
+    land in `history.monitored` and a `MaxMonitored` rule can watch one of them.
     """
-    from tqdm import tqdm
-
     n = len(x)
     if n < 4:
         raise ConfigError(f"need at least 4 events to train, got {n}")
-    w = np.ones(n) if weights is None else np.asarray(weights, dtype=np.float64)
-    if w.shape != (n,) or np.any(w < 0) or not np.isfinite(w).all():
-        raise ConfigError("weights must be finite, non-negative and one per event")
-    rng = np.random.default_rng(config.seed)
-    order = rng.permutation(n)
-    n_val = max(1, int(round(config.validation_fraction * n)))
-    val_idx, train_idx = order[:n_val], order[n_val:]
+    w = check_weights(weights, n)
+    train_idx, val_idx = split_validation(n, config.validation_fraction, config.seed)
     mean_w = w[train_idx].mean() if w[train_idx].sum() > 0 else 1.0
     xt = torch.as_tensor(np.asarray(x, dtype=np.float32), device=device)
     wt = torch.as_tensor(w / mean_w, dtype=torch.float32, device=device)
     x_train, w_train, x_val, w_val = xt[train_idx], wt[train_idx], xt[val_idx], wt[val_idx]
     model.to(device)
-    optimiser = torch.optim.Adam(model.parameters(), lr=config.learning_rate)
+    optimiser = config.optimizer.build(model.parameters())
     generator = torch.Generator().manual_seed(config.seed)
     history = TrainHistory(device=str(device))
-    best_state, best_loss, since_best = None, float("inf"), 0
+    best_state = None
     start = time.perf_counter()
-    epochs = tqdm(range(config.max_epochs), desc="training", unit="epoch", disable=None if progress else True,
-                  leave=False)
-    for epoch in epochs:
-        model.train()
-        perm = torch.randperm(len(x_train), generator=generator).to(device)
-        for b in range(0, len(perm), config.batch_size):
-            idx = perm[b:b + config.batch_size]
+    with progress_step(desc, total=config.max_epochs, unit="epoch", logger=log, enabled=progress) as bar:
+        for epoch in range(config.max_epochs):
+            model.train()
+            perm = torch.randperm(len(x_train), generator=generator).to(device)
+            running = torch.zeros((), dtype=torch.float64, device=device)
+            norm = 0.0
+            for b in range(0, len(perm), config.batch_size):
+                idx = perm[b:b + config.batch_size]
+                if batch_loss is not None:
+                    if len(idx) < 2:
+                        continue
+                    wb = w_train[idx]
+                    loss = batch_loss(model, x_train[idx], wb)
+                    scale = wb.sum()
+                else:
+                    loss = (per_event_loss(model, x_train[idx]) * w_train[idx]).mean()
+                    scale = len(idx)
+                optimiser.zero_grad()
+                loss.backward()
+                optimiser.step()
+                running += loss.detach().double() * scale
+                norm += float(scale) if batch_loss is not None else scale
+            model.eval()
+            history.train_loss.append(float(running) / max(norm, 1e-300))
             if batch_loss is not None:
-                if len(idx) < 2:
-                    continue
-                loss = batch_loss(model, x_train[idx], w_train[idx])
+                history.val_loss.append(_mean_batch_loss(model, batch_loss, x_val, w_val, config.batch_size))
             else:
-                loss = (per_event_loss(model, x_train[idx]) * w_train[idx]).mean()
-            optimiser.zero_grad()
-            loss.backward()
-            optimiser.step()
-        model.eval()
-        if batch_loss is not None:
-            history.train_loss.append(_mean_batch_loss(model, batch_loss, x_train, w_train, config.batch_size))
-            history.val_loss.append(_mean_batch_loss(model, batch_loss, x_val, w_val, config.batch_size))
-        else:
-            history.train_loss.append(_mean_loss(model, per_event_loss, x_train, w_train, config.batch_size))
-            history.val_loss.append(_mean_loss(model, per_event_loss, x_val, w_val, config.batch_size))
-        epochs.set_postfix(val=f"{history.val_loss[-1]:.3g}")
-        if history.val_loss[-1] < best_loss:
-            best_loss, since_best, history.best_epoch = history.val_loss[-1], 0, epoch
-            best_state = copy.deepcopy(model.state_dict())
-        else:
-            since_best += 1
-            if since_best >= config.patience:
+                history.val_loss.append(_mean_loss(model, per_event_loss, x_val, w_val, config.batch_size))
+            if monitor is not None:
+                with torch.no_grad():
+                    for key, value in monitor(model, x_val, w_val).items():
+                        history.monitored.setdefault(key, []).append(float(value))
+            bar.update(epoch + 1, val_loss=history.val_loss[-1])
+            keep, stop = config.stopping.step(history)
+            if keep:
+                history.best_epoch = epoch
+                best_state = copy.deepcopy(model.state_dict())
+            if stop:
                 break
     history.seconds = time.perf_counter() - start
     if best_state is not None:
         model.load_state_dict(best_state)
     return history
+
+
+def batches(n: int, size: int) -> Sequence[slice]:
+    """Slices covering range(n) in pieces of at most `size` (for batched scoring)."""
+    return [slice(s, min(s + size, n)) for s in range(0, n, size)]

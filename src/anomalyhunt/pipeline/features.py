@@ -1,7 +1,8 @@
 """Feature files next to the events: chunked, memory-bounded, one Dask future per event file.
 
 The output is a NumPy `.npy` array (float32, events in dataset order) written through a temporary name,
-with a JSON sidecar naming the kind, the preset, the column/cell names and the source files.
+with a JSON sidecar naming the kind, the preset, the column/cell names (`spec`) and the source files. Runs read
+them back with `features.load_feature_file` (e.g. the RMM search's `rmm_files`).
 """
 
 from __future__ import annotations
@@ -19,18 +20,15 @@ from ..events import dataset_files, iter_chunks
 from ..events.io import atomic_write_text
 from ..exceptions import ConfigError, EventFileError
 from ..features import (
-    adc2021_names,
     adc2021_slots,
-    four_vector_names,
+    feature_spec,
     padded_four_vectors,
     rmm,
-    rmm_cell_names,
     rmm_layout,
 )
 from ..parallel import dask_client, run_futures
 
-__all__ = ["FeatureConfig", "compute_features", "feature_shape", "feature_names", "write_features",
-           "load_features"]
+__all__ = ["FeatureConfig", "compute_features", "feature_shape", "feature_names", "write_features"]
 
 KINDS = ("rmm", "fourvec", "adc2021")
 
@@ -60,11 +58,7 @@ def feature_shape(config: FeatureConfig) -> tuple[int, ...]:
 
 
 def feature_names(config: FeatureConfig) -> list[str]:
-    if config.kind == "rmm":
-        return rmm_cell_names(config.preset).ravel().tolist()
-    if config.kind == "fourvec":
-        return four_vector_names(config.preset)
-    return adc2021_names()
+    return list(feature_spec(config.kind, config.preset).names)
 
 
 def compute_features(events, config: FeatureConfig) -> np.ndarray:
@@ -127,20 +121,14 @@ def write_features(source: str | os.PathLike, out: str | os.PathLike, config: Fe
         else:
             with dask_client(workers=workers, scheduler=scheduler) as client:
                 run_futures(client, _fill_from_file, tasks, on_result=on_result, name="features")
+        # the sidecar first: an .npy that exists always has its description beside it
+        sidecar = {"config": asdict(config), "shape": [int(offsets[-1]), *feature_shape(config)],
+                   "spec": feature_spec(config.kind, config.preset).as_dict(),
+                   "files": [str(Path(f).resolve()) for f in files], "events_per_file": counts}
+        atomic_write_text(out.with_suffix(".json"), json.dumps(sidecar))
         os.replace(tmp, out)
     finally:
         tmp.unlink(missing_ok=True)
-    sidecar = {"config": asdict(config), "shape": [int(offsets[-1]), *feature_shape(config)],
-               "names": feature_names(config), "files": [str(f) for f in files], "events_per_file": counts}
-    atomic_write_text(out.with_suffix(".json"), json.dumps(sidecar))
     return out
 
 
-def load_features(path: str | os.PathLike, *, mmap: bool = True) -> tuple[np.ndarray, dict]:
-    """A feature array (memory-mapped by default) and its sidecar."""
-    path = Path(path)
-    try:
-        meta = json.loads(path.with_suffix(".json").read_text())
-        return np.load(path, mmap_mode="r" if mmap else None), meta
-    except (OSError, ValueError) as exc:
-        raise EventFileError(f"{path}: cannot read features ({exc})") from exc

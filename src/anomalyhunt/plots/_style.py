@@ -13,3 +13,10 @@ def pyplot():
     plt.style.use(mplhep.style.ROOT)
     plt.rcParams.update({"figure.figsize": (7, 5), "font.size": 12})
     return plt
+
+
+def save_figure(fig, path):
+    """Save `fig` as PNG at `path` and close it; returns the path."""
+    fig.savefig(path, dpi=100, bbox_inches="tight")
+    pyplot().close(fig)
+    return path

@@ -9,7 +9,7 @@ from ..stats.dijet import DijetFitResult
 from ..stats.metrics import RocCurve, sic_curve
 from ._style import pyplot
 
-__all__ = ["limit_figure", "spectrum_figure", "significance_scan_figure", "roc_sic_figure"]
+__all__ = ["limit_figure", "spectrum_figure", "significance_scan_figure", "roc_sic_figure", "score_figure"]
 
 
 def spectrum_figure(fit: DijetFitResult, *, xlabel: str = "m [GeV]", title: str = "", signal=None):
@@ -88,4 +88,21 @@ def limit_figure(result, *, luminosity_fb: float, xlabel: str = "m [GeV]", title
     ax.set_ylabel(f"{result.cl:.0%} CLs limit on sigma x eff [pb]")
     ax.set_title(title, fontsize=12)
     ax.legend(fontsize=9)
+    return fig
+
+
+def score_figure(score, process, weight, sm_test, *, xlabel: str = "anomaly score ln(loss)"):
+    """Normalised anomaly-score distributions: the scored SM part and every other sample with weight."""
+    plt = pyplot()
+    fig, ax = plt.subplots()
+    bins = np.linspace(np.percentile(score, 0.1), np.percentile(score, 99.9), 60)
+    ax.hist(score[sm_test], bins=bins, weights=weight[sm_test], density=True, histtype="stepfilled", alpha=0.4,
+            color="gray", label="SM (scored part)")
+    for sample in sorted(set(process[weight > 0]) - set(process[sm_test])):
+        sel = process == sample
+        ax.hist(score[sel], bins=bins, weights=weight[sel], density=True, histtype="step", label=sample)
+    ax.set_yscale("log")
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel("normalised")
+    ax.legend(fontsize=8)
     return fig

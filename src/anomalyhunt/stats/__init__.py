@@ -24,6 +24,7 @@ from .bumphunt import (
     z_to_p,
 )
 from .dijet import DijetFitResult, dijet_expected, dijet_fit, dijet_function, mass_resolution, resolution_binning
+from .hunt import Excess, SpectrumModel, background_models, hunt
 from .limits import LimitResult, cross_section_limit, upper_limits
 from .metrics import (
     RocCurve,
@@ -44,17 +45,20 @@ __all__ = [
     "AnomalyRegion",
     "BumpHuntResult",
     "DijetFitResult",
+    "Excess",
     "GlobalSignificance",
     "LimitResult",
     "RocCurve",
     "SculptingResult",
     "SensitivityGain",
+    "SpectrumModel",
     "TriggerEmulation",
     "abcd",
     "abcd_significance",
     "closure_scan",
     "emulate_trigger",
     "auc",
+    "background_models",
     "bump_hunt",
     "cross_section_limit",
     "dijet_expected",
@@ -62,6 +66,7 @@ __all__ = [
     "dijet_function",
     "global_significance",
     "gross_vitells",
+    "hunt",
     "local_scan",
     "mass_resolution",
     "max_sic",

@@ -6,7 +6,8 @@ import io
 import pytest
 
 from anomalyhunt.exceptions import AnomalyHuntError
-from anomalyhunt.pipeline.report import _RENDER_CHECK, find_browser, render_report
+from anomalyhunt.pipeline import find_browser, render_report
+from anomalyhunt.pipeline.page import _RENDER_CHECK
 
 needs_browser = pytest.mark.skipif(find_browser() is None, reason="no Chromium on PATH")
 

@@ -3,8 +3,7 @@
 import numpy as np
 import pytest
 
-from anomalyhunt.pipeline.hunt import background_models, hunt
-from anomalyhunt.stats import dijet_expected, resolution_binning
+from anomalyhunt.stats import background_models, dijet_expected, hunt, resolution_binning
 
 EDGES = resolution_binning(300.0, 4000.0)
 
@@ -42,10 +41,12 @@ def test_injected_signal_is_found_at_its_mass_and_the_null_is_not_significant(mo
     (model,) = models
     injected = hunt(models, {("m_jj", "all"): _signal(1500.0, 1500.0)}, rng=np.random.default_rng(2),
                     n_toys=300, background_scale=100.0)
-    excesses, z_global, _ = injected
-    assert excesses[0]["channel"] == "m_jj"
-    assert abs(excesses[0]["mass"] - 1500.0) < 0.1 * 1500.0
-    assert excesses[0]["z_local"] > 5 and z_global["z_global_asymptotic"] > 3
+    excesses, z_global = injected
+    assert excesses[0].channel == "m_jj"
+    assert abs(excesses[0].mass - 1500.0) < 0.1 * 1500.0
+    assert excesses[0].z_local > 5 and z_global["z_global_asymptotic"] > 3
+    assert set(excesses[0].record()) == {"channel", "region", "mass", "width", "z_local", "p_global_spectrum",
+                                         "fit_chi2_ndf", "fit_n_params", "fit_converged"}
     null_z = [hunt(models, {}, rng=np.random.default_rng(seed), n_toys=100, background_scale=100.0)[1]["z_global"]
               for seed in range(5)]
     assert max(null_z) < 3
@@ -55,4 +56,4 @@ def test_sparse_spectra_are_skipped_with_a_reason():
     masses, weight = _simulation(np.random.default_rng(3), n_events=30)
     (model,) = background_models({"m_jj": masses}, weight, {"all": np.ones(30, bool)}, EDGES, luminosity_fb=1.0)
     assert model.check is None and "too few simulated events" in model.skipped
-    assert hunt([model], {}, rng=np.random.default_rng(0)) == ([], None, [])
+    assert hunt([model], {}, rng=np.random.default_rng(0)) == ([], None)

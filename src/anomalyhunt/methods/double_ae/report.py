@@ -1,4 +1,4 @@
-"""Plots and the self-contained report.html of a double-autoencoder run."""
+"""The double-autoencoder run's report sections (figures and tables) and its lines for the terminal."""
 
 from __future__ import annotations
 
@@ -7,21 +7,25 @@ from pathlib import Path
 
 import numpy as np
 
-from ..plots import (
+from ...plots import (
     abcd_significance_figure,
     closure_figure,
     loss_figure,
+    save_figure,
     score_plane_figure,
     sic_comparison_figure,
 )
-from .report import save_figure, table, write_page
+from ..base import Report
+from ..base import html_table as table
 
-__all__ = ["write_double_ae_report"]
+__all__ = ["report_sections", "summary_lines"]
 
 
-def write_double_ae_report(out: Path, summary: dict, *, model, single, sic_curves, closure, scores, test_idx,
-                           process, threshold) -> Path:
-    plots = out / "plots"
+def report_sections(result, plots: Path) -> Report:
+    """Figures saved into `plots`, and the HTML sections of the report."""
+    summary, model, single = result.summary_data, result.model, result.single
+    sic_curves, closure, scores = result.sic_curves, result.closure, result.scores
+    test_idx, process, threshold = result.test_idx, result.process, result.trigger_thresholds
     images = [("Loss curves: double AE (MSE 1 + MSE 2 + lambda dCor^2)",
                save_figure(loss_figure(model.history_, title="double AE"), plots / "loss_double_ae.png"))]
     if single is not None:
@@ -83,7 +87,7 @@ def write_double_ae_report(out: Path, summary: dict, *, model, single, sic_curve
                      f"events/s at batch {o['batch']}, onnxruntime {o['onnxruntime']} on {o['threads']} CPU "
                      f"thread(s); largest relative difference to torch "
                      f"{o.get('max_rel_diff_vs_torch', float('nan')):.2g}.</p>")
-    return write_page(out / "report.html", "anomalyhunt: decorrelated double autoencoder + ABCD", parts, images)
+    return Report("anomalyhunt: decorrelated double autoencoder + ABCD", tuple(parts), tuple(images))
 
 
 def _trigger_table(trigger: dict) -> str:
@@ -99,3 +103,27 @@ def _trigger_table(trigger: dict) -> str:
             "k x (efficiency x events) saved events each.</p>"
             + table(rows, ["data", "k", "trigger rate", "observed", "predicted (prescaled)", "pred. rel. error",
                            "SR rel. error", "(N-B)/sqrt(N)"]))
+
+
+def summary_lines(summary: dict) -> list[str]:
+    """The run's figures for the terminal."""
+    out = ["", f"dCor^2 of the two losses on test background: {summary['dcor_background']:.4f}",
+           "max SIC (AE 1 / AE 2 / diagonal / single AE):"]
+    for s, v in summary["max_sic"].items():
+        out.append(f"  {s:<20} " + " / ".join(f"{v[k]:.2f}" if k in v else "-"
+                                              for k in ("ae1", "ae2", "diagonal", "single_ae")))
+    worst = max(summary["closure"], key=lambda r: abs(r["ratio"] - 1) / r["error"] if r["error"] else 0)
+    out.append(f"ABCD closure on background: {len(summary['closure'])} working points, largest deviation "
+               f"{worst['ratio']:.3f} +- {worst['error']:.3f} at efficiency {worst['efficiency']:g}")
+    null = summary["abcd_significance_background_only"]
+    out.append(f"  {'background only':<20} ABCD significance {null['significance']:.2f} at efficiency "
+               f"{null['efficiency']:g} (non-closure alone)")
+    for s, v in summary["abcd_significance"].items():
+        out.append(f"  {s:<20} ABCD significance {v['significance']:.2f} (true B: "
+                   f"{v['significance_true_background']:.2f}) at efficiency {v['efficiency']:g}, "
+                   f"{v['n_injected']} events injected")
+    if summary["onnx"]:
+        o = summary["onnx"]
+        out.append(f"ONNX: {o['single_event_latency_us_median']:.1f} us per event, "
+                   f"{o['throughput_events_per_s']:.3g} events/s at batch {o['batch']}")
+    return out

@@ -19,8 +19,7 @@ Steps (each figure and number lands in the run folder):
 
 from __future__ import annotations
 
-import dataclasses
-import json
+import logging
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -28,64 +27,52 @@ from typing import Any
 import numpy as np
 import torch
 
-from ..events.io import atomic_write_text
-from ..exceptions import ConfigError, StatsInputError
-from ..features import adc2021_slots, flatten, rmm
-from ..models import Autoencoder, DoubleDisCoAE, distance_correlation
-from ..models.onnx_timing import onnx_timing
-from ..stats import abcd, closure_scan, emulate_trigger, roc_curve, sic_curve, working_point
-from .samples import load_samples
+from ...events import load_samples, unweight
+from ...exceptions import ConfigError, StatsInputError
+from ...features import adc2021_slots, feature_spec, flatten, rmm
+from ...models import Autoencoder, DoubleDisCoAE, distance_correlation
+from ...models.onnx_timing import onnx_timing
+from ...stats import abcd, closure_scan, emulate_trigger, roc_curve, sic_curve, working_point
+from ..base import Report
+from .config import DoubleAEConfig
 
-__all__ = ["DoubleAEConfig", "run_double_ae", "unweight"]
+__all__ = ["DoubleAEResult", "run"]
+
+log = logging.getLogger(__name__)
+
 
 @dataclass(frozen=True)
-class DoubleAEConfig:
-    """One double-autoencoder run: samples, model settings, and the working points of the ABCD studies."""
+class DoubleAEResult:
+    """The numbers of summary.json and what the report draws."""
 
-    samples: tuple[str, ...]
-    features: str = "adc2021"
-    rmm_preset: str = "T5N10"
-    lam: float = 100.0
-    decorrelate: str = "loss"
-    batch_size: int = 10000
-    max_epochs: int = 200
-    patience: int = 10
-    learning_rate: float = 1e-3
-    single_ae: bool = True
-    single_ae_batch_size: int = 1000
-    train_fraction: float = 0.5
-    signal_fraction: float = 0.001
-    efficiencies: tuple[float, ...] = (0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1)
-    closure_splits: tuple[float, ...] = (0.5, 1.0, 2.0)
-    trigger_efficiency: float = 0.01
-    onnx: bool = True
-    seed: int = 1
+    summary_data: dict[str, Any]
+    model: DoubleDisCoAE
+    single: Autoencoder | None
+    sic_curves: dict
+    closure: list
+    scores: np.ndarray
+    test_idx: np.ndarray
+    process: np.ndarray
+    trigger_thresholds: tuple
 
-    def __post_init__(self) -> None:
-        if not self.samples:
-            raise ConfigError("a run needs at least one sample")
-        if self.features not in ("adc2021", "rmm"):
-            raise ConfigError(f"features must be 'adc2021' or 'rmm', got {self.features!r}")
-        if not 0 < self.train_fraction < 1:
-            raise ConfigError(f"train_fraction must be in (0, 1), got {self.train_fraction}")
-        if not 0 <= self.signal_fraction < 1:
-            raise ConfigError(f"signal_fraction must be in [0, 1), got {self.signal_fraction}")
-        if not all(0 < e < 1 for e in (*self.efficiencies, self.trigger_efficiency)):
-            raise ConfigError("efficiencies and trigger_efficiency must lie in (0, 1)")
+    def summary(self) -> dict[str, Any]:
+        return self.summary_data
+
+    def lines(self) -> list[str]:
+        from .report import summary_lines
+
+        return summary_lines(self.summary_data)
+
+    def report(self, plots: Path) -> Report:
+        from .report import report_sections
+
+        return report_sections(self, plots)
 
 
-def unweight(weight: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """Accept-reject unweighting: keep event i with probability w_i / max(w); returns the kept mask."""
-    weight = np.asarray(weight, dtype=np.float64)
-    if not len(weight):
-        return np.zeros(0, dtype=bool)
-    return rng.random(len(weight)) < weight / weight.max()
-
-
-def _features(config: DoubleAEConfig, events) -> np.ndarray:
+def _features(config: DoubleAEConfig, events) -> tuple[np.ndarray, Any]:
     if config.features == "adc2021":
-        return adc2021_slots(events)
-    return flatten(rmm(events, preset=config.rmm_preset))
+        return adc2021_slots(events), feature_spec("adc2021")
+    return flatten(rmm(events, preset=config.rmm_preset)), feature_spec("rmm", config.rmm_preset)
 
 
 def _diagonal_grid(b1, b2, n_points: int = 40) -> tuple[np.ndarray, list]:
@@ -105,14 +92,12 @@ def _sic(background, signal):
     return tpr, sic
 
 
-def run_double_ae(config: DoubleAEConfig, out: str | Path, *, progress: bool = True) -> dict[str, Any]:
-    """Run the whole seed-002 study into folder `out`; returns the summary written to `out/summary.json`."""
-    from .double_ae_report import write_double_ae_report
-
-    out = Path(out)
-    (out / "plots").mkdir(parents=True, exist_ok=True)
-    atomic_write_text(out / "config.json", json.dumps(dataclasses.asdict(config), indent=2))
+def run(config: DoubleAEConfig, folder: Path, *, progress: bool = True) -> DoubleAEResult:
+    """Run the whole seed-002 study; the model, scores and ONNX graph are written into `folder`."""
+    out = Path(folder)
+    m = config.double_ae
     rng = np.random.default_rng(config.seed)
+    log.info("reading %d samples", len(config.samples))
     events, process = load_samples(config.samples)
     label = np.asarray(events.label)
     weight = np.asarray(events.weight, dtype=np.float64)
@@ -127,23 +112,24 @@ def run_double_ae(config: DoubleAEConfig, out: str | Path, *, progress: bool = T
     rng.shuffle(background)
     n_train = int(round(config.train_fraction * len(background)))
     train_idx, test_idx = np.sort(background[:n_train]), np.sort(background[n_train:])
-    x = _features(config, events)
+    x, spec = _features(config, events)
 
-    model = DoubleDisCoAE(lam=config.lam, decorrelate=config.decorrelate, batch_size=config.batch_size,
-                          max_epochs=config.max_epochs, patience=config.patience,
-                          learning_rate=config.learning_rate, seed=config.seed, progress=progress).fit(x[train_idx])
+    model = DoubleDisCoAE(lam=m.lam, decorrelate=m.decorrelate, batch_size=m.batch_size, max_epochs=m.max_epochs,
+                          patience=m.patience, learning_rate=m.learning_rate, seed=config.seed,
+                          progress=progress).fit(x[train_idx], features=spec)
     model.save(out / "model.pt")
-    scores = model.score_samples(x)
+    scores = model.score_samples(x, features=spec)
     b1, b2 = scores[test_idx, 0], scores[test_idx, 1]
     n_dcor = min(len(test_idx), 20_000)
     dcor_background = float(distance_correlation(torch.as_tensor(b1[:n_dcor]), torch.as_tensor(b2[:n_dcor])))
     single = None
-    if config.single_ae:
-        single = Autoencoder("disco2022", scale="minmax", batch_size=config.single_ae_batch_size,
-                             max_epochs=config.max_epochs, patience=config.patience, seed=config.seed,
-                             learning_rate=config.learning_rate).fit(x[train_idx])
-        single_score = single.score_samples(x)
-    np.savez_compressed(out / "scores.npz", scores=scores, process=process, kept=kept,
+    if m.single_ae:
+        log.info("single autoencoder for comparison")
+        single = Autoencoder("disco2022", scale="minmax", batch_size=m.single_ae_batch_size,
+                             max_epochs=m.max_epochs, patience=m.patience, seed=config.seed,
+                             learning_rate=m.learning_rate, progress=progress).fit(x[train_idx], features=spec)
+        single_score = single.score_samples(x, features=spec)
+    np.savez_compressed(out / "scores.npz", scores=scores, process=process.astype(str), kept=kept,
                         train=np.isin(np.arange(len(events)), train_idx),
                         single_ae=single_score if single is not None else np.zeros(0))
 
@@ -239,11 +225,9 @@ def run_double_ae(config: DoubleAEConfig, out: str | Path, *, progress: bool = T
         "signals": {s: int((process == s).sum()) for s in signals},
         "training": {"epochs": len(model.history_.train_loss), "best_epoch": model.history_.best_epoch,
                      "seconds": model.history_.seconds, "seconds_per_epoch": model.history_.seconds_per_epoch,
-                     "device": model.history_.device, "lam": config.lam, "batch_size": config.batch_size,
+                     "device": model.history_.device, "lam": m.lam, "batch_size": m.batch_size,
                      "features": config.features, "inputs": int(x.shape[1]),
                      "single_ae_epochs": len(single.history_.train_loss) if single is not None else None},
     }
-    atomic_write_text(out / "summary.json", json.dumps(summary, indent=2, default=float))
-    write_double_ae_report(out, summary, model=model, single=single, sic_curves=sic_curves, closure=closure,
-                           scores=scores, test_idx=test_idx, process=process, threshold=t_trig)
-    return summary
+    return DoubleAEResult(summary_data=summary, model=model, single=single, sic_curves=sic_curves, closure=closure,
+                          scores=scores, test_idx=test_idx, process=process, trigger_thresholds=tuple(t_trig))

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from anomalyhunt.pipeline.double_ae import unweight
+from anomalyhunt.events import unweight
 
 
 def test_kept_fractions_follow_the_weights():

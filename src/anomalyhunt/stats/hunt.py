@@ -15,9 +15,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..exceptions import FitError
-from ..stats import bump_hunt, global_significance, sculpting_check
+from .bumphunt import BumpHuntResult, bump_hunt, global_significance
+from .sculpting import sculpting_check
 
-__all__ = ["SpectrumModel", "background_models", "hunt"]
+__all__ = ["Excess", "SpectrumModel", "background_models", "hunt"]
 
 
 @dataclass(frozen=True)
@@ -77,31 +78,51 @@ def background_models(masses: dict[str, np.ndarray], weight: np.ndarray, selecti
     return models
 
 
+@dataclass(frozen=True)
+class Excess:
+    """The most significant window of one spectrum (channel, region) and its bump-hunt result."""
+
+    channel: str
+    region: str
+    mass: float
+    width: float
+    z_local: float
+    p_global_spectrum: float
+    fit_chi2_ndf: float
+    fit_n_params: int
+    fit_converged: bool
+    result: BumpHuntResult
+
+    def record(self) -> dict:
+        """The JSON record (everything but the bump-hunt result object)."""
+        return {"channel": self.channel, "region": self.region, "mass": self.mass, "width": self.width,
+                "z_local": self.z_local, "p_global_spectrum": self.p_global_spectrum,
+                "fit_chi2_ndf": self.fit_chi2_ndf, "fit_n_params": self.fit_n_params,
+                "fit_converged": self.fit_converged}
+
+
 def hunt(models: list[SpectrumModel], signal: dict[tuple[str, str], np.ndarray], *, rng: np.random.Generator,
-         n_toys: int = 1000, background_scale: float = 1.0) -> tuple[list[dict], dict | None, list]:
+         n_toys: int = 1000, background_scale: float = 1.0) -> tuple[list[Excess], dict | None]:
     """Pseudo-data = Poisson(smooth background + signal) per fitted spectrum; local and global significance.
 
     signal: (channel, region) -> injected signal counts per bin at the luminosity (missing = none). Returns the
-    excesses (largest Z_local first, each with its `_hunt` result for plotting), the global summary (None when
-    no spectrum was fitted) and the pseudo-data spectra. `background_scale` multiplies the fitted background
-    (data luminosity / simulation luminosity).
+    excesses (largest Z_local first) and the global summary (None when no spectrum was fitted).
+    `background_scale` multiplies the fitted background (data luminosity / simulation luminosity).
     """
     fitted = [m for m in models if m.check is not None]
     if not fitted:
-        return [], None, []
+        return [], None
     spectra = []
     for m in fitted:
         mu = background_scale * m.background + signal.get((m.channel, m.region), 0.0)
         spectra.append((rng.poisson(mu).astype(float), m.check.fit.edges))
     hunts = [bump_hunt(counts, e, rng=rng, n_toys=max(100, n_toys // 10)) for counts, e in spectra]
     glob = global_significance(spectra, n_toys=n_toys, rng=rng, fits=[h.fit for h in hunts])
-    excesses = [{"channel": m.channel, "region": m.region, "mass": h.mass, "width": h.width, "z_local": h.z_local,
-                 "p_global_spectrum": h.p_global, "fit_chi2_ndf": h.fit.chi2_ndf, "fit_n_params": h.fit.n_params,
-                 "fit_converged": h.fit.converged, "_hunt": h}
-                for m, h in zip(fitted, hunts, strict=True)]
-    excesses.sort(key=lambda x: -x["z_local"])
+    excesses = [Excess(m.channel, m.region, h.mass, h.width, h.z_local, h.p_global, h.fit.chi2_ndf, h.fit.n_params,
+                       h.fit.converged, h) for m, h in zip(fitted, hunts, strict=True)]
+    excesses.sort(key=lambda x: -x.z_local)
     best = fitted[glob.channel]
     summary = {"z_local_max": glob.z_local, "channel": best.channel, "region": best.region, "mass": glob.mass,
                "p_global": glob.p_global, "z_global": glob.z_global,
                "z_global_asymptotic": glob.z_global_asymptotic, "n_spectra": len(spectra), "n_toys": glob.n_toys}
-    return excesses, summary, spectra
+    return excesses, summary

@@ -1,4 +1,4 @@
-"""The RMM + autoencoder search of seeds 000/001 end to end, from event datasets to a run folder.
+"""The RMM + autoencoder search of seeds 000/001 end to end, from event datasets to a result.
 
 "Data" is the Standard-Model mix at its physical rates plus any BSM samples listed in `inject` (each scaled by
 its factor). The autoencoder is trained on a random `train_fraction` of the data (so with signal
@@ -7,7 +7,7 @@ BSM sample are scored. When something is injected, a second autoencoder is train
 the signal: its AUCs are the "without contamination" column, and its anomaly regions, filled with background
 pseudo-data only, are the null test (nothing should be significant).
 
-Spectra (`hunt` module): the background of each channel and region is a dijet fit to the weighted SM simulation
+Spectra (`stats.hunt`): the background of each channel and region is a dijet fit to the weighted SM simulation
 (which is the sculpting check), and the pseudo-data at `data_luminosity_fb` (default: `luminosity_fb`) are a
 Poisson draw of that fit plus the injected signal's histogram.
 """
@@ -15,20 +15,27 @@ Poisson draw of that fit plus the injected signal's histogram.
 from __future__ import annotations
 
 import dataclasses
-import json
-from dataclasses import dataclass, field
+import logging
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from ..events.io import atomic_write_text
-from ..exceptions import ConfigError
-from ..features import flatten, padded_four_vectors, rmm, search_masses
-from ..models import Autoencoder
-from ..stats import (
+from ...events import dataset_files, load_samples
+from ...exceptions import ConfigError
+from ...features import feature_spec, flatten, load_feature_file, padded_four_vectors, rmm, search_masses
+from ...models import Autoencoder
+from ...stats import (
+    AnomalyRegion,
+    Excess,
+    LimitResult,
+    RocCurve,
+    SpectrumModel,
     auc,
+    background_models,
     cross_section_limit,
+    hunt,
     mass_resolution,
     regions_by_cross_section,
     resolution_binning,
@@ -36,53 +43,86 @@ from ..stats import (
     sensitivity_gain,
     upper_limits,
 )
-from .hunt import background_models, hunt
-from .samples import load_samples
+from ..base import Report
+from .config import RMMAutoencoderConfig
 
-__all__ = ["SearchConfig", "run_search"]
+__all__ = ["RMMAutoencoderResult", "SpectrumLimits", "run"]
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
-class SearchConfig:
-    """One search: samples (dataset folders), what is injected into the data, model and statistics knobs."""
+class SpectrumLimits:
+    """95% CLs limits on one fitted spectrum, in signal events and in pb."""
 
-    samples: tuple[str, ...]
-    inject: dict[str, float] = field(default_factory=dict)
-    rmm_preset: str = "T5N10"
-    model_preset: str = "chekanov2022"
-    train_fraction: float = 0.3
-    max_epochs: int = 300
-    patience: int = 30
-    batch_size: int = 100
-    compare_fourvec: bool = True
-    luminosity_fb: float = 140.0
-    data_luminosity_fb: float | None = None
-    regions_pb: tuple[float, ...] = (10.0, 1.0, 0.1)
-    m_min: float = 200.0
-    m_max: float = 6000.0
-    n_toys: int = 1000
-    min_events_to_fit: float = 50.0
-    null_test: bool = True
-    seed: int = 1
+    channel: str
+    region: str
+    result: LimitResult
+    luminosity_fb: float
 
-    def __post_init__(self) -> None:
-        if not self.samples:
-            raise ConfigError("a search needs at least one sample")
-        if not 0 < self.train_fraction < 1:
-            raise ConfigError(f"train_fraction must be in (0, 1), got {self.train_fraction}")
-        if self.luminosity_fb <= 0:
-            raise ConfigError(f"luminosity_fb must be positive, got {self.luminosity_fb}")
-        for name, factor in self.inject.items():
-            if factor < 0:
-                raise ConfigError(f"inject[{name!r}] must be >= 0, got {factor}")
+    def record(self) -> dict:
+        lim = self.result
+        return {"channel": self.channel, "region": self.region, "masses": lim.masses.tolist(),
+                "observed_events": lim.observed.tolist(), "expected_events": lim.expected.tolist(),
+                "observed_pb": cross_section_limit(lim.observed, luminosity_fb=self.luminosity_fb).tolist(),
+                "expected_pb": cross_section_limit(lim.expected, luminosity_fb=self.luminosity_fb).tolist()}
 
 
-def _load(config: SearchConfig):
-    events, process = load_samples(config.samples)
-    unknown = set(config.inject) - set(process)
-    if unknown:
-        raise ConfigError(f"inject names samples that are not loaded: {sorted(unknown)}")
-    return events, process
+@dataclass(frozen=True)
+class RMMAutoencoderResult:
+    """Everything one search produced: numbers for summary.json, arrays and fits for the report."""
+
+    config: RMMAutoencoderConfig
+    auc: dict[str, float]
+    auc_fourvec: dict[str, float]
+    auc_uncontaminated: dict[str, float]
+    regions: tuple[AnomalyRegion, ...]
+    background_fits: tuple[SpectrumModel, ...]
+    sculpting: dict[str, SpectrumModel]
+    excesses: tuple[Excess, ...]
+    z_global: dict | None
+    null_test: dict | None
+    limits: tuple[SpectrumLimits, ...]
+    sensitivity_gain: dict[str, dict]
+    training: dict[str, Any]
+    # for the report
+    model: Autoencoder
+    score: np.ndarray
+    process: np.ndarray
+    weight: np.ndarray
+    is_sm: np.ndarray
+    sm_test: np.ndarray
+    curves: dict[str, RocCurve]
+    events: Any
+
+    def summary(self) -> dict[str, Any]:
+        c = self.config
+        return {
+            "auc": self.auc, "auc_fourvec": self.auc_fourvec,
+            "regions": [dataclasses.asdict(r) for r in self.regions],
+            "auc_uncontaminated": self.auc_uncontaminated,
+            "sculpting": {k: m.record() for k, m in self.sculpting.items()},
+            "background_fits": [m.record() for m in self.background_fits],
+            "excesses": [x.record() for x in self.excesses],
+            "z_global": self.z_global,
+            "null_test": self.null_test,
+            "limits": [x.record() for x in self.limits],
+            "sensitivity_gain": self.sensitivity_gain,
+            "training": self.training,
+            "injected": c.inject, "luminosity_fb": c.luminosity_fb,
+            "data_luminosity_fb": c.data_luminosity_fb or c.luminosity_fb,
+            "pseudo_data": "Poisson(dijet fit to weighted SM simulation + injected signal histogram)",
+        }
+
+    def lines(self) -> list[str]:
+        from .report import summary_lines
+
+        return summary_lines(self.summary())
+
+    def report(self, plots: Path) -> Report:
+        from .report import report_sections
+
+        return report_sections(self, plots)
 
 
 def _signal_histograms(masses, weight, select, edges, luminosity_fb):
@@ -91,10 +131,11 @@ def _signal_histograms(masses, weight, select, edges, luminosity_fb):
             for name, m in masses.items()}
 
 
-def _train(config: SearchConfig, x, weight, *, scale=None, progress=False) -> Autoencoder:
+def _train(config: RMMAutoencoderConfig, x, weight, *, features, scale=None, progress=False) -> Autoencoder:
     kwargs = {} if scale is None else {"scale": scale}
     return Autoencoder(config.model_preset, max_epochs=config.max_epochs, patience=config.patience,
-                       batch_size=config.batch_size, seed=config.seed, progress=progress, **kwargs).fit(x, weight)
+                       batch_size=config.batch_size, seed=config.seed, progress=progress,
+                       **kwargs).fit(x, weight, features=features)
 
 
 def _aucs(score, process, weight, sm_test, samples):
@@ -119,23 +160,16 @@ def _statistics(config, *, score, train, data_weight, weight, is_sm, process, ma
         hists = _signal_histograms(masses, data_weight / max(test_fraction, 1e-12), selections[r.name] & injected,
                                    edges, lumi)
         signal.update({(channel, r.name): h for channel, h in hists.items()})
-    excesses, z_global, _ = hunt(models, signal, rng=rng, n_toys=config.n_toys,
-                                 background_scale=lumi / config.luminosity_fb)
+    excesses, z_global = hunt(models, signal, rng=rng, n_toys=config.n_toys,
+                              background_scale=lumi / config.luminosity_fb)
     return regions, models, excesses, z_global
 
 
-def _limits(excesses: list[dict], luminosity_fb: float) -> list[dict]:
-    """95% CLs limits (resolution-width Gaussian) on each fitted spectrum, in signal events and in pb."""
-    out = []
-    for x in excesses:
-        hunt_result = x["_hunt"]
-        lim = upper_limits(hunt_result.fit.counts, hunt_result.fit.edges, fit=hunt_result.fit)
-        out.append({"channel": x["channel"], "region": x["region"], "masses": lim.masses.tolist(),
-                    "observed_events": lim.observed.tolist(), "expected_events": lim.expected.tolist(),
-                    "observed_pb": cross_section_limit(lim.observed, luminosity_fb=luminosity_fb).tolist(),
-                    "expected_pb": cross_section_limit(lim.expected, luminosity_fb=luminosity_fb).tolist(),
-                    "_result": lim})
-    return out
+def _limits(excesses: list[Excess], luminosity_fb: float) -> list[SpectrumLimits]:
+    """95% CLs limits (resolution-width Gaussian) on each fitted spectrum."""
+    return [SpectrumLimits(x.channel, x.region, upper_limits(x.result.fit.counts, x.result.fit.edges,
+                                                             fit=x.result.fit), luminosity_fb)
+            for x in excesses]
 
 
 _PEAK_BINS = resolution_binning(50.0, 8000.0)
@@ -177,15 +211,32 @@ def _sensitivity_gains(samples, masses, score, threshold, *, process, weight, is
     return gains
 
 
-def run_search(config: SearchConfig, out: str | Path, *, progress: bool = True) -> dict[str, Any]:
-    """Run the whole search into folder `out`; returns the summary written to `out/summary.json`."""
-    from .report import write_report
+def _rmm_features(config: RMMAutoencoderConfig, events, spec) -> np.ndarray:
+    """Flattened RMMs of every event: read from `rmm_files` (checked against the samples) or computed."""
+    if not config.rmm_files:
+        log.info("RMMs (%s) of %d events", config.rmm_preset, len(events))
+        return flatten(rmm(events, preset=config.rmm_preset))
+    parts = []
+    for sample, path in zip(config.samples, config.rmm_files, strict=True):
+        array, _ = load_feature_file(path, spec=spec, source_files=dataset_files(sample))
+        parts.append(np.asarray(array).reshape(len(array), -1))
+    features = np.concatenate(parts)
+    if len(features) != len(events):
+        raise ConfigError(f"rmm_files hold {len(features)} events, the samples {len(events)}")
+    log.info("RMMs (%s) of %d events read from %d feature files", config.rmm_preset, len(events), len(parts))
+    return features
 
-    out = Path(out)
-    (out / "plots").mkdir(parents=True, exist_ok=True)
-    atomic_write_text(out / "config.json", json.dumps(dataclasses.asdict(config), indent=2))
+
+def run(config: RMMAutoencoderConfig, folder: Path, *, progress: bool = True) -> RMMAutoencoderResult:
+    """Run the whole search; the model and per-event scores are written into `folder`."""
+    folder = Path(folder)
     rng = np.random.default_rng(config.seed)
-    events, process = _load(config)
+    log.info("reading %d samples", len(config.samples))
+    events, process = load_samples(config.samples)
+    unknown = set(config.inject) - set(process)
+    if unknown:
+        raise ConfigError(f"inject names samples that are not loaded: {sorted(unknown)}; loaded: "
+                          f"{sorted(set(process))}")
     label = np.asarray(events.label)
     weight = np.asarray(events.weight, dtype=np.float64)
     is_sm = label == 0
@@ -193,14 +244,15 @@ def run_search(config: SearchConfig, out: str | Path, *, progress: bool = True) 
     for name, factor in config.inject.items():
         data_weight = np.where(process == name, weight * factor, data_weight)
     in_data = data_weight > 0
-    features = flatten(rmm(events, preset=config.rmm_preset))
+    spec = feature_spec("rmm", config.rmm_preset)
+    features = _rmm_features(config, events, spec)
     train = in_data & (rng.random(len(events)) < config.train_fraction)
 
-    model = _train(config, features[train], data_weight[train], progress=progress)
-    model.save(out / "model.pt")
-    score = model.score_samples(features)
-    np.savez_compressed(out / "scores.npz", score=score, event_id=np.asarray(events.event_id), process=process,
-                        weight=weight, train=train)
+    model = _train(config, features[train], data_weight[train], features=spec, progress=progress)
+    model.save(folder / "model.pt")
+    score = model.score_samples(features, features=spec)
+    np.savez_compressed(folder / "scores.npz", score=score, event_id=np.asarray(events.event_id),
+                        process=process.astype(str), weight=weight, train=train)
 
     bsm_samples = sorted(set(process[~is_sm]))
     sm_test = is_sm & ~train
@@ -209,54 +261,43 @@ def run_search(config: SearchConfig, out: str | Path, *, progress: bool = True) 
                            weights_signal=weight[process == s]) for s in bsm_samples}
     auc_fourvec = {}
     if config.compare_fourvec:
+        log.info("four-vector comparison model")
         fv = padded_four_vectors(events, preset=config.rmm_preset)
-        fv_score = _train(config, fv[train], data_weight[train], scale="minmax").score_samples(fv)
+        fv_spec = feature_spec("fourvec", config.rmm_preset)
+        fv_score = _train(config, fv[train], data_weight[train], features=fv_spec, scale="minmax",
+                          progress=progress).score_samples(fv, features=fv_spec)
         auc_fourvec = _aucs(fv_score, process, weight, sm_test, bsm_samples)
 
     masses = search_masses(events)
     edges = resolution_binning(config.m_min, config.m_max)
     stats = dict(train=train, data_weight=data_weight, weight=weight, is_sm=is_sm, process=process, masses=masses,
                  edges=edges, rng=rng)
+    log.info("anomaly regions, background fits and bump hunt (%d toys)", config.n_toys)
     regions, models, excesses, z_global = _statistics(config, score=score, **stats)
     auc_clean, null = {}, None
     if config.inject and config.null_test:
         # the same training events without the injected signal; the null test sees background only
+        log.info("null test: a model trained without the injected signal")
         clean = train & is_sm
-        clean_score = _train(config, features[clean], data_weight[clean]).score_samples(features)
+        clean_score = _train(config, features[clean], data_weight[clean], features=spec,
+                             progress=progress).score_samples(features, features=spec)
         auc_clean = _aucs(clean_score, process, weight, sm_test, bsm_samples)
         null_config = dataclasses.replace(config, inject={})
         _, _, null_excesses, null = _statistics(null_config, score=clean_score,
                                                 **(stats | {"data_weight": np.where(is_sm, weight, 0.0)}))
         if null is not None:
-            null["largest_excesses"] = [{k: v for k, v in x.items() if not k.startswith("_")}
-                                        for x in null_excesses[:3]]
+            null["largest_excesses"] = [x.record() for x in null_excesses[:3]]
     loose = regions[0].name
     limits = _limits(excesses, config.data_luminosity_fb or config.luminosity_fb)
     gains = _sensitivity_gains(bsm_samples, masses, score, regions[0].threshold, process=process, weight=weight,
                                is_sm=is_sm, sm_test=sm_test, luminosity_fb=config.luminosity_fb)
     sculpting = {m.channel: m for m in models if m.region == loose and m.channel in ("m_jj", "m_bb")}
-
-    summary = {
-        "auc": aucs, "auc_fourvec": auc_fourvec,
-        "regions": [dataclasses.asdict(r) for r in regions],
-        "auc_uncontaminated": auc_clean,
-        "sculpting": {k: m.record() for k, m in sculpting.items()},
-        "background_fits": [m.record() for m in models],
-        "excesses": [{k: v for k, v in x.items() if not k.startswith("_")} for x in excesses],
-        "z_global": z_global,
-        "null_test": null,
-        "limits": [{k: v for k, v in x.items() if not k.startswith("_")} for x in limits],
-        "sensitivity_gain": gains,
-        "training": {"events": int(train.sum()), "epochs": len(model.history_.train_loss),
-                     "best_epoch": model.history_.best_epoch,
-                     "seconds_per_epoch": model.history_.seconds_per_epoch, "device": model.history_.device,
-                     "inputs": int(len(model.columns_)), "weights": "event weights in the loss"},
-        "injected": config.inject, "luminosity_fb": config.luminosity_fb,
-        "data_luminosity_fb": config.data_luminosity_fb or config.luminosity_fb,
-        "pseudo_data": "Poisson(dijet fit to weighted SM simulation + injected signal histogram)",
-    }
-    atomic_write_text(out / "summary.json", json.dumps(summary, indent=2, default=float))
-    write_report(out, summary, model=model, score=score, process=process, weight=weight, sm_test=sm_test,
-                 events=events, curves=curves, excesses=excesses, sculpting=sculpting, config=config,
-                 limits=limits)
-    return summary
+    h = model.history_
+    training = {"events": int(train.sum()), "epochs": len(h.train_loss), "best_epoch": h.best_epoch,
+                "seconds_per_epoch": h.seconds_per_epoch, "device": h.device, "inputs": int(len(model.columns_)),
+                "weights": "event weights in the loss"}
+    return RMMAutoencoderResult(
+        config=config, auc=aucs, auc_fourvec=auc_fourvec, auc_uncontaminated=auc_clean, regions=tuple(regions),
+        background_fits=tuple(models), sculpting=sculpting, excesses=tuple(excesses), z_global=z_global,
+        null_test=null, limits=tuple(limits), sensitivity_gain=gains, training=training, model=model, score=score,
+        process=process, weight=weight, is_sm=is_sm, sm_test=sm_test, curves=curves, events=events)

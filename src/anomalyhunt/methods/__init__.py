@@ -1,0 +1,39 @@
+"""Search methods, one package each, found by the YAML `method:` name.
+
+Adding a method: a package with `config.py` (frozen, validated config dataclass), `run.py` (run -> frozen result
+with `summary()`, `lines()`, `report()`), `report.py`, and `METHOD = Method(...)` in its `__init__`; then one
+line in `_PACKAGES` below. Nothing in the CLI or the pipeline changes.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+from ..exceptions import ConfigError
+from .base import Method, MethodResult, Report, html_table
+
+__all__ = ["Method", "MethodResult", "Report", "get_method", "html_table", "method_names", "methods"]
+
+# registry: YAML name -> package holding METHOD
+_PACKAGES = {
+    "rmm_autoencoder": "anomalyhunt.methods.rmm_autoencoder",
+    "double_ae": "anomalyhunt.methods.double_ae",
+}
+
+
+def method_names() -> tuple[str, ...]:
+    return tuple(_PACKAGES)
+
+
+def get_method(name: str) -> Method:
+    """The registered method `name`, or a ConfigError listing the known ones."""
+    if name not in _PACKAGES:
+        raise ConfigError(f"unknown method {name!r}; known: {', '.join(_PACKAGES)}")
+    method = importlib.import_module(_PACKAGES[name]).METHOD
+    if method.name != name:  # pragma: no cover - guards the registry
+        raise ConfigError(f"method package {_PACKAGES[name]} registers {method.name!r}, not {name!r}")
+    return method
+
+
+def methods() -> list[Method]:
+    return [get_method(name) for name in _PACKAGES]

@@ -1,0 +1,138 @@
+"""The RMM search's report sections (figures and tables) and its lines for the terminal."""
+
+from __future__ import annotations
+
+import html
+from pathlib import Path
+
+from ...features import rmm
+from ...plots import (
+    limit_figure,
+    loss_figure,
+    mean_rmm_figure,
+    roc_sic_figure,
+    save_figure,
+    score_figure,
+    significance_scan_figure,
+    spectrum_figure,
+)
+from ..base import Report, html_table
+
+__all__ = ["report_sections", "summary_lines"]
+
+
+def report_sections(result, plots: Path) -> Report:
+    """Figures saved into `plots`, and the HTML sections of the report."""
+    config = result.config
+    summary = result.summary()
+    images: list[tuple[str, Path]] = [
+        ("Loss curves", save_figure(loss_figure(result.model.history_), plots / "loss.png")),
+        ("Anomaly score: SM vs BSM", save_figure(score_figure(result.score, result.process, result.weight,
+                                                              result.sm_test), plots / "scores.png")),
+    ]
+    if result.curves:
+        images.append(("ROC and SIC", save_figure(roc_sic_figure(result.curves), plots / "roc_sic.png")))
+    process, weight, is_sm = result.process, result.weight, result.is_sm
+    groups = {"SM mix": is_sm} | {s: process == s for s in sorted(set(process[~is_sm]))}
+    for name, sel in groups.items():
+        if sel.sum() == 0:
+            continue
+        fig = mean_rmm_figure(rmm(result.events[sel], preset=config.rmm_preset), weights=weight[sel],
+                              preset=config.rmm_preset, title=f"mean RMM: {name}")
+        images.append((f"Mean RMM: {name}", save_figure(fig, plots / f"rmm_{name.replace(' ', '_')}.png")))
+    for x in result.excesses[:4]:
+        tag = f"{x.channel}_{x.region}"
+        images.append((f"{x.channel} in region {x.region}",
+                       save_figure(spectrum_figure(x.result.fit, xlabel=f"{x.channel} [GeV]", title=tag),
+                                   plots / f"spectrum_{tag}.png")))
+        images.append((f"Significance scan {tag}",
+                       save_figure(significance_scan_figure(x.result, xlabel=f"{x.channel} [GeV]", title=tag),
+                                   plots / f"scan_{tag}.png")))
+    lumi = summary["data_luminosity_fb"]
+    for x in result.limits[:2]:
+        tag = f"{x.channel}_{x.region}"
+        images.append((f"Limits: {x.channel} in region {x.region}",
+                       save_figure(limit_figure(x.result, luminosity_fb=lumi, xlabel=f"{x.channel} [GeV]",
+                                                title=tag), plots / f"limits_{tag}.png")))
+    for channel, model in result.sculpting.items():
+        if model.check is not None:
+            tag = f"sculpting_{channel}_{model.region}"
+            images.append((f"Sculpting check (weighted SM simulation): {channel}, region {model.region}",
+                           save_figure(spectrum_figure(model.check.fit, xlabel=f"{channel} [GeV]", title=tag),
+                                       plots / f"{tag}.png")))
+    return Report("anomalyhunt: RMM + autoencoder search", tuple(_sections(summary)), tuple(images))
+
+
+def _sections(summary: dict) -> list[str]:
+    auc_rows = [[s, a, summary["auc_uncontaminated"].get(s, "-"), summary["auc_fourvec"].get(s, "-")]
+                for s, a in summary["auc"].items()]
+    z, null = summary["z_global"], summary["null_test"]
+    t = summary["training"]
+    return [
+        f"<p>Training: {t['events']} events, {t['epochs']} epochs (best {t['best_epoch']}), "
+        f"{t['seconds_per_epoch']:.2f} s/epoch on {html.escape(t['device'])}, {t['inputs']} input cells, "
+        f"{t['weights']}. Injected into data: {html.escape(str(summary['injected']) or 'nothing')}.</p>",
+        "<h2>Separation SM vs BSM (AUC)</h2>",
+        html_table(auc_rows, ["sample", "AUC (RMM, trained on data)", "AUC (RMM, trained without injected signal)",
+                              "AUC (four-vectors)"]),
+        "<h2>Anomaly regions</h2>",
+        html_table([[r["name"], r["threshold"], r["cross_section_pb"], r["efficiency"]] for r in summary["regions"]],
+                   ["region", "score threshold", "visible cross section [pb]", "efficiency"]),
+        f"<p>Pseudo-data: {html.escape(summary['pseudo_data'])} at {summary['data_luminosity_fb']:g} fb<sup>-1"
+        "</sup>.</p>",
+        "<h2>Largest local excesses</h2>",
+        html_table([[x["channel"], x["region"], x["mass"], x["width"], x["z_local"], x["fit_chi2_ndf"]]
+                    for x in summary["excesses"][:10]],
+                   ["channel", "region", "mass [GeV]", "width", "Z local", "fit chi2/ndf"]),
+        "<p>Global: " + (f"largest Z_local = {z['z_local_max']:.2f} ({html.escape(z['channel'])}, "
+                         f"{html.escape(z['region'])}, {z['mass']:.0f} GeV) over {z['n_spectra']} spectra; "
+                         f"p_global = {z['p_global']:.3g} ({z['n_toys']} toys), Z_global = {z['z_global']:.2f}, "
+                         f"asymptotic Z_global = {z['z_global_asymptotic']:.2f}" if z else "no spectrum to fit")
+        + "</p>",
+        "<p>Null test (model trained without the injected signal, background-only pseudo-data): "
+        + (f"largest Z_local = {null['z_local_max']:.2f}, Z_global = {null['z_global']:.2f} over "
+           f"{null['n_spectra']} spectra" if null else "not run") + "</p>",
+        "<h2>Sensitivity gain of the loosest anomaly region</h2>",
+        html_table([[k, v["channel"], v["mass"], v["significance_before"], v["significance_after"], v["gain"],
+                     v["signal_efficiency"], v["background_efficiency"]]
+                    for k, v in summary["sensitivity_gain"].items()],
+                   ["sample", "channel", "mass [GeV]", "S/sqrt(B) before", "after", "gain", "signal eff.",
+                    "background eff."]),
+        "<p>S and B are counted within +-1 mass resolution of the signal's peak at the analysis "
+        "luminosity; limits on every fitted spectrum are in summary.json (`limits`).</p>",
+        "<h2>Background fits to the weighted SM simulation (sculpting check)</h2>",
+        html_table([[v["channel"], v["region"], v["n_effective"],
+                     *((v["chi2_ndf"], v["max_abs_pull"], v["smooth"]) if "skipped" not in v else ("-", "-", "-")),
+                     v.get("skipped", "")]
+                    for v in summary["background_fits"]],
+                   ["spectrum", "region", "effective events", "chi2/ndf", "max |pull|", "smooth", "skipped"]),
+    ]
+
+
+def summary_lines(summary: dict) -> list[str]:
+    """The search's figures for the terminal."""
+    out = ["", "SM vs BSM separation (AUC of the anomaly score; RMM trained on data / without the injected signal):"]
+    for sample, value in summary["auc"].items():
+        fv = summary["auc_fourvec"].get(sample)
+        clean = summary["auc_uncontaminated"].get(sample)
+        out.append(f"  {sample:<24} RMM {value:.3f}" + (f" / {clean:.3f}" if clean is not None else "")
+                   + (f"   four-vectors {fv:.3f}" if fv is not None else ""))
+    out.append("anomaly regions: " + ", ".join(f"{r['name']} (score > {r['threshold']:.2f})"
+                                               for r in summary["regions"]))
+    for x in summary["excesses"][:3]:
+        out.append(f"  excess: {x['channel']} in {x['region']} at {x['mass']:.0f} GeV, Z_local = {x['z_local']:.2f}")
+    z = summary["z_global"]
+    if z:
+        out.append(f"global: Z_local max {z['z_local_max']:.2f} ({z['channel']}, {z['region']}, {z['mass']:.0f} GeV) "
+                   f"over {z['n_spectra']} spectra -> p_global = {z['p_global']:.3g} ({z['n_toys']} toys), "
+                   f"Z_global = {z['z_global']:.2f}, asymptotic {z['z_global_asymptotic']:.2f}")
+    if null := summary.get("null_test"):
+        out.append(f"null test (no signal): Z_local max {null['z_local_max']:.2f} ({null['channel']}, "
+                   f"{null['region']}) -> Z_global = {null['z_global']:.2f}")
+    for channel, r in summary["sculpting"].items():
+        if "chi2_ndf" in r:
+            out.append(f"sculpting (SM simulation, {r['region']}): {channel} chi2/ndf = {r['chi2_ndf']:.2f}, "
+                       f"max |pull| = {r['max_abs_pull']:.2f}, smooth = {r['smooth']}")
+        else:
+            out.append(f"sculpting ({r['region']}): {channel} {r['skipped']}")
+    return out

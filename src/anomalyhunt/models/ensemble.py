@@ -1,0 +1,246 @@
+"""K small networks of one architecture trained together as one batched module.
+
+Seed 003 averages 10 classifiers per event and trains hundreds of bootstrap ensembles; seed 004 averages 20
+VAEs. Training K networks one after the other spends most of its time in Python and kernel-launch overhead;
+here every layer holds K weight matrices, (K, in, out), and one `torch.baddbmm` runs all members at once.
+Members stay independent: each has its own initialisation (its own seed), its own order of mini-batches, its own
+per-event weights if given (bootstrap replicas), and its own stopping state and kept epoch. The summed loss has
+no cross-member terms and Adam's update is elementwise, so each member trains exactly as it would alone.
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+import math
+import time
+
+import numpy as np
+import torch
+from torch import nn
+
+from ..exceptions import ConfigError
+from ..progress import progress as progress_step
+from .base import Estimator
+from .nets import _ACTIVATIONS
+from .train import Adam, FixedEpochs, MinValidationLoss, TrainConfig, TrainHistory, check_weights, split_validation
+
+__all__ = ["BatchedMLP", "ClassifierEnsemble", "member_seed", "train_ensemble"]
+
+log = logging.getLogger(__name__)
+
+
+def member_seed(seed: int, member: int) -> int:
+    """The seed of ensemble member `member` (initialisation and batch order)."""
+    return int(np.random.SeedSequence([seed, member]).generate_state(1)[0])
+
+
+class BatchedMLP(nn.Module):
+    """K fully connected networks sizes[0] -> ... -> sizes[-1]; forward maps (K, B, in) to (K, B, out).
+
+    Member k is initialised like `torch.nn.Linear` (uniform in +-1/sqrt(fan_in)) from its own seed.
+    """
+
+    def __init__(self, n_members: int, sizes: tuple[int, ...], activation: str = "relu",
+                 output_activation: str = "none", *, seed: int = 0):
+        super().__init__()
+        if n_members < 1 or len(sizes) < 2 or any(s < 1 for s in sizes):
+            raise ConfigError(f"need n_members >= 1 and positive layer sizes, got {n_members}, {sizes}")
+        self.n_members, self.sizes = n_members, tuple(sizes)
+        self.weights = nn.ParameterList()
+        self.biases = nn.ParameterList()
+        generators = [torch.Generator().manual_seed(member_seed(seed, k)) for k in range(n_members)]
+        for fan_in, fan_out in zip(sizes[:-1], sizes[1:], strict=True):
+            bound = 1.0 / math.sqrt(fan_in)
+            w = torch.stack([(torch.rand(fan_in, fan_out, generator=g) * 2 - 1) * bound for g in generators])
+            b = torch.stack([(torch.rand(fan_out, generator=g) * 2 - 1) * bound for g in generators])
+            self.weights.append(nn.Parameter(w))
+            self.biases.append(nn.Parameter(b))
+        self.activation = _ACTIVATIONS[activation]()
+        self.output_activation = _ACTIVATIONS[output_activation]()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if x.dim() == 2:  # the same events for every member
+            x = x.unsqueeze(0).expand(self.n_members, -1, -1)
+        last = len(self.weights) - 1
+        for i, (w, b) in enumerate(zip(self.weights, self.biases, strict=True)):
+            x = torch.baddbmm(b.unsqueeze(1), x, w)
+            x = self.output_activation(x) if i == last else self.activation(x)
+        return x
+
+
+def train_ensemble(model: BatchedMLP, per_event_loss, x: np.ndarray, weights: np.ndarray | None = None, *,
+                   config: TrainConfig, device: torch.device, progress: bool = False,
+                   targets: np.ndarray | None = None, desc: str = "training ensemble") -> list[TrainHistory]:
+    """Train every member of `model` in place; returns one history per member.
+
+    per_event_loss(outputs (K, B, out), targets (K, B) or None) -> (K, B) losses. `weights` is (n,) for all
+    members or (K, n), one row per member (bootstrap replicas, zeros allowed). The validation split is shared
+    (seeded by `config.seed`); batch order is per member. Each member keeps the epoch its stopping rule keeps
+    (`MinValidationLoss` or `FixedEpochs`); training ends when every member has stopped.
+    """
+    k_members, n = model.n_members, len(x)
+    if n < 4:
+        raise ConfigError(f"need at least 4 events to train, got {n}")
+    if not isinstance(config.stopping, MinValidationLoss | FixedEpochs):
+        raise ConfigError("ensembles support the MinValidationLoss and FixedEpochs stopping rules")
+    w = np.asarray(weights, dtype=np.float64) if weights is not None else np.ones(n)
+    w = np.broadcast_to(w, (k_members, n)) if w.ndim == 1 else w
+    if w.shape != (k_members, n):
+        raise ConfigError(f"weights must have shape ({n},) or ({k_members}, {n}), got {w.shape}")
+    for row in w:
+        check_weights(row, n)
+    train_idx, val_idx = split_validation(n, config.validation_fraction, config.seed)
+    mean_w = np.where(w[:, train_idx].sum(axis=1) > 0, w[:, train_idx].mean(axis=1), 1.0)
+    xt = torch.as_tensor(np.asarray(x, dtype=np.float32), device=device)
+    wt = torch.as_tensor(w / mean_w[:, None], dtype=torch.float32, device=device)
+    yt = None if targets is None else torch.as_tensor(np.asarray(targets, dtype=np.float32), device=device)
+    tr, va = torch.as_tensor(train_idx, device=device), torch.as_tensor(val_idx, device=device)
+    model.to(device)
+    optimiser = config.optimizer.build(model.parameters())
+    generators = [torch.Generator().manual_seed(member_seed(config.seed, k)) for k in range(k_members)]
+    histories = [TrainHistory(device=str(device)) for _ in range(k_members)]
+    best = copy.deepcopy(model.state_dict())
+    stopped = np.zeros(k_members, dtype=bool)
+    members = torch.arange(k_members, device=device)[:, None]
+    start = time.perf_counter()
+    n_train = len(train_idx)
+    with progress_step(desc, total=config.max_epochs, unit="epoch", logger=log, enabled=progress) as bar:
+        for epoch in range(config.max_epochs):
+            model.train()
+            perms = torch.stack([torch.randperm(n_train, generator=g) for g in generators]).to(device)
+            running = torch.zeros(k_members, dtype=torch.float64, device=device)
+            for b in range(0, n_train, config.batch_size):
+                rows = tr[perms[:, b:b + config.batch_size]]  # (K, B) event indices
+                out = model(xt[rows])
+                losses = per_event_loss(out, None if yt is None else yt[rows]) * wt[members, rows]
+                loss_per_member = losses.mean(dim=1)
+                optimiser.zero_grad()
+                loss_per_member.sum().backward()
+                optimiser.step()
+                running += loss_per_member.detach().double() * rows.shape[1]
+            model.eval()
+            with torch.no_grad():
+                val = torch.zeros(k_members, dtype=torch.float64, device=device)
+                for s in range(0, len(val_idx), 65536):
+                    rows = va[s:s + 65536]
+                    out = model(xt[rows])
+                    lv = per_event_loss(out, None if yt is None else yt[rows].expand(k_members, -1))
+                    val += (lv * wt[:, rows]).sum(dim=1).double()
+                val = (val / wt[:, va].sum(dim=1).double().clamp_min(1e-300)).cpu().numpy()
+            train = (running / n_train).cpu().numpy()
+            state = model.state_dict()
+            for k in range(k_members):
+                if stopped[k]:
+                    continue
+                h = histories[k]
+                h.train_loss.append(float(train[k]))
+                h.val_loss.append(float(val[k]))
+                keep, stop = config.stopping.step(h)
+                if keep:
+                    h.best_epoch = epoch
+                    for name, tensor in state.items():
+                        best[name][k] = tensor[k]
+                stopped[k] = stop
+            bar.update(epoch + 1, val_loss=float(np.mean(val)), stopped=int(stopped.sum()))
+            if stopped.all():
+                break
+    seconds = time.perf_counter() - start
+    for h in histories:
+        h.seconds = seconds
+    model.load_state_dict(best)
+    return histories
+
+
+def _bce(out: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    return nn.functional.binary_cross_entropy_with_logits(out.squeeze(-1), y, reduction="none")
+
+
+class ClassifierEnsemble(Estimator):
+    """`n_members` binary classifiers (MLP, linear output = logit, BCE loss), trained as one batched module;
+    inputs standardised with the training mean and standard deviation. `score_samples` is the members' mean
+    probability of class 1 (higher = more like class 1, e.g. "data" against "simulation"); `member_scores` gives
+    each member's. Training weights are normalised per member (only their ratios matter)."""
+
+    def __init__(self, n_members: int = 10, *, hidden: tuple[int, ...] = (50, 50, 50), activation: str = "relu",
+                 batch_size: int = 256, max_epochs: int = 20, patience: int | None = None,
+                 learning_rate: float = 1e-3, validation_fraction: float = 0.2, device: str = "auto",
+                 seed: int = 0, progress: bool = False):
+        self.n_members = n_members
+        self.hidden = hidden
+        self.activation = activation
+        self.batch_size = batch_size
+        self.max_epochs = max_epochs
+        self.patience = patience
+        self.learning_rate = learning_rate
+        self.validation_fraction = validation_fraction
+        self.device = device
+        self.seed = seed
+        self.progress = progress
+        self._validate()
+
+    def _validate(self) -> None:
+        if not isinstance(self.n_members, int) or self.n_members < 1:
+            raise ConfigError(f"n_members must be a positive integer, got {self.n_members!r}")
+        if not self.hidden or any(int(h) < 1 for h in self.hidden):
+            raise ConfigError(f"hidden widths must be positive, got {self.hidden}")
+        if self.activation not in _ACTIVATIONS:
+            raise ConfigError(f"unknown activation {self.activation!r}; known: {', '.join(_ACTIVATIONS)}")
+        self._train_config()
+
+    def _train_config(self) -> TrainConfig:
+        stopping = FixedEpochs() if self.patience is None else MinValidationLoss(self.patience)
+        return TrainConfig(batch_size=self.batch_size, max_epochs=self.max_epochs,
+                           validation_fraction=self.validation_fraction, seed=self.seed,
+                           optimizer=Adam(self.learning_rate), stopping=stopping)
+
+    def _network(self, n_inputs: int) -> BatchedMLP:
+        return BatchedMLP(self.n_members, (n_inputs, *(int(h) for h in self.hidden), 1), self.activation,
+                          seed=self.seed)
+
+    def fit(self, x, y, sample_weight=None, *, features=None) -> ClassifierEnsemble:
+        """Train every member on `x` with labels `y` (0/1); `sample_weight` (n,) or (n_members, n)."""
+        y = np.asarray(y)
+        if y.shape != (len(np.asarray(x)),) or not np.isin(y, (0, 1)).all():
+            raise ConfigError("y must hold one 0/1 label per event")
+        self._labels = y.astype(np.float32)
+        try:
+            return super().fit(x, sample_weight, features=features)
+        finally:
+            del self._labels
+
+    def _fit(self, x: np.ndarray, sample_weight: np.ndarray | None) -> None:
+        self.mean_ = x.mean(axis=0)
+        std = x.std(axis=0)
+        self.scale_ = np.where(std > 0, std, 1.0).astype(np.float32)
+        model = self._network(x.shape[1])
+        self.histories_ = train_ensemble(model, _bce, self._transform(x), sample_weight,
+                                         config=self._train_config(), device=self.device_,
+                                         progress=self.progress, targets=self._labels,
+                                         desc=f"training {self.n_members} classifiers")
+        self.history_ = self.histories_[0]
+        self.model_ = model.eval()
+
+    def _transform(self, x: np.ndarray) -> np.ndarray:
+        return (x - self.mean_) / self.scale_
+
+    def _score_batch(self, xb: torch.Tensor) -> torch.Tensor:
+        return torch.sigmoid(self.model_(xb).squeeze(-1)).mean(dim=0)
+
+    def member_scores(self, x, *, features=None) -> np.ndarray:
+        """Each member's probability of class 1, shape (n_members, n)."""
+        x = self._check_inputs(x, features)
+        with torch.no_grad():
+            xb = torch.as_tensor(self._transform(x), device=self.device_)
+            return torch.sigmoid(self.model_(xb).squeeze(-1)).double().cpu().numpy()
+
+    def _state(self) -> tuple[dict, dict]:
+        return ({"member_histories": [h.__dict__ for h in self.histories_]},
+                {"mean": self.mean_, "scale": self.scale_,
+                 **{f"net.{k}": v for k, v in self.model_.state_dict().items()}})
+
+    def _restore(self, meta: dict, tensors: dict) -> None:
+        self.mean_, self.scale_ = tensors["mean"].numpy(), tensors["scale"].numpy()
+        self.histories_ = [TrainHistory(**h) for h in meta["member_histories"]]
+        self.model_ = self._network(self.n_features_in_)
+        self.model_.load_state_dict({k[4:]: v for k, v in tensors.items() if k.startswith("net.")})

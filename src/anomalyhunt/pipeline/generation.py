@@ -1,0 +1,74 @@
+"""Samples on demand: generate the datasets a run asks for (cached, resumable, on Dask), and their yields."""
+
+from __future__ import annotations
+
+import logging
+from contextlib import ExitStack
+from pathlib import Path
+from typing import Any
+
+from ..events import read_manifest
+from ..exceptions import EventFileError
+from ..generate import generate, get_process
+from ..parallel import dask_client
+from ..progress import progress
+from .runconfig import SampleRequest
+
+__all__ = ["ensure_samples", "yield_table"]
+
+log = logging.getLogger(__name__)
+
+
+def _done(request: SampleRequest) -> dict | None:
+    """The manifest of a finished dataset made from exactly this request, else None."""
+    try:
+        manifest = read_manifest(request.out)
+    except EventFileError:
+        return None
+    if manifest.get("complete") and manifest.get("config") == request.generation().as_dict():
+        return manifest
+    return None
+
+
+def ensure_samples(requests: tuple[SampleRequest, ...], *, workers: int = 2,
+                   scheduler: str | None = None) -> list[dict[str, Any]]:
+    """Generate whatever of `requests` is missing or unfinished (one Dask client for all; `workers=0` and no
+    scheduler: in this process); returns one record per request: sample, label, path, generated/selected events
+    and cross sections."""
+    manifests = [_done(r) for r in requests]
+    todo = [r for r, m in zip(requests, manifests, strict=True) if m is None]
+    if todo:
+        log.info("generating %d of %d samples (%d Pythia events) on %s", len(todo), len(requests),
+                 sum(r.events for r in todo), scheduler or (f"{workers} local Dask workers" if workers
+                                                             else "this process"))
+        with ExitStack() as stack:
+            client = stack.enter_context(dask_client(workers=workers, scheduler=scheduler)) \
+                if workers or scheduler else None
+            for r in todo:
+                gen = r.generation()
+                with progress(f"generating {gen.sample}", total=gen.n_chunks, unit="chunk", logger=log) as bar:
+                    generate(gen, r.out, client=client, workers=0,
+                             progress=lambda done, total, bar=bar: bar.update(done, total))
+        manifests = [_done(r) or read_manifest(r.out) for r in requests]
+    records = []
+    for r, m in zip(requests, manifests, strict=True):
+        records.append({"sample": m["sample"], "label": get_process(r.process).label, "path": str(Path(r.out)),
+                        "n_generated": m["n_generated"], "n_selected": m["n_selected"], "sigma_pb": m["sigma_pb"],
+                        "sigma_err_pb": m["sigma_err_pb"], "selected_sigma_pb": m["selected_sigma_pb"]})
+    return records
+
+
+def yield_table(samples: list[dict[str, Any]], *, luminosity_fb: float | None) -> str:
+    """Per-sample cross sections, selection efficiencies and (with a luminosity) expected yields, as text."""
+    lumi = f"N @ {luminosity_fb:g}/fb" if luminosity_fb else ""
+    head = (f"{'sample':<22} {'kind':<4} {'sigma [pb]':>12} {'generated':>10} {'selected':>9} {'eff':>7} "
+            f"{'sel. sigma [pb]':>16}" + (f" {lumi:>14}" if lumi else ""))
+    lines = [head, "-" * len(head)]
+    for s in samples:
+        eff = s["n_selected"] / s["n_generated"] if s["n_generated"] else 0.0
+        line = (f"{s['sample']:<22} {'BSM' if s['label'] else 'SM':<4} {s['sigma_pb']:>12.4g} "
+                f"{s['n_generated']:>10d} {s['n_selected']:>9d} {eff:>7.3f} {s['selected_sigma_pb']:>16.4g}")
+        if lumi:
+            line += f" {s['selected_sigma_pb'] * luminosity_fb * 1000:>14.4g}"
+        lines.append(line)
+    return "\n".join(lines)

@@ -1,0 +1,95 @@
+"""A run folder that is whole or absent.
+
+A run writes into a hidden sibling `.NAME.partial-PID` and renames it to NAME only when everything is written;
+a failed run removes its partial folder, and a killed one leaves only that hidden folder, which the next run
+into the same place removes (its process is gone). An existing NAME is refused unless `overwrite`, which replaces
+it whole: the old folder is moved aside, the new one renamed into place, then the old one deleted.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+from pathlib import Path
+from types import TracebackType
+
+from ..exceptions import ConfigError
+
+__all__ = ["RunFolder"]
+
+log = logging.getLogger(__name__)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+class RunFolder:
+    """Context manager: `with RunFolder(out, overwrite=False) as folder:` write into `folder` (a Path); on a
+    clean exit it becomes `out`, on an exception it is removed."""
+
+    def __init__(self, out: str | os.PathLike, *, overwrite: bool = False):
+        self.out = Path(out)
+        self.overwrite = overwrite
+        self.partial = self.out.parent / f".{self.out.name}.partial-{os.getpid()}"
+        self._old = self.out.parent / f".{self.out.name}.old-{os.getpid()}"
+        self.check()
+
+    def check(self) -> None:
+        """Refuse an output that is a file, an existing run without `overwrite`, or one being written now."""
+        if self.out.name in ("", ".", ".."):
+            raise ConfigError(f"--out {self.out}: name a folder for the run")
+        if self.out.exists() and not self.out.is_dir():
+            raise ConfigError(f"--out {self.out}: a file of that name exists; choose a folder name")
+        if self.out.exists() and not self.overwrite:
+            raise ConfigError(f"--out {self.out}: the folder exists; choose another or pass --overwrite to replace "
+                              "it whole")
+        for parent in (self.out.parent, *self.out.parent.parents):
+            if parent.exists():
+                if not parent.is_dir():
+                    raise ConfigError(f"--out {self.out}: {parent} is a file, not a folder")
+                if not os.access(parent, os.W_OK | os.X_OK):
+                    raise ConfigError(f"--out {self.out}: {parent} is not writable")
+                break
+        for sibling in self._siblings():
+            pid = int(sibling.name.rsplit("-", 1)[1])
+            if pid != os.getpid() and _alive(pid):
+                raise ConfigError(f"--out {self.out}: another run (process {pid}) is writing it now")
+
+    def _siblings(self) -> list[Path]:
+        if not self.out.parent.exists():
+            return []
+        found = []
+        for pattern in (f".{self.out.name}.partial-*", f".{self.out.name}.old-*"):
+            found += [p for p in self.out.parent.glob(pattern) if p.name.rsplit("-", 1)[1].isdigit()]
+        return found
+
+    def __enter__(self) -> Path:
+        for stale in self._siblings():  # left by a killed run
+            log.info("removing %s, left by an interrupted run", stale)
+            shutil.rmtree(stale, ignore_errors=True)
+        self.partial.mkdir(parents=True)
+        (self.partial / "plots").mkdir()
+        return self.partial
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        if exc_type is not None:
+            shutil.rmtree(self.partial, ignore_errors=True)
+            return
+        try:
+            if self.out.exists():
+                if not self.overwrite:  # appeared while we ran
+                    raise ConfigError(f"--out {self.out}: the folder appeared while the run was going; the result "
+                                      f"is kept in {self.partial}")
+                os.replace(self.out, self._old)
+            os.replace(self.partial, self.out)
+        finally:
+            shutil.rmtree(self._old, ignore_errors=True)

@@ -1,0 +1,29 @@
+"""Tiny Pythia samples shared by the integration tests (generated once per test session)."""
+
+import pytest
+
+from anomalyhunt.generate import GenerationConfig, generate
+
+
+@pytest.fixture(scope="session")
+def search_samples(tmp_path_factory):
+    """SM ttbar and W + jets plus a 2 TeV W' (chekanov2022 preset): (root folder, dataset paths)."""
+    root = tmp_path_factory.mktemp("search")
+    paths = []
+    for process, params, n in (("ttbar", {}, 1200), ("wjets", {}, 1200), ("ssm_wprime", {"mass": 2000.0}, 300)):
+        out = root / process
+        generate(GenerationConfig(process, n, seed=4, params=params, chunk_size=600), out, workers=0)
+        paths.append(str(out))
+    return root, paths
+
+
+@pytest.fixture(scope="session")
+def disco_samples(tmp_path_factory):
+    """W, Z and two seed-002 signals (adc2021 preset): dataset paths."""
+    root = tmp_path_factory.mktemp("disco")
+    paths = []
+    for process, n in (("w_lnu", 3000), ("z_ll", 600), ("a_4l", 400), ("h0_tautau", 1500)):
+        out = root / process
+        generate(GenerationConfig(process, n, seed=5, preset="adc2021", chunk_size=n), out, workers=0)
+        paths.append(str(out))
+    return paths

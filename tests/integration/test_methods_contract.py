@@ -1,0 +1,95 @@
+"""Every registered method on a tiny sample: its summary keys, its report sections, a run folder that is whole or
+absent (also under kill -9), refusal to overwrite, provenance, and samples generated on demand."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from anomalyhunt.methods import get_method, method_names
+
+CLI = [sys.executable, "-m", "anomalyhunt.cli"]
+
+
+def _config(method, search_samples, disco_samples, tmp_path):
+    if method == "rmm_autoencoder":
+        _, paths = search_samples
+        # the W' comes from a `generate:` section: made by the run itself, in process
+        return ("method: rmm_autoencoder\n"
+                f"generate: [{{process: ssm_wprime, params: {{mass: 3000}}, events: 200, seed: 9, chunk_size: 200, "
+                f"out: {tmp_path / 'wprime3000'}}}]\n"
+                f"samples: [{paths[0]}, {paths[1]}, {tmp_path / 'wprime3000'}]\n"
+                "inject: {ssm_wprime_3000: 1.0}\nmax_epochs: 2\nn_toys: 50\nmin_events_to_fit: 5\n"
+                "compare_fourvec: false\n")
+    if method == "double_ae":
+        return (f"method: double_ae\nsamples: [{', '.join(disco_samples)}]\n"
+                "double_ae: {lam: 10, batch_size: 400, max_epochs: 2, patience: 2, single_ae: false}\n"
+                "signal_fraction: 0.05\nefficiencies: [0.05]\nclosure_splits: [1.0]\ntrigger_efficiency: 0.1\n"
+                "onnx: false\n")
+    raise AssertionError(f"add a tiny configuration for the new method {method!r} here")
+
+
+@pytest.mark.parametrize("method", method_names())
+def test_every_method_honours_the_protocol(method, search_samples, disco_samples, tmp_path):
+    spec = get_method(method)
+    config = tmp_path / "run.yaml"
+    config.write_text(_config(method, search_samples, disco_samples, tmp_path))
+    out = tmp_path / "runs" / "one"
+    args = [*CLI, "run", str(config), "--out", str(out), "--workers", "0"]
+    result = subprocess.run(args, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr[-3000:]
+    summary = json.loads((out / "summary.json").read_text())
+    assert set(spec.summary_keys) <= set(summary)
+    report = (out / "report.html").read_text()
+    for section in spec.report_sections:
+        assert f"<h2>{section}</h2>" in report, section
+    resolved = json.loads((out / "config.json").read_text())
+    assert resolved["method"] == method
+    provenance = json.loads((out / "provenance.json").read_text())
+    assert {"command_line", "packages", "device", "seeds", "started", "finished"} <= set(provenance)
+    assert provenance["packages"]["torch"] and provenance["device"]["torch"] in ("cpu", "cuda")
+    assert sorted(p.name for p in out.parent.iterdir()) == ["one"]  # no partial folder left beside it
+    again = subprocess.run(args, capture_output=True, text=True)
+    assert again.returncode == 2 and "--overwrite" in again.stderr and "Traceback" not in again.stderr
+    (out / "stale.png").write_text("from an older run")
+    replaced = subprocess.run([*args, "--overwrite"], capture_output=True, text=True)
+    assert replaced.returncode == 0, replaced.stderr[-2000:]
+    assert not (out / "stale.png").exists()
+    assert json.loads((out / "summary.json").read_text()).keys() == summary.keys()
+
+
+def test_a_killed_run_leaves_no_run_folder_and_the_rerun_succeeds(search_samples, tmp_path):
+    _, paths = search_samples
+    config = tmp_path / "run.yaml"
+    config.write_text(f"samples: [{', '.join(paths)}]\ninject: {{ssm_wprime_2000: 1.0}}\nmax_epochs: 300\n"
+                      "patience: 300\nn_toys: 50\nmin_events_to_fit: 5\ncompare_fourvec: false\n")
+    out = tmp_path / "runs" / "killed"
+    args = [*CLI, "run", str(config), "--out", str(out), "--workers", "0"]
+    proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    deadline = time.time() + 120
+    partial = None
+    while time.time() < deadline and partial is None:  # wait until training has started in the partial folder
+        partial = next((p for p in out.parent.glob(".killed.partial-*") if (p / "provenance.json").exists()), None)
+        time.sleep(0.2)
+    assert partial is not None, "the run never started"
+    time.sleep(1.0)
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    assert not out.exists()
+    assert [p.name.startswith(".killed.partial-") for p in out.parent.iterdir()] == [True]
+    short = config.read_text().replace("max_epochs: 300\npatience: 300", "max_epochs: 2\npatience: 2")
+    config.write_text(short)
+    result = subprocess.run(args, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert sorted(p.name for p in out.parent.iterdir()) == ["killed"]
+    assert (out / "summary.json").exists()
+
+
+def test_methods_command_lists_every_method():
+    result = subprocess.run([*CLI, "methods"], capture_output=True, text=True)
+    assert result.returncode == 0
+    assert [line.split()[0] for line in result.stdout.splitlines()] == list(method_names())

@@ -1,0 +1,116 @@
+"""The shared training loop: the kept epoch is really restored, weights enter only through their ratios,
+optimizers and stopping rules are pluggable and do what they say."""
+
+import numpy as np
+import pytest
+import torch
+
+from anomalyhunt.exceptions import ConfigError
+from anomalyhunt.models import (
+    Adadelta,
+    Adam,
+    Autoencoder,
+    FixedEpochs,
+    MaxMonitored,
+    MinValidationLoss,
+    TrainConfig,
+    TrainHistory,
+    train_model,
+)
+from anomalyhunt.models.nets import mlp
+from anomalyhunt.models.train import split_validation
+
+from .test_autoencoder import low_rank_data
+
+
+def _mse(model, xb):
+    return (model(xb) - xb).pow(2).mean(dim=1)
+
+
+def test_returned_model_is_the_best_epoch_not_the_last(rng):
+    x = low_rank_data(rng, n=600)
+    torch.manual_seed(0)
+    net = mlp((30, 8, 30), "relu")
+    config = TrainConfig(batch_size=50, max_epochs=40, seed=3, optimizer=Adam(0.05), stopping=MinValidationLoss(4))
+    h = train_model(net, _mse, x, config=config, device=torch.device("cpu"))
+    assert h.best_epoch < len(h.val_loss) - 1  # the high learning rate makes it overshoot and stop later
+    _, val = split_validation(len(x), config.validation_fraction, config.seed)
+    with torch.no_grad():
+        again = float(_mse(net, torch.as_tensor(x[val])).mean())
+    assert again == pytest.approx(h.val_loss[h.best_epoch], rel=1e-5)
+    assert again < h.val_loss[-1]
+
+
+def test_scores_do_not_change_when_every_weight_is_scaled(rng):
+    x = low_rank_data(rng, n=800)
+    w = np.random.default_rng(4).uniform(0.1, 3.0, len(x))
+    a = Autoencoder(max_epochs=5, seed=1).fit(x, w).score_samples(x)
+    b = Autoencoder(max_epochs=5, seed=1).fit(x, 10 * w).score_samples(x)
+    np.testing.assert_allclose(a, b, rtol=1e-5)
+
+
+def _history(values, key="val_kl"):
+    return TrainHistory(train_loss=[0.0] * len(values), val_loss=[0.0] * len(values), monitored={key: list(values)})
+
+
+def test_max_monitored_rises_then_falls():
+    rule = MaxMonitored("val_kl", rise=5, fall=5)
+    rising = [0.1, 0.2, 0.3, 0.4, 0.5, 0.6]
+    falling = [0.55, 0.5, 0.45, 0.4]
+    # the maximum at epoch 5 is kept; four falling epochs are not yet five
+    assert rule.step(_history(rising)) == (True, False)
+    assert rule.step(_history(rising + falling)) == (False, False)
+    assert rule.step(_history(rising + falling + [0.35])) == (False, True)
+    # a peak reached before `rise` epochs does not stop training, however long it falls
+    early = [0.5, 0.9, 0.3, 0.2, 0.1, 0.05, 0.04, 0.03]
+    assert rule.step(_history(early)) == (False, False)
+    # a tie does not move the maximum
+    assert rule.step(_history(rising + [0.6])) == (False, False)
+
+
+def test_min_validation_loss_counts_patience_from_the_best_epoch():
+    rule = MinValidationLoss(patience=2)
+    h = TrainHistory(val_loss=[3.0, 2.0, 2.5])
+    assert rule.step(h) == (False, False)
+    h.val_loss.append(2.0)  # equal is not better
+    assert rule.step(h) == (False, True)
+    assert FixedEpochs().step(h) == (True, False)
+
+
+def test_max_monitored_drives_training_through_a_monitor(rng):
+    x = low_rank_data(rng, n=300)
+    torch.manual_seed(0)
+    net = mlp((30, 4, 30), "relu")
+    calls = []
+
+    def monitor(model, xv, wv):
+        calls.append(len(xv))
+        return {"val_kl": -float(_mse(model, xv).mean())}  # rises while the loss falls
+
+    config = TrainConfig(batch_size=30, max_epochs=12, stopping=MaxMonitored("val_kl", rise=1, fall=3))
+    h = train_model(net, _mse, x, config=config, device=torch.device("cpu"), monitor=monitor)
+    assert len(h.monitored["val_kl"]) == len(h.val_loss) == len(calls)
+    assert h.best_epoch == int(np.argmax(h.monitored["val_kl"]))
+    with pytest.raises(ConfigError, match="monitor"):
+        train_model(mlp((30, 4, 30), "relu"), _mse, x, device=torch.device("cpu"),
+                    config=TrainConfig(max_epochs=2, stopping=MaxMonitored("val_kl")))
+
+
+def test_optimizers_are_keras_adadelta_and_adam():
+    opt = Adadelta().build([torch.nn.Parameter(torch.zeros(2))])
+    assert isinstance(opt, torch.optim.Adadelta)
+    assert opt.defaults["lr"] == 1e-3 and opt.defaults["rho"] == 0.95 and opt.defaults["eps"] == 1e-7
+    assert isinstance(Adam(2e-3).build([torch.nn.Parameter(torch.zeros(2))]), torch.optim.Adam)
+    with pytest.raises(ConfigError, match="learning_rate"):
+        Adam(0.0)
+    with pytest.raises(ConfigError, match="rho"):
+        Adadelta(rho=1.5)
+    with pytest.raises(ConfigError, match="optimizer"):
+        TrainConfig(optimizer="sgd")
+
+
+def test_adadelta_trains_an_autoencoder(rng):
+    x = low_rank_data(rng, n=600)
+    model = Autoencoder(max_epochs=5, optimizer="adadelta", learning_rate=1.0, patience=None, seed=0).fit(x)
+    assert len(model.history_.val_loss) == 5 and model.history_.best_epoch == 4
+    assert model.history_.val_loss[-1] < model.history_.val_loss[0]
