@@ -12,7 +12,7 @@ from __future__ import annotations
 import copy
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -272,7 +272,3 @@ def train_model(model: torch.nn.Module, per_event_loss: Callable, x: np.ndarray,
         model.load_state_dict(best_state)
     return history
 
-
-def batches(n: int, size: int) -> Sequence[slice]:
-    """Slices covering range(n) in pieces of at most `size` (for batched scoring)."""
-    return [slice(s, min(s + size, n)) for s in range(0, n, size)]
