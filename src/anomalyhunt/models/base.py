@@ -126,8 +126,7 @@ class Estimator:
         """One file: hyperparameters, the features trained on, training history, learned arrays and weights."""
         self._check_fitted()
         meta, tensors = self._state()
-        params = {k: v for k, v in self.get_params().items()}
-        meta = {"params": params, "n_features_in": int(self.n_features_in_),
+        meta = {"params": self.get_params(), "n_features_in": int(self.n_features_in_),
                 "features": self.features_.as_dict() if self.features_ is not None else None,
                 "history": dataclasses.asdict(self.history_) if getattr(self, "history_", None) else None, **meta}
         return save_model_file(path, estimator=type(self).__name__, meta=meta, tensors=tensors)

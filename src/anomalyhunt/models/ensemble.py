@@ -11,6 +11,7 @@ no cross-member terms and Adam's update is elementwise, so each member trains ex
 from __future__ import annotations
 
 import copy
+import dataclasses
 import logging
 import math
 import time
@@ -235,7 +236,7 @@ class ClassifierEnsemble(Estimator):
             return torch.sigmoid(self.model_(xb).squeeze(-1)).double().cpu().numpy()
 
     def _state(self) -> tuple[dict, dict]:
-        return ({"member_histories": [h.__dict__ for h in self.histories_]},
+        return ({"member_histories": [dataclasses.asdict(h) for h in self.histories_]},
                 {"mean": self.mean_, "scale": self.scale_,
                  **{f"net.{k}": v for k, v in self.model_.state_dict().items()}})
 

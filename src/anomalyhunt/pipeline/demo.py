@@ -3,6 +3,7 @@ RMM + autoencoder search, as one `rmm_autoencoder` run with a `generate:` sectio
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -63,13 +64,9 @@ class DemoConfig:
         """The demo as a run: generate every sample into the cache, then the RMM + autoencoder search."""
         requests = []
         for process, params, n in self.samples:
-            events = max(1, round(n * self.scale))
-            request = SampleRequest(process=process, events=events, seed=self.seed, params=params,
-                                    preset=self.preset, chunk_size=self.chunk_size)
-            sample = request.generation().sample
-            out = str(Path(self.cache) / f"{sample}-seed{self.seed}-n{events}-{self.preset}")
-            requests.append(SampleRequest(process=process, events=events, seed=self.seed, params=params,
-                                          preset=self.preset, chunk_size=self.chunk_size, out=out))
+            request = SampleRequest(process=process, events=max(1, round(n * self.scale)), seed=self.seed,
+                                    params=params, preset=self.preset, chunk_size=self.chunk_size)
+            requests.append(dataclasses.replace(request, out=str(Path(self.cache) / request.folder_name)))
         search = RMMAutoencoderConfig(samples=tuple(r.out for r in requests), inject=dict(self.inject),
                                       luminosity_fb=self.luminosity_fb, max_epochs=self.max_epochs, seed=self.seed,
                                       n_toys=self.n_toys)

@@ -40,9 +40,14 @@ class SampleRequest:
 
     def __post_init__(self) -> None:
         check_types(self)
-        gen = self.generation()  # validates process, parameters, preset, sizes
+        self.generation()  # validates process, parameters, preset, sizes
         if self.out is None:
-            object.__setattr__(self, "out", f"data/{gen.sample}-seed{self.seed}-n{self.events}-{self.preset}")
+            object.__setattr__(self, "out", f"data/{self.folder_name}")
+
+    @property
+    def folder_name(self) -> str:
+        """<sample>-seed<seed>-n<events>-<preset>: the dataset's default folder name."""
+        return f"{self.generation().sample}-seed{self.seed}-n{self.events}-{self.preset}"
 
     def generation(self) -> GenerationConfig:
         return GenerationConfig(process=self.process, n_events=self.events, seed=self.seed, params=self.params,
