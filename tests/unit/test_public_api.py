@@ -24,7 +24,9 @@ API = {
                           "global_significance", "gross_vitells", "local_scan", "mass_resolution", "max_sic",
                           "p_to_z", "rejection_at_efficiency", "resolution_binning", "roc_curve", "sculpting_check",
                           "sensitivity_gain", "sic_curve", "signal_templates", "tpr_at_fpr", "upper_limits",
-                          "z_to_p", "Excess", "SpectrumModel", "background_models", "hunt"},
+                          "z_to_p", "Excess", "SpectrumModel", "background_models", "hunt",
+                          "SignalPlusBackground", "ToyBudget", "cls_limits", "describe_z_global",
+                          "null_significances", "profile_factors", "seed002_significance"},
     "anomalyhunt.exceptions": {"AnomalyHuntError", "ConfigError", "EventFileError", "GenerationError",
                                "FitError", "StatsInputError", "ModelFileError", "NotFittedError"},
     "anomalyhunt.models": {"AUTOENCODER_PRESETS", "Adadelta", "Adam", "Autoencoder", "AutoencoderNet", "BatchedMLP",
@@ -56,10 +58,12 @@ def test_result_objects_carry_the_documented_fields():
     from anomalyhunt import stats
 
     names = {cls: {f.name for f in fields(cls)} for cls in (stats.DijetFitResult, stats.BumpHuntResult,
-                                                           stats.ABCDResult)}
-    assert {"expected", "params", "pulls", "chi2_ndf", "converged"} <= names[stats.DijetFitResult]
-    assert {"mass", "z_local", "p_global", "z_global"} <= names[stats.BumpHuntResult]
-    assert {"observed", "predicted", "closure", "closure_error"} <= names[stats.ABCDResult]
+                                                           stats.ABCDResult, stats.GlobalSignificance)}
+    assert {"expected", "params", "pulls", "chi2_ndf", "converged", "message"} <= names[stats.DijetFitResult]
+    assert {"mass", "z_local", "signal", "significance"} <= names[stats.BumpHuntResult]
+    assert {"p_global", "z_global", "is_bound", "n_toys", "n_above"} <= names[stats.GlobalSignificance]
+    assert all(isinstance(getattr(stats.BumpHuntResult, p), property) for p in ("p_global", "z_global", "n_toys"))
+    assert {"observed", "predicted", "predicted_error", "closure", "closure_error"} <= names[stats.ABCDResult]
 
 
 def test_events_does_not_reach_into_later_stages():

@@ -77,7 +77,7 @@ def abcd_significance_figure(scans: dict, *, title: str = "ABCD significance wit
         ax.plot(eff, [r["significance_true_background"] for r in rows], color=color, ls="--")
     ax.set_xscale("log")
     ax.set_xlabel("background efficiency of the signal region")
-    ax.set_ylabel(r"(N - B) / sqrt(N)")
+    ax.set_ylabel(r"ABCD $Z$ (non-closure and prediction error included)")
     ax.set_title(title + " (dashed: true background)", fontsize=11)
     ax.legend(fontsize=8)
     return fig

@@ -48,7 +48,9 @@ def significance_scan_figure(result: BumpHuntResult, *, xlabel: str = "m [GeV]",
     ax.set_xlabel(xlabel)
     ax.set_ylabel("local significance Z")
     ax.set_title(title, fontsize=12)
-    ax.legend(title=f"max Z_local = {result.z_local:.2f}, Z_global = {result.z_global:.2f}", fontsize=10)
+    g = result.significance
+    z_global = f"Z_global {'>=' if g.is_bound else '='} {g.z_global:.2f} ({g.n_toys:,} toys)"
+    ax.legend(title=f"max Z_local = {result.z_local:.2f}, {z_global}", fontsize=10)
     return fig
 
 
@@ -87,7 +89,7 @@ def limit_figure(result, *, luminosity_fb: float, xlabel: str = "m [GeV]", title
     ax.set_xlabel(xlabel)
     ax.set_ylabel(f"{result.cl:.0%} CLs limit on sigma x eff [pb]")
     ax.set_title(title, fontsize=12)
-    ax.legend(fontsize=9)
+    ax.legend(fontsize=9, title=f"background: {result.background}", title_fontsize=8)
     return fig
 
 

@@ -10,22 +10,27 @@ from .abcd import (
     abcd_significance,
     closure_scan,
     emulate_trigger,
+    null_significances,
+    seed002_significance,
     working_point,
 )
 from .bumphunt import (
     BumpHuntResult,
     GlobalSignificance,
     bump_hunt,
+    describe_z_global,
     global_significance,
     gross_vitells,
     local_scan,
     p_to_z,
+    profile_factors,
     signal_templates,
     z_to_p,
 )
 from .dijet import DijetFitResult, dijet_expected, dijet_fit, dijet_function, mass_resolution, resolution_binning
-from .hunt import Excess, SpectrumModel, background_models, hunt
-from .limits import LimitResult, cross_section_limit, upper_limits
+from .hunt import Excess, SpectrumModel, ToyBudget, background_models, hunt
+from .likelihood import SignalPlusBackground
+from .limits import LimitResult, cls_limits, cross_section_limit, upper_limits
 from .metrics import (
     RocCurve,
     SensitivityGain,
@@ -51,16 +56,20 @@ __all__ = [
     "RocCurve",
     "SculptingResult",
     "SensitivityGain",
+    "SignalPlusBackground",
+    "ToyBudget",
     "SpectrumModel",
     "TriggerEmulation",
     "abcd",
     "abcd_significance",
     "closure_scan",
+    "cls_limits",
     "emulate_trigger",
     "auc",
     "background_models",
     "bump_hunt",
     "cross_section_limit",
+    "describe_z_global",
     "dijet_expected",
     "dijet_fit",
     "dijet_function",
@@ -70,13 +79,16 @@ __all__ = [
     "local_scan",
     "mass_resolution",
     "max_sic",
+    "null_significances",
     "p_to_z",
+    "profile_factors",
     "region_by_efficiency",
     "regions_by_cross_section",
     "rejection_at_efficiency",
     "resolution_binning",
     "roc_curve",
     "sculpting_check",
+    "seed002_significance",
     "sensitivity_gain",
     "sic_curve",
     "signal_templates",

@@ -9,15 +9,17 @@ import numpy as np
 from ..exceptions import StatsInputError
 
 __all__ = ["ABCDResult", "TriggerEmulation", "abcd", "abcd_significance", "closure_scan", "emulate_trigger",
-           "working_point"]
+           "null_significances", "seed002_significance", "working_point"]
 
 
 @dataclass(frozen=True)
 class ABCDResult:
     """Region counts (weighted) with '>' meaning above threshold: counts[(a, b)] for a, b in '<>'.
 
-    observed = N(>,>), predicted = N(>,<) N(<,>) / N(<,<), closure = observed / predicted with its
-    statistical uncertainty (sum of w^2 per region, propagated), significance (N - B)/sqrt(N) if N > B else 0.
+    observed = N(>,>), predicted = N(>,<) N(<,>) / N(<,<) with `predicted_error` its statistical error (sum of
+    w^2 per control region, propagated), closure = observed / predicted with its error, `entry_weight` the
+    weight of one effective event (sum w^2 / sum w over (>,<) and (<,>); 1 for counts). `significance` is
+    `abcd_significance` with the statistical error only (no non-closure: see `abcd_significance`).
     """
 
     observed: float
@@ -28,10 +30,31 @@ class ABCDResult:
     counts: dict
     significance: float
     thresholds: tuple[float, float]
+    entry_weight: float = 1.0
 
 
-def abcd_significance(observed: float, predicted: float) -> float:
-    """(N - B) / sqrt(N) if N > B else 0 (seed 002)."""
+def abcd_significance(observed: float, predicted: float, *, predicted_error: float = 0.0, entry_weight: float = 1.0,
+                      closure: float = 1.0, closure_error: float = 0.0) -> float:
+    """Signed significance of an ABCD excess, Z = (N - k B) / sqrt(r k B + (k sigma_B)^2 + (B sigma_k)^2).
+
+    B +- sigma_B is the ABCD prediction with its statistical error (from the control regions), k +- sigma_k the
+    non-closure measured where no signal is expected (N/B on background-only simulation at the same working
+    point, or on a validation region): the prediction is corrected by k and its error enters. r k B is the
+    variance of N under the background-only hypothesis, r the weight of one effective event (sum w^2 / sum w;
+    1 for unweighted counts). Under the background-only hypothesis Z is ~N(0, 1) (tested on independent
+    background-only datasets). Seed 002 used (N - B)/sqrt(N) (`seed002_significance`), which ignores every
+    uncertainty of B and the non-closure.
+    """
+    expected = closure * predicted
+    variance = entry_weight * expected + (closure * predicted_error) ** 2 + (predicted * closure_error) ** 2
+    if not np.isfinite(variance) or variance <= 0:
+        return 0.0
+    return float((observed - expected) / np.sqrt(variance))
+
+
+def seed002_significance(observed: float, predicted: float) -> float:
+    """(N - B) / sqrt(N) if N > B else 0, as seed 002 quotes it: no uncertainty of B, no non-closure. Kept for
+    comparison only; `abcd_significance` is the calibrated statistic."""
     return float((observed - predicted) / np.sqrt(observed)) if observed > predicted and observed > 0 else 0.0
 
 
@@ -62,10 +85,40 @@ def abcd(score1, score2, *, thresholds: tuple[float, float], weights=None) -> AB
         closure_error = closure * np.sqrt(rel2_pred + var[(">", ">")] / d**2)
     else:
         closure, closure_error = float("nan"), float("nan")
+    # weight of one effective event, from the two control regions next to the signal region (taken from the signal
+    # region itself it would grow with an upward fluctuation of N and bias Z low)
+    near = counts[(">", "<")] + counts[("<", ">")]
+    entry_weight = (var[(">", "<")] + var[("<", ">")]) / near if near > 0 else float((w**2).sum() / w.sum())
+    predicted_error = float(predicted * np.sqrt(rel2_pred))
     return ABCDResult(observed=d, predicted=predicted, closure=float(closure), closure_error=float(closure_error),
-                      predicted_error=float(predicted * np.sqrt(rel2_pred)),
-                      counts={"".join(k): v for k, v in counts.items()},
-                      significance=abcd_significance(d, predicted), thresholds=(float(t1), float(t2)))
+                      predicted_error=predicted_error, counts={"".join(k): v for k, v in counts.items()},
+                      significance=abcd_significance(d, predicted, predicted_error=predicted_error,
+                                                     entry_weight=entry_weight),
+                      thresholds=(float(t1), float(t2)), entry_weight=float(entry_weight))
+
+
+def null_significances(score1, score2, efficiency: float, *, n_splits: int = 200, rng=None,
+                       weights=None) -> np.ndarray:
+    """ABCD significances of background-only scores over `n_splits` random halvings: each time one half plays
+    the simulation (the non-closure k +- sigma_k is measured there), the other the data. The working point is
+    the diagonal one of all events at `efficiency`, fixed once. Calibrated if the mean is ~0 and the standard
+    deviation ~1 (the halvings reuse events, so this checks the statistic, not an independent ensemble)."""
+    s1 = np.asarray(score1, dtype=np.float64)
+    s2 = np.asarray(score2, dtype=np.float64)
+    w = np.ones_like(s1) if weights is None else np.asarray(weights, dtype=np.float64)
+    if n_splits < 2:
+        raise StatsInputError(f"n_splits must be at least 2, got {n_splits}")
+    rng = np.random.default_rng(rng)
+    t = working_point(s1, s2, efficiency, weights=w)
+    out = np.empty(n_splits)
+    for i in range(n_splits):
+        sim = rng.random(len(s1)) < 0.5
+        calib = abcd(s1[sim], s2[sim], thresholds=t, weights=w[sim])
+        r = abcd(s1[~sim], s2[~sim], thresholds=t, weights=w[~sim])
+        k, dk = (calib.closure, calib.closure_error) if np.isfinite(calib.closure) else (1.0, 1.0)
+        out[i] = abcd_significance(r.observed, r.predicted, predicted_error=r.predicted_error,
+                                   entry_weight=r.entry_weight, closure=k, closure_error=dk)
+    return out
 
 
 def _joint_efficiency(s1, s2, e1, e2, w):
@@ -119,7 +172,8 @@ class TriggerEmulation:
     the offline ABCD estimate from the prescaled control regions (each count divided by its prescale), with
     relative statistical error sqrt(1/n_A + 1/n_B + 1/n_C) on the saved counts; predicted_all is the same
     estimate from every control-region event (what an offline analysis of all data would get);
-    signal_region_error = 1/sqrt(observed) for comparison.
+    signal_region_error = 1/sqrt(observed) for comparison; significance: `abcd_significance` with the prescaled
+    prediction's statistical error (no non-closure).
     """
 
     thresholds: tuple[float, float]
@@ -171,5 +225,5 @@ def emulate_trigger(score1, score2, thresholds: tuple[float, float], *, events_p
         predicted_error=float(predicted * rel),
         predicted_all=float(all_counts["><"] * all_counts["<>"] / all_counts["<<"]),
         signal_region_error=float(1.0 / np.sqrt(observed)) if observed > 0 else float("inf"),
-        significance=abcd_significance(observed, predicted),
+        significance=abcd_significance(observed, predicted, predicted_error=float(predicted * rel)),
     )

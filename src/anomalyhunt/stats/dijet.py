@@ -21,10 +21,12 @@ from scipy import stats as sps
 from ..exceptions import FitError, StatsInputError
 from ._checks import histogram
 
-__all__ = ["dijet_function", "dijet_expected", "dijet_nodes", "dijet_fit", "DijetFitResult", "resolution_binning",
-           "mass_resolution"]
+__all__ = ["dijet_function", "dijet_expected", "dijet_nodes", "dijet_fit", "DijetFitResult", "DijetShape",
+           "resolution_binning", "mass_resolution"]
 
 _NODES, _WEIGHTS = np.polynomial.legendre.leggauss(6)
+_LOG_LIMIT = 600.0  # |ln p1| beyond this is at the edge of double precision: the fit has run away
+_SHAPE_LIMIT = 1e4  # |p2..p5| beyond this: the same
 _START_SHAPE = {3: (10.0, -4.0), 4: (10.0, -4.0, 0.0), 5: (10.0, -4.0, 0.0, 0.0)}
 
 
@@ -53,6 +55,44 @@ def dijet_expected(params, edges, *, sqrt_s: float = 13000.0) -> np.ndarray:
     params = np.asarray(params, dtype=np.float64)
     f = dijet_function(x.ravel(), params).reshape(*params.shape[:-1], *x.shape)
     return (f * weight).sum(axis=-1)
+
+
+@dataclass(frozen=True)
+class DijetShape:
+    """The dijet function on fixed bins as an exponential family: ln f = q . basis with
+    q = (ln p1, p2, ..., pk) and basis (1, ln(1-x), ln x, ln^2 x) at the Gauss-Legendre nodes of every bin, so one
+    exponential gives both the expected counts per bin and their exact Jacobian in q (used by the batched
+    pseudo-experiment refits and the profiled signal fits)."""
+
+    basis: np.ndarray  # (k, B * N)
+    node_basis: np.ndarray  # (B, N, k)
+    weight: np.ndarray  # (B, N)
+
+    @classmethod
+    def of(cls, fit: DijetFitResult) -> DijetShape:
+        x, weight = dijet_nodes(fit.edges, sqrt_s=fit.sqrt_s)
+        lx = np.log(x)
+        basis = np.stack([np.ones_like(x), np.log1p(-x), lx, lx**2, lx**3][: fit.n_params])  # (k, B, N)
+        return cls(basis.reshape(fit.n_params, -1), basis.transpose(1, 2, 0), weight)
+
+    @staticmethod
+    def start(fit: DijetFitResult) -> np.ndarray:
+        """q of a fit's parameters."""
+        return np.array([np.log(fit.params[0]), *fit.params[1:]])
+
+    def expectation(self, q: np.ndarray, *, jacobian: bool = True) -> tuple[np.ndarray, np.ndarray | None]:
+        """Expected counts (..., B) and Jacobian (..., B, k) (None unless asked) for parameters q (..., k)."""
+        n_bins, n_nodes = self.weight.shape
+        with np.errstate(over="ignore", invalid="ignore"):
+            f = np.exp(q @ self.basis).reshape(*q.shape[:-1], n_bins, n_nodes) * self.weight
+        mu = f.sum(axis=-1)
+        if not jacobian:
+            return mu, None
+        if f.ndim == 2:
+            return mu, np.einsum("bn,bnk->bk", f, self.node_basis)
+        # batched: one (T, N) x (N, k) product per bin
+        jac = np.matmul(f.reshape(-1, n_bins, n_nodes).transpose(1, 0, 2), self.node_basis).transpose(1, 0, 2)
+        return mu, jac.reshape(*q.shape[:-1], n_bins, -1)
 
 
 def mass_resolution(mass, *, stochastic: float = 0.5, constant: float = 0.03) -> np.ndarray:
@@ -122,8 +162,11 @@ def _fit_once(counts, edges, sqrt_s, start_shape, ratio=None):
     log_norm0 = np.log(max(counts.sum(), 1.0) / max(unit.sum(), 1e-300))
 
     def cost(*q):
+        if abs(q[0]) > _LOG_LIMIT:
+            return 1e30
         params = np.array([np.exp(q[0]), *q[1:]])
-        mu = dijet_expected(params, edges, sqrt_s=sqrt_s)
+        with np.errstate(over="ignore", invalid="ignore"):
+            mu = dijet_expected(params, edges, sqrt_s=sqrt_s)
         if not np.all(np.isfinite(mu)):
             return 1e30
         return _cost(counts, mu, ratio)
@@ -159,7 +202,10 @@ def dijet_fit(counts, edges, *, n_params: int | str = 5, sqrt_s: float = 13000.0
     n_params: 3, 4, 5, or "auto": start at 3 and add a parameter while the deviance improves by more than
     the chi2(1) quantile at `alpha` (Wilks' likelihood-ratio test); the tests are recorded in the result.
     Each member starts from the previous member's best point plus a few fixed alternatives (robust starts);
-    a fit that does not converge comes back with `converged=False`, never silently.
+    a fit that does not converge comes back with `converged=False`, never silently. So does a fit with no
+    degrees of freedom left (ndf = bins - parameters <= 0, or no more non-empty bins than parameters) and one
+    whose parameters ran to the limits of double precision (a spectrum too small or too degenerate to fit);
+    its `message` says which, its `chi2_ndf` is NaN and nothing downstream may use it for a claim.
     """
     counts, edges = histogram(counts, edges)
     if edges[-1] >= sqrt_s or edges[0] <= 0:
@@ -168,6 +214,8 @@ def dijet_fit(counts, edges, *, n_params: int | str = 5, sqrt_s: float = 13000.0
         raise StatsInputError(f"n_params must be 3, 4, 5 or 'auto', got {n_params!r}")
     ratio = None if variances is None else _entry_weight(counts, variances)
     members = (3, 4, 5) if n_params == "auto" else tuple(range(3, int(n_params) + 1))
+    if n_params == "auto":  # members that leave no degree of freedom are not tried
+        members = tuple(n for n in members if n < len(counts)) or (3,)
     fits: dict[int, object] = {}
     previous: tuple = ()
     for n in members:
@@ -200,13 +248,29 @@ def dijet_fit(counts, edges, *, n_params: int | str = 5, sqrt_s: float = 13000.0
     entry_weight = 1.0 if ratio is None else ratio
     pulls = (counts - expected) / np.sqrt(np.maximum(expected, 1e-12) * entry_weight)
     chi2 = _cost(counts, expected, ratio)
-    ndf = max(len(counts) - chosen, 1)
+    ndf = len(counts) - chosen
+    failure = _degenerate(counts, chosen, q, errors, expected)
+    if not minuit.valid and not failure:
+        failure = "MIGRAD did not converge (result flagged, not usable for claims)"
     return DijetFitResult(
         n_params=chosen, params=params, errors=errors, expected=expected, pulls=pulls, chi2=chi2, ndf=ndf,
-        chi2_ndf=chi2 / ndf, p_value=float(sps.chi2.sf(chi2, ndf)), converged=bool(minuit.valid),
-        message="ok" if minuit.valid else "MIGRAD did not converge (result flagged, not usable for claims)",
+        chi2_ndf=chi2 / ndf if ndf > 0 else float("nan"),
+        p_value=float(sps.chi2.sf(chi2, ndf)) if ndf > 0 else float("nan"), converged=not failure,
+        message=failure or "ok",
         edges=edges, counts=counts, sqrt_s=sqrt_s, n_params_tests=tests, entry_weight=entry_weight,
     )
+
+
+def _degenerate(counts, n_params, q, errors, expected) -> str:
+    """Why a fit cannot be used (empty when it can)."""
+    if len(counts) - n_params <= 0:
+        return f"no degrees of freedom: {len(counts)} bins for {n_params} parameters"
+    if np.count_nonzero(counts) <= n_params:
+        return f"{np.count_nonzero(counts)} non-empty bins cannot constrain {n_params} parameters"
+    if abs(q[0]) > _LOG_LIMIT or np.any(np.abs(q[1:]) > _SHAPE_LIMIT) or not np.all(np.isfinite(errors)) \
+            or not np.all(np.isfinite(expected)):
+        return "parameters at the limits of double precision (the fit ran away)"
+    return ""
 
 
 def _entry_weight(counts: np.ndarray, variances) -> float:

@@ -16,9 +16,10 @@ import numpy as np
 
 from ..exceptions import FitError
 from .bumphunt import BumpHuntResult, bump_hunt, global_significance
+from .dijet import dijet_fit
 from .sculpting import sculpting_check
 
-__all__ = ["Excess", "SpectrumModel", "background_models", "hunt"]
+__all__ = ["Excess", "SpectrumModel", "ToyBudget", "background_models", "hunt"]
 
 
 @dataclass(frozen=True)
@@ -74,6 +75,8 @@ def background_models(masses: dict[str, np.ndarray], weight: np.ndarray, selecti
                     check = sculpting_check(sumw, edges, variances=sumw2)
                 except FitError as err:
                     reason = f"background fit failed: {err}"
+                if check is not None and not check.fit.converged:
+                    reason, check = f"background fit not usable: {check.fit.message}", None
             models.append(SpectrumModel(channel, region, n_eff, check, reason))
     return models
 
@@ -84,45 +87,71 @@ class Excess:
 
     channel: str
     region: str
-    mass: float
-    width: float
-    z_local: float
-    p_global_spectrum: float
-    fit_chi2_ndf: float
-    fit_n_params: int
-    fit_converged: bool
     result: BumpHuntResult
+
+    @property
+    def mass(self) -> float:
+        return self.result.mass
+
+    @property
+    def z_local(self) -> float:
+        return self.result.z_local
 
     def record(self) -> dict:
         """The JSON record (everything but the bump-hunt result object)."""
-        return {"channel": self.channel, "region": self.region, "mass": self.mass, "width": self.width,
-                "z_local": self.z_local, "p_global_spectrum": self.p_global_spectrum,
-                "fit_chi2_ndf": self.fit_chi2_ndf, "fit_n_params": self.fit_n_params,
-                "fit_converged": self.fit_converged}
+        r, g = self.result, self.result.significance
+        return {"channel": self.channel, "region": self.region, "mass": r.mass, "width": r.width,
+                "z_local": r.z_local, "signal": r.signal, "p_global_spectrum": g.p_global,
+                "p_global_spectrum_is_bound": g.is_bound, "n_toys_spectrum": g.n_toys,
+                "fit_chi2_ndf": r.fit.chi2_ndf, "fit_n_params": r.fit.n_params}
+
+
+@dataclass(frozen=True)
+class ToyBudget:
+    """How many pseudo-experiments the global significance may throw (see `global_significance`)."""
+
+    n_toys: int = 1000
+    max_toys: int | None = None
+    precision: float = 0.3
+    time_budget_s: float | None = None
+
+    def kwargs(self, fraction: float = 1.0) -> dict:
+        """Keyword arguments for `global_significance`, the toy counts scaled by `fraction` (at least 100)."""
+        n = max(100, int(self.n_toys * fraction))
+        top = None if self.max_toys is None else max(n, int(self.max_toys * fraction))
+        budget = None if self.time_budget_s is None else self.time_budget_s * fraction
+        return {"n_toys": n, "max_toys": top, "precision": self.precision, "time_budget_s": budget}
 
 
 def hunt(models: list[SpectrumModel], signal: dict[tuple[str, str], np.ndarray], *, rng: np.random.Generator,
-         n_toys: int = 1000, background_scale: float = 1.0) -> tuple[list[Excess], dict | None]:
+         toys: ToyBudget = ToyBudget(), background_scale: float = 1.0) -> tuple[list[Excess], dict | None]:
     """Pseudo-data = Poisson(smooth background + signal) per fitted spectrum; local and global significance.
 
     signal: (channel, region) -> injected signal counts per bin at the luminosity (missing = none). Returns the
-    excesses (largest Z_local first) and the global summary (None when no spectrum was fitted).
+    excesses (largest Z_local first) and the global summary (None when no spectrum could be fitted).
     `background_scale` multiplies the fitted background (data luminosity / simulation luminosity).
+    A spectrum whose pseudo-data fit is not usable is left out, with its reason in the summary's "skipped";
+    it never enters the global significance. Each spectrum's own p-value uses a tenth of the toy budget.
     """
     fitted = [m for m in models if m.check is not None]
-    if not fitted:
-        return [], None
-    spectra = []
+    spectra, kept, skipped = [], [], []
     for m in fitted:
         mu = background_scale * m.background + signal.get((m.channel, m.region), 0.0)
-        spectra.append((rng.poisson(mu).astype(float), m.check.fit.edges))
-    hunts = [bump_hunt(counts, e, rng=rng, n_toys=max(100, n_toys // 10)) for counts, e in spectra]
-    glob = global_significance(spectra, n_toys=n_toys, rng=rng, fits=[h.fit for h in hunts])
-    excesses = [Excess(m.channel, m.region, h.mass, h.width, h.z_local, h.p_global, h.fit.chi2_ndf, h.fit.n_params,
-                       h.fit.converged, h) for m, h in zip(fitted, hunts, strict=True)]
+        counts, edges = rng.poisson(mu).astype(float), m.check.fit.edges
+        fit = dijet_fit(counts, edges, n_params="auto")
+        if not fit.converged:
+            skipped.append({"channel": m.channel, "region": m.region, "reason": fit.message})
+            continue
+        spectra.append((counts, edges, fit))
+        kept.append(m)
+    if not spectra:
+        return [], None
+    hunts = [bump_hunt(counts, e, rng=rng, fit=fit, **toys.kwargs(0.1)) for counts, e, fit in spectra]
+    glob = global_significance([(c, e) for c, e, _ in spectra], rng=rng, fits=[f for _, _, f in spectra],
+                               **toys.kwargs())
+    excesses = [Excess(m.channel, m.region, h) for m, h in zip(kept, hunts, strict=True)]
     excesses.sort(key=lambda x: -x.z_local)
-    best = fitted[glob.channel]
-    summary = {"z_local_max": glob.z_local, "channel": best.channel, "region": best.region, "mass": glob.mass,
-               "p_global": glob.p_global, "z_global": glob.z_global,
-               "z_global_asymptotic": glob.z_global_asymptotic, "n_spectra": len(spectra), "n_toys": glob.n_toys}
+    best = kept[glob.channel]
+    summary = {**glob.record(), "channel": best.channel, "region": best.region, "n_spectra": len(spectra),
+               "skipped": skipped}
     return excesses, summary

@@ -1,5 +1,16 @@
-"""95% CL upper limits on a Gaussian signal over a fitted background: CLs with asymptotic formulae
-(Cowan, Cranmer, Gross, Vitells 2011), background fixed to its fit."""
+"""95% CL upper limits on a Gaussian signal over a fitted background: CLs with the q-tilde asymptotic formulae
+(Cowan, Cranmer, Gross, Vitells 2011, eqs. 65-66), computed as pyhf 0.7 computes them.
+
+q~(mu) = 2 [NLL(mu, q^^_mu) - NLL(max(s^, 0), q^)] for s^ < mu, else 0; q_A(mu) is the same statistic on the
+Asimov data of the background-only fit, evaluated at every mu (not a single sigma). With t = sqrt(q~) - sqrt(q_A)
+when q~ <= q_A and (q~ - q_A) / (2 sqrt(q_A)) otherwise: CL_s+b = Phi(-(t + sqrt(q_A))), CL_b = Phi(-t),
+CLs = CL_s+b / CL_b. The expected limit at N sigma solves the same with t = max(-N, -sqrt(q_A)).
+
+The background: by default ("profiled") the dijet function of the spectrum's background fit with all of its
+parameters floating in the signal + background fit, so a background that can bend towards a true signal pays
+for it in the likelihood instead of silently absorbing it (the limit widens rather than excluding the signal).
+"fixed" holds the background-only fit fixed (the pre-1.0 behaviour; it under-covers, see benchmarks/RESULTS.md).
+"""
 
 from __future__ import annotations
 
@@ -8,12 +19,15 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import optimize, special
 
-from ..exceptions import StatsInputError
+from ..exceptions import FitError, StatsInputError
 from ._checks import histogram
-from .bumphunt import local_scan, signal_templates
+from .bumphunt import signal_templates
 from .dijet import DijetFitResult, dijet_fit
+from .likelihood import SignalPlusBackground
 
-__all__ = ["LimitResult", "upper_limits", "cross_section_limit"]
+__all__ = ["LimitResult", "upper_limits", "cls_limits", "cross_section_limit"]
+
+BANDS = (-2, -1, 0, 1, 2)
 
 
 @dataclass(frozen=True)
@@ -27,73 +41,94 @@ class LimitResult:
     band_1sigma: np.ndarray  # (M, 2)
     band_2sigma: np.ndarray
     cl: float
+    background: str = "profiled"
 
 
-def _nll(n, b, t, s):
-    mu = b + s * t
-    return float(np.sum(mu - np.where(n > 0, n * np.log(mu), 0.0)))
+def cls_limits(counts, model: SignalPlusBackground, *, cl: float = 0.95) -> tuple[float, dict]:
+    """Observed CLs upper limit on the signal events of `model.template` and the expected limits at
+    N = -2..2 sigma ({N: limit}), with q-tilde and the background as `model` treats it (fixed or profiled)."""
+    counts = np.asarray(counts, dtype=np.float64)
+    if not 0 < cl < 1:
+        raise StatsInputError(f"cl must be in (0, 1), got {cl}")
+    alpha = 1.0 - cl
+    t = model.template
+    s_hat, nll_hat, _ = model.fit(counts)
+    asimov, _ = model.background_only(counts)
+    nll_asimov0 = model.profile(asimov, 0.0)[0]
+    b_in = float(np.sum(asimov * t) / max(np.sum(t * t), 1e-300))
+    scale = float(np.sqrt(max(b_in, 0.0))) * 2.0 + 3.0  # rough size of a limit, for the brackets
+
+    cache: dict[float, float] = {}
+
+    def sqrt_qa(mu: float) -> float:
+        if mu not in cache:
+            cache[mu] = np.sqrt(max(2.0 * (model.profile(asimov, mu)[0] - nll_asimov0), 0.0))
+        return cache[mu]
+
+    def observed_cls(mu: float) -> float:
+        q = 0.0 if s_hat >= mu else max(2.0 * (model.profile(counts, mu)[0] - nll_hat), 0.0)
+        sq, sqa = np.sqrt(q), sqrt_qa(mu)
+        stat = sq - sqa if sq <= sqa else (q - sqa**2) / (2.0 * max(sqa, 1e-300))
+        return _cls(stat, sqa) - alpha
+
+    def expected_cls(n: int):
+        def func(mu: float) -> float:
+            sqa = sqrt_qa(mu)
+            return _cls(max(-float(n), -sqa), sqa) - alpha
+        return func
+
+    observed = _solve(observed_cls, scale)
+    expected = {n: _solve(expected_cls(n), scale) for n in BANDS}
+    return observed, expected
 
 
-def _q_mu(n, b, t, s_hat, mu):
-    """q~_mu for upper limits (0 when s_hat > mu; s_hat >= 0 by construction)."""
-    if s_hat >= mu:
-        return 0.0
-    return max(2.0 * (_nll(n, b, t, mu) - _nll(n, b, t, s_hat)), 0.0)
+def _cls(stat: float, sqrt_qa: float) -> float:
+    return float(special.ndtr(-(stat + sqrt_qa)) / max(special.ndtr(-stat), 1e-300))
 
 
 def upper_limits(counts, edges, *, width="resolution", cl: float = 0.95, fit: DijetFitResult | None = None,
-                 n_params: int | str = "auto") -> LimitResult:
-    """CLs upper limits on the number of signal events of a Gaussian at every scanned mass."""
+                 n_params: int | str = "auto", masses=None, background: str = "profiled") -> LimitResult:
+    """CLs upper limits on the number of signal events of a Gaussian at every scanned mass (or at `masses`).
+
+    background: "profiled" (the dijet parameters float in every fit, the default) or "fixed" (the
+    background-only fit held fixed). A fit that is not usable (see `dijet_fit`) is refused.
+    """
     counts, edges = histogram(counts, edges)
-    if not 0 < cl < 1:
-        raise StatsInputError(f"cl must be in (0, 1), got {cl}")
+    if background not in ("profiled", "fixed"):
+        raise StatsInputError(f"background must be 'profiled' or 'fixed', got {background!r}")
     fit = fit or dijet_fit(counts, edges, n_params=n_params)
-    b = np.maximum(fit.expected, 1e-12)
-    templates = signal_templates(edges, widths=(width,))
-    s_hat, _ = local_scan(counts[None], b[None], templates, iterations=20)
-    alpha = 1 - cl
+    if not fit.converged:
+        raise FitError(f"no limits on a spectrum whose background fit is not usable: {fit.message}")
+    templates = signal_templates(edges, widths=(width,), masses=masses)
     observed, expected, band1, band2 = [], [], [], []
     for k in range(len(templates.masses)):
-        t = np.zeros(len(b))
-        t[templates.index[k]] += templates.fraction[k]
-        obs, bands = _limit_at(counts, b, t, float(s_hat[0, k]), alpha)
+        t = np.zeros(len(counts))
+        t[templates.index[k, : templates.length[k]]] += templates.fraction[k, : templates.length[k]]
+        model = (SignalPlusBackground(t, fit_result=fit) if background == "profiled"
+                 else SignalPlusBackground(t, background=fit.expected))
+        obs, bands = cls_limits(counts, model, cl=cl)
         observed.append(obs)
         expected.append(bands[0])
         band1.append((bands[-1], bands[1]))
-        band2.append((max(bands[-2], 0.0), bands[2]))
+        band2.append((bands[-2], bands[2]))
     label = width if isinstance(width, str) else f"{width:g}m"
+    described = f"dijet fit ({fit.n_params} parameters) profiled" if background == "profiled" else "fixed to its fit"
     return LimitResult(templates.masses, label, np.array(observed), np.array(expected), np.array(band1),
-                       np.array(band2), cl)
-
-
-def _limit_at(counts, b, t, s_hat: float, alpha: float) -> tuple[float, dict]:
-    """Observed CLs limit and expected limits at N = -2..2 sigma for one template t over background b."""
-    scale = float(np.sqrt(np.sum(b * t) / np.sum(t * t))) + 1.0  # rough size of a limit, for brackets
-
-    def cls(mu):
-        q, qa = _q_mu(counts, b, t, s_hat, mu), _q_mu(b, b, t, 0.0, mu)
-        p_mu = special.ndtr(-np.sqrt(q))
-        one_minus_pb = special.ndtr(np.sqrt(qa) - np.sqrt(q))
-        return p_mu / max(one_minus_pb, 1e-300) - alpha
-
-    sigma_a = scale / np.sqrt(max(_q_mu(b, b, t, 0.0, scale), 1e-300))  # sigma of s_hat from Asimov data
-    # expected limit at N sigma: mu_N = sigma_A (Phi^-1(1 - alpha Phi(N)) + N)
-    bands = {n: float(sigma_a * (special.ndtri(1 - alpha * special.ndtr(n)) + n)) for n in (-2, -1, 0, 1, 2)}
-    return _solve(cls, scale), bands
+                       np.array(band2), cl, described)
 
 
 def _solve(func, scale: float) -> float:
-    hi = scale
+    """The root of a decreasing CLs - alpha in [0, inf): 0 when CLs < alpha at mu = 0 already."""
+    if func(0.0) <= 0:
+        return 0.0
+    lo, hi = 0.0, scale
     for _ in range(60):
         if func(hi) < 0:
             break
-        hi *= 2.0
+        lo, hi = hi, hi * 2.0
     else:
         return float("inf")
-    lo = 0.0 if func(0.0) > 0 else None
-    if lo is None:
-        return 0.0
-    return float(optimize.brentq(func, lo, hi, xtol=1e-6 * scale))
+    return float(optimize.brentq(func, lo, hi, xtol=1e-7 * scale, rtol=1e-10))
 
 
 def cross_section_limit(events_limit, *, luminosity_fb: float, efficiency: float = 1.0):
@@ -101,4 +136,3 @@ def cross_section_limit(events_limit, *, luminosity_fb: float, efficiency: float
     if luminosity_fb <= 0 or not 0 < efficiency <= 1:
         raise StatsInputError(f"need luminosity_fb > 0 and 0 < efficiency <= 1, got {luminosity_fb}, {efficiency}")
     return np.asarray(events_limit, dtype=np.float64) / (luminosity_fb * 1000.0 * efficiency)
-

@@ -51,7 +51,8 @@ def test_injected_bump_is_found_at_its_mass_with_the_expected_significance():
         bin_of = np.searchsorted(EDGES, [result.mass, 1500.0])
         assert abs(bin_of[0] - bin_of[1]) <= 1
         found.append(result.z_local)
-    # The background-only fit absorbs a little of the signal, so Z_local sits slightly below the Asimov value.
+    # The background parameters float (profiled to first order), so Z_local sits below the Asimov value of the
+    # true, known background by the information the background shape takes from the signal.
     assert 0.75 * z_asimov < np.mean(found) < z_asimov + 0.3, (np.mean(found), z_asimov)
     assert result.z_global > 2.5 and result.p_global <= 1 / 201 + 1e-12
 
@@ -71,11 +72,11 @@ def test_background_only_spectrum_is_not_significant_and_asymptotic_agrees_with_
     n = np.random.default_rng(21).poisson(background(5e4))
     glob = global_significance([(n, EDGES)], n_toys=3000, rng=5)
     assert glob.p_global > 0.01
-    # Gross-Vitells extrapolation: conservative (never much below the toys) and within a factor 3 above them
-    for z in (2.5, 3.0, 3.5):
+    # Gross-Vitells with the measured up-crossing rate: within a factor 1.5 of the toys
+    for z in (2.5, 3.0):
         p_toys = np.mean(glob.toy_max_z >= z)
         p_gv = gross_vitells(z, glob.mean_upcrossings, u0=glob.u0, rate=glob.rate)
-        assert 0.8 * p_toys <= p_gv <= 3.0 * p_toys + 0.002, (z, p_toys, p_gv)
+        assert p_toys / 1.5 <= p_gv <= 1.5 * p_toys, (z, p_toys, p_gv)
 
 
 def test_more_spectra_searched_mean_a_larger_trials_factor():
@@ -100,3 +101,18 @@ def test_global_p_values_are_uniform_on_background_only_toys():
     b = background(3e4)
     p = [global_significance([(rng.poisson(b), EDGES)], n_toys=400, rng=rng).p_global for _ in range(300)]
     assert stats.kstest(p, "uniform").pvalue > 0.01
+
+
+@pytest.mark.slow
+def test_gross_vitells_with_the_measured_rate_follows_a_million_toys():
+    """60 bins, 1M background-only toys: GV extrapolated from the up-crossings of q0 = 4 with the rate measured
+    between q0 = 4 and 9, against the toys' own tail from Z_local 2.5 to 4.5 (~150 toys above 4.5)."""
+    edges = np.linspace(300.0, 3000.0, 61)
+    b = dijet_expected(np.array([1.0, 10.0, -4.0]), edges)
+    b *= 5e4 / b.sum()
+    n = np.random.default_rng(1).poisson(b).astype(float)
+    glob = global_significance([(n, edges)], n_toys=1_000_000, rng=3, batch=2000)
+    for z in (2.5, 3.0, 3.5, 4.0, 4.5):
+        p_toys = np.mean(glob.toy_max_z >= z)
+        p_gv = gross_vitells(z, glob.mean_upcrossings, u0=glob.u0, rate=glob.rate)
+        assert p_toys / 1.5 <= p_gv <= 1.5 * p_toys, (z, p_toys, p_gv)

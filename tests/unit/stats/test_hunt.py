@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from anomalyhunt.stats import background_models, dijet_expected, hunt, resolution_binning
+from anomalyhunt.stats import ToyBudget, background_models, dijet_expected, hunt, resolution_binning
 
 EDGES = resolution_binning(300.0, 4000.0)
 
@@ -40,15 +40,17 @@ def test_background_model_describes_the_simulation(models):
 def test_injected_signal_is_found_at_its_mass_and_the_null_is_not_significant(models):
     (model,) = models
     injected = hunt(models, {("m_jj", "all"): _signal(1500.0, 1500.0)}, rng=np.random.default_rng(2),
-                    n_toys=300, background_scale=100.0)
+                    toys=ToyBudget(300), background_scale=100.0)
     excesses, z_global = injected
     assert excesses[0].channel == "m_jj"
     assert abs(excesses[0].mass - 1500.0) < 0.1 * 1500.0
     assert excesses[0].z_local > 5 and z_global["z_global_asymptotic"] > 3
-    assert set(excesses[0].record()) == {"channel", "region", "mass", "width", "z_local", "p_global_spectrum",
-                                         "fit_chi2_ndf", "fit_n_params", "fit_converged"}
-    null_z = [hunt(models, {}, rng=np.random.default_rng(seed), n_toys=100, background_scale=100.0)[1]["z_global"]
-              for seed in range(5)]
+    assert set(excesses[0].record()) == {"channel", "region", "mass", "width", "z_local", "signal",
+                                         "p_global_spectrum", "p_global_spectrum_is_bound", "n_toys_spectrum",
+                                         "fit_chi2_ndf", "fit_n_params"}
+    assert z_global["z_global_is_bound"] and z_global["n_toys"] == 300 and z_global["skipped"] == []
+    null_z = [hunt(models, {}, rng=np.random.default_rng(seed), toys=ToyBudget(100),
+                   background_scale=100.0)[1]["z_global"] for seed in range(5)]
     assert max(null_z) < 3
 
 

@@ -12,6 +12,7 @@ METHOD = Method(
     config=DoubleAEConfig,
     run="anomalyhunt.methods.double_ae.run:run",
     summary_keys=("dcor_background", "closure", "max_sic", "abcd_significance", "abcd_significance_background_only",
+                  "abcd_method",
                   "injection", "trigger", "onnx", "background", "signals", "training"),
     report_sections=("Maximum SIC", "ABCD closure on background only", "ABCD significance with signal injected",
                      "Online emulation"),

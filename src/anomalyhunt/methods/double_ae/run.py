@@ -32,7 +32,17 @@ from ...exceptions import ConfigError, StatsInputError
 from ...features import adc2021_slots, feature_spec, flatten, rmm
 from ...models import Autoencoder, DoubleDisCoAE, distance_correlation
 from ...models.onnx_timing import onnx_timing
-from ...stats import abcd, closure_scan, emulate_trigger, roc_curve, sic_curve, working_point
+from ...stats import (
+    abcd,
+    abcd_significance,
+    closure_scan,
+    emulate_trigger,
+    null_significances,
+    roc_curve,
+    seed002_significance,
+    sic_curve,
+    working_point,
+)
 from ..base import Report
 from .config import DoubleAEConfig
 
@@ -146,39 +156,62 @@ def run(config: DoubleAEConfig, folder: Path, *, progress: bool = True) -> Doubl
         max_sic[s] = {k: float(v[1].max()) if len(v[1]) else 0.0 for k, v in curves.items()}
 
     closure = closure_scan(b1, b2, config.efficiencies, ratios=config.closure_splits)
-    diagonal = {eff: working_point(b1, b2, eff) for eff in config.efficiencies}
 
-    # signal injection: signal_fraction of the test background, one benchmark at a time
+    # ABCD significance: the test background is halved; one half plays the simulation (working points and the
+    # non-closure k +- sigma_k measured there, where no signal is), the other the data into which signal goes
+    order = rng.permutation(len(b1))
+    sim, data = np.sort(order[: len(order) // 2]), np.sort(order[len(order) // 2:])
+    diagonal = {eff: working_point(b1[sim], b2[sim], eff) for eff in config.efficiencies}
+    non_closure = {}
+    for eff, t in diagonal.items():
+        r = abcd(b1[sim], b2[sim], thresholds=t)
+        non_closure[eff] = (r.closure, r.closure_error) if np.isfinite(r.closure) else (1.0, 1.0)
+
+    def significance(r, eff):
+        k, dk = non_closure[eff]
+        return abcd_significance(r.observed, r.predicted, predicted_error=r.predicted_error,
+                                 entry_weight=r.entry_weight, closure=k, closure_error=dk)
+
     injection, n_inject = {}, {}
+    d1_bkg, d2_bkg = b1[data], b2[data]
     for s in signals:
         pool = np.flatnonzero(process == s)
-        n_sig = min(len(pool), int(round(config.signal_fraction * len(test_idx))))
+        n_sig = min(len(pool), int(round(config.signal_fraction * len(data))))
         n_inject[s] = n_sig
         chosen = rng.choice(pool, n_sig, replace=False) if n_sig else np.zeros(0, dtype=int)
-        d1 = np.concatenate([b1, scores[chosen, 0]])
-        d2 = np.concatenate([b2, scores[chosen, 1]])
+        d1 = np.concatenate([d1_bkg, scores[chosen, 0]])
+        d2 = np.concatenate([d2_bkg, scores[chosen, 1]])
         rows = []
         for eff, t in diagonal.items():
             r = abcd(d1, d2, thresholds=t)
-            true_b = float(np.sum((b1 > t[0]) & (b2 > t[1])))
-            z_true = float((r.observed - true_b) / np.sqrt(r.observed)) if r.observed > true_b else 0.0
+            true_b = float(np.sum((d1_bkg > t[0]) & (d2_bkg > t[1])))
             rows.append({"efficiency": eff, "observed": r.observed, "predicted": r.predicted,
+                         "predicted_error": r.predicted_error, "non_closure": list(non_closure[eff]),
                          "true_background": true_b, "signal_in_region": r.observed - true_b,
-                         "significance": r.significance, "significance_true_background": z_true})
+                         "significance": significance(r, eff),
+                         "significance_true_background": abcd_significance(r.observed, true_b),
+                         "significance_seed002": seed002_significance(r.observed, r.predicted)})
         injection[s] = {"n_injected": n_sig, "scan": rows}
-    # the same statistic with nothing injected: what non-closure alone fakes (paper: below 1 for SM only)
+    # the same statistics with nothing injected: calibrated, they scatter as N(0, 1)
     null_scan = []
     for eff, t in diagonal.items():
-        r = abcd(b1, b2, thresholds=t)
+        r = abcd(d1_bkg, d2_bkg, thresholds=t)
         null_scan.append({"efficiency": eff, "observed": r.observed, "predicted": r.predicted,
-                          "significance": r.significance})
+                          "significance": significance(r, eff),
+                          "significance_seed002": seed002_significance(r.observed, r.predicted)})
     null_best = max(null_scan, key=lambda r: r["significance"])
-    abcd_significance = {}
+    splits = {}
+    for eff in config.efficiencies:
+        z = null_significances(b1, b2, eff, n_splits=config.null_splits, rng=rng)
+        splits[eff] = {"mean": float(z.mean()), "std": float(z.std(ddof=1)), "n_splits": len(z),
+                       "fraction_above_2": float(np.mean(z > 2))}
+    abcd_significance_summary = {}
     for s, result in injection.items():
         best = max(result["scan"], key=lambda r: r["significance"])
-        abcd_significance[s] = {"efficiency": best["efficiency"], "significance": best["significance"],
-                                "significance_true_background": best["significance_true_background"],
-                                "n_injected": result["n_injected"]}
+        abcd_significance_summary[s] = {
+            "efficiency": best["efficiency"], "significance": best["significance"],
+            "significance_true_background": best["significance_true_background"],
+            "significance_seed002": best["significance_seed002"], "n_injected": result["n_injected"]}
 
     # online emulation: background only, then each benchmark injected as above
     trigger = {}
@@ -188,8 +221,8 @@ def run(config: DoubleAEConfig, folder: Path, *, progress: bool = True) -> Doubl
         if name != "background only":
             pool = np.flatnonzero(process == name)
             chosen = rng.choice(pool, n_inject[name], replace=False)
-        d1 = np.concatenate([b1, scores[chosen, 0]])
-        d2 = np.concatenate([b2, scores[chosen, 1]])
+        d1 = np.concatenate([d1_bkg, scores[chosen, 0]])
+        d2 = np.concatenate([d2_bkg, scores[chosen, 1]])
         per_control = config.trigger_efficiency * len(d1)
         entries = {}
         for k in (1, 3):
@@ -215,9 +248,13 @@ def run(config: DoubleAEConfig, folder: Path, *, progress: bool = True) -> Doubl
         "closure": [{"efficiency": r["efficiency"], "split": r["split"], "ratio": r["ratio"], "error": r["error"],
                      "observed": r["observed"], "predicted": r["predicted"]} for r in closure],
         "max_sic": max_sic,
-        "abcd_significance": abcd_significance,
+        "abcd_significance": abcd_significance_summary,
         "abcd_significance_background_only": {"efficiency": null_best["efficiency"],
-                                              "significance": null_best["significance"], "scan": null_scan},
+                                              "significance": null_best["significance"],
+                                              "significance_seed002": null_best["significance_seed002"],
+                                              "scan": null_scan, "repeated_splits": splits},
+        "abcd_method": {"simulation_events": int(len(sim)), "data_events": int(len(data)),
+                        "non_closure": {str(e): list(v) for e, v in non_closure.items()}},
         "injection": injection,
         "trigger": {"efficiency": config.trigger_efficiency, "thresholds": list(t_trig), "runs": trigger},
         "onnx": onnx,

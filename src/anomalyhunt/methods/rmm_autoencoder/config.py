@@ -17,6 +17,9 @@ class RMMAutoencoderConfig:
     inject: BSM sample name -> factor on its cross section, added to the "data". rmm_files: RMMs precomputed with
     `anomalyhunt features --kind rmm`, one per sample in the same order (empty: computed in the run).
     regions_pb: visible cross sections of the anomaly regions, loosest first. Masses in GeV, luminosities in fb^-1.
+    Toys for the global significance: `n_toys` first, doubled up to `max_toys` until `toy_precision` (relative
+    precision of p_global) is reached; `toy_time_budget_s` caps their time (then the seed alone no longer fixes
+    the result). Each spectrum's own p-value gets a tenth of the budget.
     """
 
     samples: tuple[str, ...]
@@ -35,6 +38,9 @@ class RMMAutoencoderConfig:
     m_min: float = 200.0
     m_max: float = 6000.0
     n_toys: int = 1000
+    max_toys: int = 256_000
+    toy_precision: float = 0.3
+    toy_time_budget_s: float | None = None
     min_events_to_fit: float = 50.0
     null_test: bool = True
     seed: int = 1
@@ -62,6 +68,12 @@ class RMMAutoencoderConfig:
             raise ConfigError(f"model_preset: unknown {self.model_preset!r}; known: {', '.join(AUTOENCODER_PRESETS)}")
         if not 0 < self.train_fraction < 1:
             raise ConfigError(f"train_fraction must be in (0, 1), got {self.train_fraction}")
+        if self.max_toys < self.n_toys:
+            raise ConfigError(f"max_toys ({self.max_toys}) must be at least n_toys ({self.n_toys})")
+        if not 0 < self.toy_precision < 1:
+            raise ConfigError(f"toy_precision must be in (0, 1), got {self.toy_precision}")
+        if self.toy_time_budget_s is not None and not self.toy_time_budget_s > 0:
+            raise ConfigError(f"toy_time_budget_s must be positive, got {self.toy_time_budget_s}")
         for name in ("max_epochs", "patience", "batch_size", "n_toys"):
             if getattr(self, name) <= 0:
                 raise ConfigError(f"{name} must be positive, got {getattr(self, name)}")

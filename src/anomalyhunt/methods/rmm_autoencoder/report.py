@@ -16,6 +16,7 @@ from ...plots import (
     significance_scan_figure,
     spectrum_figure,
 )
+from ...stats import describe_z_global, p_to_z
 from ..base import Report, html_table
 
 __all__ = ["report_sections", "summary_lines"]
@@ -81,16 +82,20 @@ def _sections(summary: dict) -> list[str]:
         f"<p>Pseudo-data: {html.escape(summary['pseudo_data'])} at {summary['data_luminosity_fb']:g} fb<sup>-1"
         "</sup>.</p>",
         "<h2>Largest local excesses</h2>",
-        html_table([[x["channel"], x["region"], x["mass"], x["width"], x["z_local"], x["fit_chi2_ndf"]]
+        html_table([[x["channel"], x["region"], x["mass"], x["width"], x["z_local"], x["signal"],
+                     (">= " if x["p_global_spectrum_is_bound"] else "") + f"{p_to_z(x['p_global_spectrum']):.2f}",
+                     x["fit_chi2_ndf"]]
                     for x in summary["excesses"][:10]],
-                   ["channel", "region", "mass [GeV]", "width", "Z local", "fit chi2/ndf"]),
+                   ["channel", "region", "mass [GeV]", "width", "Z local", "fitted signal events",
+                    "Z global (this spectrum)", "fit chi2/ndf"]),
         "<p>Global: " + (f"largest Z_local = {z['z_local_max']:.2f} ({html.escape(z['channel'])}, "
                          f"{html.escape(z['region'])}, {z['mass']:.0f} GeV) over {z['n_spectra']} spectra; "
-                         f"p_global = {z['p_global']:.3g} ({z['n_toys']} toys), Z_global = {z['z_global']:.2f}, "
-                         f"asymptotic Z_global = {z['z_global_asymptotic']:.2f}" if z else "no spectrum to fit")
-        + "</p>",
+                         f"p_global = {z['p_global']:.3g}; {html.escape(describe_z_global(z))}"
+                         + _skipped(z) if z else "no spectrum to fit")
+        + ". Z_local profiles the background shape to first order; limits are CLs (q-tilde, asymptotic) with the "
+        "background parameters profiled.</p>",
         "<p>Null test (model trained without the injected signal, background-only pseudo-data): "
-        + (f"largest Z_local = {null['z_local_max']:.2f}, Z_global = {null['z_global']:.2f} over "
+        + (f"largest Z_local = {null['z_local_max']:.2f}; {html.escape(describe_z_global(null))} over "
            f"{null['n_spectra']} spectra" if null else "not run") + "</p>",
         "<h2>Sensitivity gain of the loosest anomaly region</h2>",
         html_table([[k, v["channel"], v["mass"], v["significance_before"], v["significance_after"], v["gain"],
@@ -109,6 +114,13 @@ def _sections(summary: dict) -> list[str]:
     ]
 
 
+def _skipped(z: dict) -> str:
+    if not z.get("skipped"):
+        return ""
+    return "; left out (pseudo-data fit not usable): " + ", ".join(
+        html.escape(f"{s['channel']} {s['region']} ({s['reason']})") for s in z["skipped"])
+
+
 def summary_lines(summary: dict) -> list[str]:
     """The search's figures for the terminal."""
     out = ["", "SM vs BSM separation (AUC of the anomaly score; RMM trained on data / without the injected signal):"]
@@ -124,11 +136,10 @@ def summary_lines(summary: dict) -> list[str]:
     z = summary["z_global"]
     if z:
         out.append(f"global: Z_local max {z['z_local_max']:.2f} ({z['channel']}, {z['region']}, {z['mass']:.0f} GeV) "
-                   f"over {z['n_spectra']} spectra -> p_global = {z['p_global']:.3g} ({z['n_toys']} toys), "
-                   f"Z_global = {z['z_global']:.2f}, asymptotic {z['z_global_asymptotic']:.2f}")
+                   f"over {z['n_spectra']} spectra -> p_global = {z['p_global']:.3g}; {describe_z_global(z)}")
     if null := summary.get("null_test"):
         out.append(f"null test (no signal): Z_local max {null['z_local_max']:.2f} ({null['channel']}, "
-                   f"{null['region']}) -> Z_global = {null['z_global']:.2f}")
+                   f"{null['region']}) -> {describe_z_global(null)}")
     for channel, r in summary["sculpting"].items():
         if "chi2_ndf" in r:
             out.append(f"sculpting (SM simulation, {r['region']}): {channel} chi2/ndf = {r['chi2_ndf']:.2f}, "

@@ -32,6 +32,7 @@ from ...stats import (
     LimitResult,
     RocCurve,
     SpectrumModel,
+    ToyBudget,
     auc,
     background_models,
     cross_section_limit,
@@ -65,7 +66,9 @@ class SpectrumLimits:
         return {"channel": self.channel, "region": self.region, "masses": lim.masses.tolist(),
                 "observed_events": lim.observed.tolist(), "expected_events": lim.expected.tolist(),
                 "observed_pb": cross_section_limit(lim.observed, luminosity_fb=self.luminosity_fb).tolist(),
-                "expected_pb": cross_section_limit(lim.expected, luminosity_fb=self.luminosity_fb).tolist()}
+                "expected_pb": cross_section_limit(lim.expected, luminosity_fb=self.luminosity_fb).tolist(),
+                "expected_1sigma_events": lim.band_1sigma.tolist(), "expected_2sigma_events": lim.band_2sigma.tolist(),
+                "background": lim.background}
 
 
 @dataclass(frozen=True)
@@ -160,8 +163,8 @@ def _statistics(config, *, score, train, data_weight, weight, is_sm, process, ma
         hists = _signal_histograms(masses, data_weight / max(test_fraction, 1e-12), selections[r.name] & injected,
                                    edges, lumi)
         signal.update({(channel, r.name): h for channel, h in hists.items()})
-    excesses, z_global = hunt(models, signal, rng=rng, n_toys=config.n_toys,
-                              background_scale=lumi / config.luminosity_fb)
+    toys = ToyBudget(config.n_toys, config.max_toys, config.toy_precision, config.toy_time_budget_s)
+    excesses, z_global = hunt(models, signal, rng=rng, toys=toys, background_scale=lumi / config.luminosity_fb)
     return regions, models, excesses, z_global
 
 
@@ -272,7 +275,7 @@ def run(config: RMMAutoencoderConfig, folder: Path, *, progress: bool = True) ->
     edges = resolution_binning(config.m_min, config.m_max)
     stats = dict(train=train, data_weight=data_weight, weight=weight, is_sm=is_sm, process=process, masses=masses,
                  edges=edges, rng=rng)
-    log.info("anomaly regions, background fits and bump hunt (%d toys)", config.n_toys)
+    log.info("anomaly regions, background fits and bump hunt (%d to %d toys)", config.n_toys, config.max_toys)
     regions, models, excesses, z_global = _statistics(config, score=score, **stats)
     auc_clean, null = {}, None
     if config.inject and config.null_test:
