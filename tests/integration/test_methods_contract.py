@@ -23,7 +23,7 @@ def _config(method, search_samples, disco_samples, tmp_path):
                 f"generate: [{{process: ssm_wprime, params: {{mass: 3000}}, events: 200, seed: 9, chunk_size: 200, "
                 f"out: {tmp_path / 'wprime3000'}}}]\n"
                 f"samples: [{paths[0]}, {paths[1]}, {tmp_path / 'wprime3000'}]\n"
-                "inject: {ssm_wprime_3000: 1.0}\nmax_epochs: 2\nn_toys: 50\nmin_events_to_fit: 5\n"
+                "inject: {ssm_wprime_3000: 1.0}\nmax_epochs: 2\nn_toys: 50\nmax_toys: 400\nmin_events_to_fit: 5\n"
                 "compare_fourvec: false\n")
     if method == "double_ae":
         return (f"method: double_ae\nsamples: [{', '.join(disco_samples)}]\n"
@@ -66,7 +66,7 @@ def test_a_killed_run_leaves_no_run_folder_and_the_rerun_succeeds(search_samples
     _, paths = search_samples
     config = tmp_path / "run.yaml"
     config.write_text(f"samples: [{', '.join(paths)}]\ninject: {{ssm_wprime_2000: 1.0}}\nmax_epochs: 300\n"
-                      "patience: 300\nn_toys: 50\nmin_events_to_fit: 5\ncompare_fourvec: false\n")
+                      "patience: 300\nn_toys: 50\nmax_toys: 400\nmin_events_to_fit: 5\ncompare_fourvec: false\n")
     out = tmp_path / "runs" / "killed"
     args = [*CLI, "run", str(config), "--out", str(out), "--workers", "0"]
     proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)

@@ -11,7 +11,7 @@ def test_run_command_writes_a_complete_run_folder(search_samples, tmp_path):
     root, paths = search_samples
     config = tmp_path / "search.yaml"
     config.write_text("samples: [" + ", ".join(paths) + "]\ninject: {ssm_wprime_2000: 1.0}\nmax_epochs: 2\n"
-                      "n_toys: 50\nmin_events_to_fit: 5\n")
+                      "n_toys: 50\nmax_toys: 400\nmin_events_to_fit: 5\n")
     out = tmp_path / "run"
     result = subprocess.run([sys.executable, "-m", "anomalyhunt.cli", "run", str(config), "--out", str(out)],
                             capture_output=True, text=True)

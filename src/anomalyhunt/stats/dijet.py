@@ -80,14 +80,12 @@ class DijetShape:
         """q of a fit's parameters."""
         return np.array([np.log(fit.params[0]), *fit.params[1:]])
 
-    def expectation(self, q: np.ndarray, *, jacobian: bool = True) -> tuple[np.ndarray, np.ndarray | None]:
-        """Expected counts (..., B) and Jacobian (..., B, k) (None unless asked) for parameters q (..., k)."""
+    def expectation(self, q: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Expected counts (..., B) and Jacobian (..., B, k) for parameters q of shape (..., k)."""
         n_bins, n_nodes = self.weight.shape
         with np.errstate(over="ignore", invalid="ignore"):
             f = np.exp(q @ self.basis).reshape(*q.shape[:-1], n_bins, n_nodes) * self.weight
         mu = f.sum(axis=-1)
-        if not jacobian:
-            return mu, None
         if f.ndim == 2:
             return mu, np.einsum("bn,bnk->bk", f, self.node_basis)
         # batched: one (T, N) x (N, k) product per bin

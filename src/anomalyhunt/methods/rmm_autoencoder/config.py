@@ -38,7 +38,7 @@ class RMMAutoencoderConfig:
     m_min: float = 200.0
     m_max: float = 6000.0
     n_toys: int = 1000
-    max_toys: int = 256_000
+    max_toys: int = 512_000
     toy_precision: float = 0.3
     toy_time_budget_s: float | None = None
     min_events_to_fit: float = 50.0
