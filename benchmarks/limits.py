@@ -76,9 +76,7 @@ def truth(total: float = 2e5) -> np.ndarray:
 def template_at(mass: float) -> tuple[float, np.ndarray]:
     tm = signal_templates(EDGES, widths=("resolution",))
     k = int(np.argmin(np.abs(tm.masses - mass)))
-    t = np.zeros(len(EDGES) - 1)
-    t[tm.index[k, : tm.length[k]]] = tm.fraction[k, : tm.length[k]]
-    return float(tm.masses[k]), t
+    return float(tm.masses[k]), tm.dense(len(EDGES) - 1)[k]
 
 
 def coverage(mass: float, n_pe: int, background: str, seed: int = 7) -> dict:

@@ -72,9 +72,7 @@ def measured_z4(fit, result) -> None:
 
     z4 = next(z for z in np.arange(2, 8, 0.005) if p_to_z(gross_vitells(z, result.mean_upcrossings, u0=result.u0,
                                                                       rate=result.rate)) >= 4.0)
-    templates = signal_templates(fit.edges, widths=("resolution",), masses=[1500.0])
-    shape = np.zeros(len(fit.expected))
-    shape[templates.index[0, : templates.length[0]]] = templates.fraction[0, : templates.length[0]]
+    shape = signal_templates(fit.edges, widths=("resolution",), masses=[1500.0]).dense(len(fit.expected))[0]
     lo, hi = 0.0, 2000.0  # signal events giving Z_local = z4 on the smooth background (Asimov-like data)
     for _ in range(40):
         mid = 0.5 * (lo + hi)

@@ -58,6 +58,13 @@ class Templates:
     fraction: np.ndarray
     length: np.ndarray  # bins actually used by each template (the rest of its row is padding)
 
+    def dense(self, n_bins: int) -> np.ndarray:
+        """The templates as full rows over the spectrum's bins: (M, n_bins), each row summing to 1."""
+        out = np.zeros((len(self.masses), n_bins))
+        for m, n in enumerate(self.length):
+            out[m, self.index[m, :n]] = self.fraction[m, :n]
+        return out
+
 
 def signal_templates(edges, *, widths=("resolution", WIDTH_15), masses=None) -> Templates:
     """Normalised Gaussian templates at every scanned mass (bin centres but the outermost) and width."""
@@ -95,10 +102,7 @@ def profile_factors(fit: DijetFitResult, templates: Templates) -> np.ndarray:
     b, jac = shape.expectation(DijetShape.start(fit))
     b = np.maximum(b, 1e-12)
     fisher_inv = np.linalg.pinv((jac.T / b) @ jac, hermitian=True)
-    dense = np.zeros((len(templates.masses), len(b)))
-    for m in range(len(templates.masses)):
-        n = templates.length[m]
-        dense[m, templates.index[m, :n]] = templates.fraction[m, :n]
+    dense = templates.dense(len(b))
     i_ss = np.sum(dense**2 / b, axis=1)
     i_sq = (dense / b) @ jac
     explained = np.einsum("mk,kl,ml->m", i_sq, fisher_inv, i_sq)

@@ -68,7 +68,7 @@ class SignalPlusBackground:
 
     def background_only(self, counts) -> tuple[np.ndarray, np.ndarray]:
         """The background-only fit of `counts`: expected counts and parameters (the Asimov data of mu = 0)."""
-        nll, q, _ = self._minimise(np.asarray(counts, dtype=np.float64), 0.0, self._start, free_signal=False)
+        _, q, _ = self._minimise(np.asarray(counts, dtype=np.float64), 0.0, self._start, free_signal=False)
         return self.expected(q)[0], q
 
     def profile(self, counts, s: float, q_start=None) -> tuple[float, np.ndarray]:

@@ -101,9 +101,7 @@ def upper_limits(counts, edges, *, width="resolution", cl: float = 0.95, fit: Di
         raise FitError(f"no limits on a spectrum whose background fit is not usable: {fit.message}")
     templates = signal_templates(edges, widths=(width,), masses=masses)
     observed, expected, band1, band2 = [], [], [], []
-    for k in range(len(templates.masses)):
-        t = np.zeros(len(counts))
-        t[templates.index[k, : templates.length[k]]] += templates.fraction[k, : templates.length[k]]
+    for t in templates.dense(len(counts)):
         model = (SignalPlusBackground(t, fit_result=fit) if background == "profiled"
                  else SignalPlusBackground(t, background=fit.expected))
         obs, bands = cls_limits(counts, model, cl=cl)

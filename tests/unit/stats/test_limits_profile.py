@@ -32,11 +32,10 @@ def truth(total=2e5):
 
 
 def template(mass):
+    """The scanned resolution-width template nearest `mass`: its mass and its dense row."""
     tm = signal_templates(EDGES, widths=("resolution",))
     k = int(np.argmin(np.abs(tm.masses - mass)))
-    t = np.zeros(len(EDGES) - 1)
-    t[tm.index[k, : tm.length[k]]] = tm.fraction[k, : tm.length[k]]
-    return float(tm.masses[k]), t
+    return float(tm.masses[k]), tm.dense(len(EDGES) - 1)[k]
 
 
 def pyhf_limits(n, b, t):
@@ -115,16 +114,21 @@ def test_profiled_likelihood_matches_iminuit():
     assert s_hat == pytest.approx(minuit.values[-1], rel=0.01)
 
 
+def _experiments(events: float, n_pe: int, *, seed: int):
+    """Pseudo-experiments with `events` signal at 1967 GeV: (counts, "auto" fit, template row, its Templates)."""
+    rng = np.random.default_rng(seed)
+    m, t = template(1967.0)
+    tm = signal_templates(EDGES, widths=("resolution",), masses=[m])
+    for _ in range(n_pe):
+        n = rng.poisson(truth() + events * t).astype(np.float64)
+        yield n, dijet_fit(n, EDGES, n_params="auto"), t, tm
+
+
 def test_first_order_profile_of_the_bump_hunt_follows_the_exact_profile():
     """Z_local and s_hat of the scan (fixed-background Poisson fit scaled by the Schur-complement factor) against
     the exact profile likelihood ratio, for a moderate signal."""
-    rng = np.random.default_rng(8)
-    m, t = template(1967.0)
-    tm = signal_templates(EDGES, widths=("resolution",), masses=[m])
     ratios_z, ratios_s = [], []
-    for _ in range(5):
-        n = rng.poisson(truth() + 250 * t).astype(np.float64)
-        fit = dijet_fit(n, EDGES, n_params="auto")
+    for n, fit, t, tm in _experiments(250.0, 5, seed=8):
         s_scan, z_scan = local_scan(n[None], fit.expected[None], tm, factors=profile_factors(fit, tm))
         model = SignalPlusBackground(t, fit_result=fit)
         s_hat, nll_hat, _ = model.fit(n)
@@ -136,13 +140,8 @@ def test_first_order_profile_of_the_bump_hunt_follows_the_exact_profile():
 
 
 def test_the_profile_undoes_the_signal_absorbed_by_the_background_fit():
-    rng = np.random.default_rng(3)
-    m, t = template(1967.0)
-    tm = signal_templates(EDGES, widths=("resolution",), masses=[m])
     profiled, fixed = [], []
-    for _ in range(12):
-        n = rng.poisson(truth() + 500 * t).astype(np.float64)
-        fit = dijet_fit(n, EDGES, n_params="auto")
+    for n, fit, _, tm in _experiments(500.0, 12, seed=3):
         fixed.append(local_scan(n[None], fit.expected[None], tm)[0][0, 0])
         profiled.append(local_scan(n[None], fit.expected[None], tm, factors=profile_factors(fit, tm))[0][0, 0])
     assert np.mean(fixed) < 0.9 * 500  # the background-only fit takes a part of the signal

@@ -111,8 +111,7 @@ def test_expected_limit_follows_the_asymptotic_formula():
     profiled = upper_limits(b, edges, fit=fit, masses=masses)
     fixed = upper_limits(b, edges, fit=fit, masses=masses, background="fixed")
     for j, k in enumerate((3, 15, 30)):
-        t = np.zeros_like(b)
-        t[templates.index[k, : templates.length[k]]] += templates.fraction[k, : templates.length[k]]
+        t = templates.dense(len(b))[k]
         i_ss = np.sum(t * t / b)
         i_sq = (t / b) @ jac
         i_prof = i_ss - i_sq @ np.linalg.solve((jac.T / b) @ jac, i_sq)
