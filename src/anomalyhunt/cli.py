@@ -67,6 +67,53 @@ def _cmd_generate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _pairs(pairs: Sequence[str]) -> dict[str, str]:
+    out = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key.strip():
+            raise argparse.ArgumentTypeError(f"--cut expects NAME=VALUE, got {pair!r}")
+        out[key.strip()] = value.strip()
+    return out
+
+
+def _cmd_import(args: argparse.Namespace) -> int:
+    from .events import ImportConfig, import_files
+    from .progress import progress
+
+    config = ImportConfig(inputs=tuple(args.inputs), format=args.format, selection=args.selection,
+                          cuts=_pairs(args.cut), cross_section_pb=args.cross_section, luminosity_fb=args.luminosity,
+                          label=args.label, process=args.process, event_selection=args.select,
+                          chunk_size=args.chunk_size, seed=args.seed)
+    with progress("importing", unit="chunk", logger=logging.getLogger("anomalyhunt.events")) as bar:
+        manifest = import_files(config, args.out, workers=args.workers, scheduler=args.scheduler,
+                                progress=lambda done, total: bar.update(done, total))
+    for note in manifest["notes"]:
+        print(f"note: {note}")
+    sigma = manifest["sigma_pb"]
+    print(f"{manifest['process']} ({manifest['format']}, selection {manifest['object_selection']['name']}): "
+          f"{manifest['n_generated']} events read, {manifest['n_selected']} kept, "
+          + (f"sigma = {sigma:.4g} pb, " if sigma else "")
+          + f"selected sigma = {manifest['selected_sigma_pb']:.4g} pb [{manifest['weight_convention']}] -> {args.out}")
+    return 0
+
+
+def _cmd_selections(args: argparse.Namespace) -> int:
+    from dataclasses import fields
+
+    from .events import READERS, SELECTIONS
+
+    for reader in READERS.values():
+        print(f"{reader.name}: {reader.description}")
+        for name, selection in SELECTIONS.items():
+            if not isinstance(selection, reader.selection_type):
+                continue
+            default = " (default)" if name == reader.default_selection else ""
+            values = ", ".join(f"{f.name}={getattr(selection, f.name)}" for f in fields(selection) if f.name != "name")
+            print(f"  {name}{default}: {values or 'objects as stored'}")
+    return 0
+
+
 def _cmd_info(args: argparse.Namespace) -> int:
     from .events import dataset_summary
 
@@ -174,6 +221,31 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--scheduler", default=None, help="address of a running Dask scheduler (tcp://...)")
     p.add_argument("--out", required=True, help="dataset folder")
     p.set_defaults(func=_cmd_generate)
+
+    p = sub.add_parser("import", help="read NanoAOD / PHYSLITE / Delphes / LHE / HepMC3 / ADC2021 files into an "
+                       "event dataset (Dask, resumable)")
+    p.add_argument("inputs", nargs="+", metavar="IN", help="input files, all of one format")
+    p.add_argument("-o", "--out", required=True, help="dataset folder")
+    p.add_argument("--format", default=None, help="nanoaod, physlite, delphes, lhe, hepmc, adc2021 (default: "
+                   "recognised from the file)")
+    p.add_argument("--selection", default=None, help="object-selection preset (see `anomalyhunt selections`)")
+    p.add_argument("--cut", action="append", default=[], metavar="NAME=VALUE",
+                   help="change one field of the selection, e.g. muon_iso_max=0.25")
+    p.add_argument("--select", default=None, metavar="PRESET",
+                   help="apply the event selection of a detector preset (e.g. chekanov2022); default none")
+    p.add_argument("--cross-section", type=float, default=None, metavar="PB",
+                   help="cross section of the whole input (default: the file header's, else weights sum to 1 pb)")
+    p.add_argument("--luminosity", type=float, default=None, metavar="FB", help="integrated luminosity of data files")
+    p.add_argument("--label", type=int, default=0, choices=[0, 1], help="0 Standard Model, 1 BSM")
+    p.add_argument("--process", default=None, help="process name (default: the first file's name)")
+    p.add_argument("--chunk-size", type=int, default=20_000, help="entries per chunk (one Dask future each)")
+    p.add_argument("--seed", type=int, default=1, help="showering and smearing seed (LHE, HepMC3)")
+    p.add_argument("--workers", type=int, default=2, help="Dask LocalCluster workers (0: in this process)")
+    p.add_argument("--scheduler", default=None, help="address of a running Dask scheduler (tcp://...)")
+    p.set_defaults(func=_cmd_import)
+
+    p = sub.add_parser("selections", help="list the object-selection presets of each input format")
+    p.set_defaults(func=_cmd_selections)
 
     p = sub.add_parser("info", help="events per sample, cross sections, completeness of a file or dataset")
     p.add_argument("path")

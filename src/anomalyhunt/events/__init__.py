@@ -1,6 +1,9 @@
-"""The event contract: schema, validating Parquet reader, atomic writer, chunked iteration, samples, ADC2021 HDF5."""
+"""The event contract: schema, validating Parquet reader, atomic writer, chunked iteration, samples, and readers
+of outside formats (CMS NanoAOD, ATLAS PHYSLITE, Delphes, LHE through Pythia, HepMC3, ADC2021 HDF5)."""
 
 from .adc2021 import read_adc2021, write_adc2021
+from .formats import READERS, SELECTIONS, detect_format
+from .importer import ImportConfig, import_files, plan_import
 from .io import (
     MANIFEST,
     completeness,
@@ -18,15 +21,21 @@ from .schema import COLLECTIONS, EVENT_FIELDS, LEPTON_COLLECTIONS, empty_events,
 __all__ = [
     "COLLECTIONS",
     "EVENT_FIELDS",
+    "ImportConfig",
     "LEPTON_COLLECTIONS",
     "MANIFEST",
+    "READERS",
+    "SELECTIONS",
     "SampleSummary",
     "completeness",
     "dataset_files",
     "dataset_summary",
+    "detect_format",
     "empty_events",
+    "import_files",
     "iter_chunks",
     "load_samples",
+    "plan_import",
     "read",
     "read_adc2021",
     "read_manifest",

@@ -18,7 +18,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from ..exceptions import EventFileError
+from ..exceptions import ConfigError, EventFileError
 from .schema import COLLECTIONS, OBJECT_FIELDS, schema_problems
 
 __all__ = [
@@ -33,6 +33,8 @@ __all__ = [
     "atomic_write_text",
     "completeness",
     "nonfinite_fields",
+    "prepare_dataset_folder",
+    "check_resumable",
 ]
 
 MANIFEST = "manifest.json"
@@ -209,6 +211,33 @@ def write_manifest(folder: str | os.PathLike, manifest: Mapping[str, Any]) -> No
     atomic_write_text(Path(folder) / MANIFEST, json.dumps(dict(manifest), indent=2, sort_keys=True, default=str))
 
 
+def prepare_dataset_folder(out: str | os.PathLike) -> None:
+    """Create a dataset folder (checking it is writable) and clear the temporaries a killed writer left."""
+    out = Path(out)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        probe = out / ".write-test"
+        probe.touch()
+        probe.unlink()
+    except OSError as exc:
+        raise EventFileError(f"{out}: the output folder is not writable ({exc.strerror})") from exc
+    for stale in out.glob(".*.part"):  # temporaries of a killed run
+        stale.unlink(missing_ok=True)
+
+
+def check_resumable(out: str | os.PathLike, config: Mapping[str, Any]) -> None:
+    """Refuse to add to a folder that holds another dataset: resuming needs the same `config`."""
+    out = Path(out)
+    if not (out / MANIFEST).exists():
+        if any(out.glob("*.parquet")):
+            raise ConfigError(f"{out}: the folder holds event files but no manifest; choose another --out")
+        return
+    previous = read_manifest(out).get("config")
+    if previous != dict(config):
+        raise ConfigError(f"{out}: the folder holds a different dataset ({previous}); choose another --out "
+                          "or delete it")
+
+
 def dataset_files(path: str | os.PathLike) -> list[Path]:
     """The event files behind `path`: the file itself, or the files a dataset's manifest lists.
 
@@ -230,11 +259,31 @@ def dataset_files(path: str | os.PathLike) -> list[Path]:
     return files
 
 
-def read(path: str | os.PathLike, *, allow_incomplete: bool = False) -> ak.Array:
+def read(path: str | os.PathLike, *, format: str | None = None, allow_incomplete: bool = False,
+         **options: Any) -> ak.Array:
     """All events of a file or dataset folder, validated against the contract (and finite).
 
-    A dataset whose manifest says it is incomplete (a killed generation) is an error unless `allow_incomplete`.
+    Our Parquet files and dataset folders are read as they are; a dataset whose manifest says it is incomplete
+    (a killed generation) is an error unless `allow_incomplete`. Any other file is read through the reader of
+    its format (`format`, or recognised from the file: nanoaod, physlite, delphes, lhe, hepmc, adc2021), and
+    `options` are the fields of `events.ImportConfig` (selection, cuts, cross_section_pb, luminosity_fb, label,
+    process, event_selection, chunk_size, seed).
     """
+    path = Path(path)
+    if format is None and path.is_file() and path.suffix.lower() != ".parquet":
+        from .formats import detect_format
+
+        format = detect_format(path)
+    if format not in (None, "anomalyhunt"):
+        from .importer import ImportConfig, read_external
+
+        try:
+            config = ImportConfig(inputs=(str(path),), format=format, **options)
+        except TypeError as exc:
+            raise ConfigError(f"events.read: {exc}") from None
+        return read_external(config)
+    if options:
+        raise ConfigError(f"events.read: {', '.join(options)} only apply to outside formats, not to {path}")
     _check_complete(path, allow_incomplete)
     arrays = [_read_file(f) for f in dataset_files(path)]
     return arrays[0] if len(arrays) == 1 else ak.concatenate(arrays)

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import sys
 from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import awkward as ak
@@ -11,9 +14,23 @@ import numpy as np
 from ..exceptions import GenerationError
 from .reconstruction import is_b_hadron
 
-__all__ = ["PythiaBatch", "PythiaRun", "pythia_version", "MB_TO_PB"]
+__all__ = ["PythiaBatch", "PythiaRun", "pythia_version", "quiet_stdout", "MB_TO_PB"]
 
 MB_TO_PB = 1e9
+
+
+@contextmanager
+def quiet_stdout() -> Iterator[None]:
+    """Send C-level stdout to /dev/null (Pythia prints an LHE file's SLHA header at init whatever Print:quiet)."""
+    sys.stdout.flush()
+    saved = os.dup(1)
+    try:
+        with open(os.devnull, "w") as null:
+            os.dup2(null.fileno(), 1)
+            yield
+    finally:
+        os.dup2(saved, 1)
+        os.close(saved)
 
 
 def pythia_version() -> str:
@@ -29,6 +46,10 @@ class PythiaBatch:
     particles: ak.Array
     b_hadrons: ak.Array
     weights: np.ndarray
+    # With keep_failed: which of the requested events Pythia produced, and (id1, id2, x1, x2) of the incoming
+    # partons of those it did (to match events to the lines of an LHE file).
+    accepted: np.ndarray | None = None
+    incoming: np.ndarray | None = None
 
 
 class PythiaRun:
@@ -70,15 +91,24 @@ class PythiaRun:
         info = self._pythia.infoPython()
         return info.weight(), info.pTHat()
 
-    def batches(self, n_events: int, *, batch_size: int = 500) -> Iterator[PythiaBatch]:
-        """Generate `n_events` events in batches of at most `batch_size`."""
+    def batches(self, n_events: int, *, batch_size: int = 500, keep_failed: bool = False) -> Iterator[PythiaBatch]:
+        """Generate `n_events` events in batches of at most `batch_size`.
+
+        keep_failed: one attempt per requested event (events read from a file: a failure, or the end of the file,
+        must not pull in the next one unnoticed); `accepted` and `incoming` of each batch say which succeeded."""
         done = 0
         while done < n_events:
             n = min(batch_size, n_events - done)
             try:
-                raw = self._pythia.nextBatch(n, 10.0)
+                raw = self._pythia.nextBatch(n, "none" if keep_failed else 10.0)
             except Exception as exc:  # pythia8mc raises plain RuntimeErrors
                 raise GenerationError(f"Pythia failed to generate events: {exc}") from exc
+            accepted = incoming = None
+            if keep_failed:
+                accepted = ~ak.to_numpy(ak.is_none(raw, axis=0))
+                raw = ak.drop_none(raw, axis=0)
+                incoming = np.stack([ak.to_numpy(raw.info[k]).astype(np.float64) for k in ("id1", "id2", "x1", "x2")],
+                                    axis=1) if len(raw) else np.zeros((0, 4))
             prt = raw.prt
             final = prt[prt.status > 0]
             particles = ak.zip({"id": final.id, "px": final.p.px, "py": final.p.py,
@@ -90,7 +120,8 @@ class PythiaRun:
                 ref, power = self._bias
                 weights = (ref / np.sqrt(ak.to_numpy(raw.info.pT2Hat))) ** power
             done += n
-            yield PythiaBatch(ak.without_parameters(particles), ak.without_parameters(b_hadrons), weights)
+            yield PythiaBatch(ak.without_parameters(particles), ak.without_parameters(b_hadrons), weights,
+                              accepted, incoming)
 
     @property
     def sigma_pb(self) -> tuple[float, float]:

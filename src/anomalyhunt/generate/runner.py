@@ -19,7 +19,7 @@ import numpy as np
 
 from .. import __version__
 from ..events import io as event_io
-from ..exceptions import ConfigError, EventFileError
+from ..exceptions import ConfigError
 from ..parallel import dask_client, run_futures
 from .detector import get_preset
 from .processes import get_process, sample_name
@@ -171,29 +171,6 @@ def _manifest(config: GenerationConfig, summaries: list[ChunkSummary]) -> dict[s
     }
 
 
-def _check_resumable(config: GenerationConfig, out: Path) -> None:
-    if not (out / event_io.MANIFEST).exists():
-        if any(out.glob("*.parquet")):
-            raise ConfigError(f"{out}: the folder holds event files but no manifest; choose another --out")
-        return
-    previous = event_io.read_manifest(out).get("config")
-    if previous != config.as_dict():
-        raise ConfigError(f"{out}: the folder holds a different dataset ({previous}); choose another --out "
-                          "or delete it")
-
-
-def _prepare_output(out: Path) -> None:
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-        probe = out / ".write-test"
-        probe.touch()
-        probe.unlink()
-    except OSError as exc:
-        raise EventFileError(f"{out}: the output folder is not writable ({exc.strerror})") from exc
-    for stale in out.glob(".*.part"):  # temporaries of a killed run
-        stale.unlink(missing_ok=True)
-
-
 def generate(config: GenerationConfig, out: str | Path, *, workers: int = 2, scheduler: str | None = None,
              client=None, progress: Callable[[int, int], None] | None = None) -> dict[str, Any]:
     """Generate the dataset `config` into folder `out`, resuming whatever a previous run finished.
@@ -206,8 +183,8 @@ def generate(config: GenerationConfig, out: str | Path, *, workers: int = 2, sch
     out = Path(out)
     if workers < 0:
         raise ConfigError(f"workers must be >= 0, got {workers}")
-    _prepare_output(out)
-    _check_resumable(config, out)
+    event_io.prepare_dataset_folder(out)
+    event_io.check_resumable(out, config.as_dict())
     summaries, todo = [], []
     for index in range(config.n_chunks):
         path = out / _chunk_file(index)
