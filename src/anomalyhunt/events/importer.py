@@ -276,4 +276,9 @@ def read_external(config: ImportConfig) -> ak.Array:
     formats. Reads chunk by chunk; memory grows with the selected events only."""
     plan = plan_import(config)
     parts = [_converted(plan, i) for i in range(len(plan.chunks))]
-    return parts[0] if len(parts) == 1 else ak.concatenate(parts)
+    events = parts[0] if len(parts) == 1 else ak.concatenate(parts)
+    problems = event_io.schema_problems(events)
+    if problems:  # pragma: no cover - guards the readers' construction
+        raise EventFileError(f"{config.inputs[0]}: {plan.reader.name} reader made events off the contract: "
+                             + "; ".join(problems))
+    return events

@@ -31,3 +31,23 @@ def mean_rmm_figure(matrices: np.ndarray, *, weights: np.ndarray | None = None, 
     fig.colorbar(image, ax=ax, fraction=0.046, pad=0.04, label="mean cell value")
     fig.tight_layout()
     return fig
+
+
+def rmm_difference_figure(difference: np.ndarray, *, preset="T5N10", title: str = "", label: str = "difference"):
+    """Figure of a (D, D) per-cell difference of two mean RMMs, diverging colour scale centred on zero."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    labels = object_labels(preset)
+    size = len(labels)
+    fig, ax = plt.subplots(figsize=(0.19 * size + 2.5, 0.19 * size + 1.5))
+    limit = max(float(np.nanmax(np.abs(difference))), 1e-9)
+    image = ax.imshow(difference, cmap="RdBu_r", vmin=-limit, vmax=limit, origin="upper")
+    ax.set_xticks(range(size), labels, rotation=90, fontsize=6)
+    ax.set_yticks(range(size), labels, fontsize=6)
+    ax.set_title(title or "difference of mean RMMs", fontsize=10)
+    fig.colorbar(image, ax=ax, fraction=0.046, pad=0.04, label=label)
+    fig.tight_layout()
+    return fig

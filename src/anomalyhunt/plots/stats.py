@@ -93,13 +93,14 @@ def limit_figure(result, *, luminosity_fb: float, xlabel: str = "m [GeV]", title
     return fig
 
 
-def score_figure(score, process, weight, sm_test, *, xlabel: str = "anomaly score ln(loss)"):
+def score_figure(score, process, weight, sm_test, *, xlabel: str = "anomaly score ln(loss)",
+                 reference_label: str = "SM (scored part)", bins: int = 60):
     """Normalised anomaly-score distributions: the scored SM part and every other sample with weight."""
     plt = pyplot()
     fig, ax = plt.subplots()
-    bins = np.linspace(np.percentile(score, 0.1), np.percentile(score, 99.9), 60)
+    bins = np.linspace(np.percentile(score, 0.1), np.percentile(score, 99.9), bins)
     ax.hist(score[sm_test], bins=bins, weights=weight[sm_test], density=True, histtype="stepfilled", alpha=0.4,
-            color="gray", label="SM (scored part)")
+            color="gray", label=reference_label)
     for sample in sorted(set(process[weight > 0]) - set(process[sm_test])):
         sel = process == sample
         ax.hist(score[sel], bins=bins, weights=weight[sel], density=True, histtype="step", label=sample)

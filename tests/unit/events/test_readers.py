@@ -449,3 +449,13 @@ def test_reader_registry_knows_its_selections():
     for reader in ev.READERS.values():
         selection = get_selection(None, get_reader(reader.name))
         assert isinstance(selection, reader.selection_type)
+
+
+@needs_testdata
+def test_unfilled_branches_of_the_2015_open_data_file_are_named():
+    path = str(TESTDATA / NANO_FILES[0])
+    notes = " ".join(ev.plan_import(ev.ImportConfig(inputs=(path,))).notes)
+    assert "Jet_btagDeepFlavB is not filled" in notes and "Muon_tightId is false" in notes
+    assert ev.plan_import(ev.ImportConfig(inputs=(path,), selection="cms_opendata2015")).notes == ()
+    events = ev.read(path, selection="cms_opendata2015")
+    assert ak.sum(ak.num(events.bjets)) > 0 and ak.sum(ak.num(events.muons)) > 0

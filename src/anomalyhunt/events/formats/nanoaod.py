@@ -11,7 +11,8 @@ Object selection (preset `cms_nanoaod`, every number a field of `NanoAODSelectio
   (skimmed NanoAOD) gets no photons, and the dataset metadata says so;
 - MET: `MET_pt`, `MET_phi` (`PuppiMET` with met=PuppiMET).
 Weights: `genWeight` (simulation); a file without `genWeight` is data (weight 1 per event before the importer's
-1/luminosity).
+1/luminosity). A b-tag score or muon ID flag that a file leaves unfilled is named in the dataset notes; preset
+`cms_opendata2015` works around those of the CMS Open Data 2015 NanoAOD (CSVv2 b-tagging, no muon ID flag).
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ import numpy as np
 
 from ...exceptions import EventFileError
 from .base import FileSummary, Reader, Selection, open_root_tree
-from .objects import assemble, check_units, collection, near_any, require_branches
+from .objects import assemble, check_units, flat_collection, near_any_flat, require_branches
 
 __all__ = ["NanoAODSelection", "NANOAOD_SELECTIONS", "NANOAOD"]
 
@@ -65,7 +66,11 @@ NANOAOD_SELECTIONS = {
     s.name: s for s in (
         NanoAODSelection("cms_nanoaod"),
         # Object thresholds of the chekanov2022 generation preset, for comparisons with generated events.
-        NanoAODSelection("cms_nanoaod_chekanov2022", jet_pt_min=40.0, jet_eta_max=2.5),
+        NanoAODSelection("cms_nanoaod_chekanov2022", jet_pt_min=40.0, jet_eta_max=2.5, muon_eta_max=2.5,
+                         photon_pt_min=10.0),
+        # The CMS Open Data 2015 NanoAOD leaves the DeepJet/DeepCSV scores (-3000, -1) and every muon ID flag
+        # unfilled: b-tag with CSVv2 at its medium working point (0.8484) and take isolated muons without an ID.
+        NanoAODSelection("cms_opendata2015", btag_branch="Jet_btagCSVV2", btag_cut=0.8484, muon_id="none"),
     )
 }
 
@@ -104,9 +109,31 @@ def _inspect(path: Path, selection: NanoAODSelection) -> FileSummary:
     n = tree.num_entries
     is_data = "genWeight" not in optional
     sum_weights = float(n) if is_data else float(np.sum(tree["genWeight"].array(library="np"), dtype=np.float64))
-    lead = ak.to_numpy(ak.fill_none(ak.max(tree["Jet_pt"].array(entry_stop=min(n, 2000)), axis=1), 0.0))
-    check_units(path, lead, unit="GeV")
+    head = tree.arrays(["Jet_pt", selection.btag_branch, "Muon_pt"] + ([_MUON_ID[selection.muon_id]]
+                       if _MUON_ID[selection.muon_id] else []), entry_stop=min(n, 2000))
+    check_units(path, ak.to_numpy(ak.fill_none(ak.max(head.Jet_pt, axis=1), 0.0)), unit="GeV")
+    notes += _unfilled(path, head, selection)
     return FileSummary(str(path), n, sum_weights, is_data, notes=tuple(notes))
+
+
+def _unfilled(path: Path, head: ak.Array, selection: NanoAODSelection) -> list[str]:
+    """Branches that exist but carry no information in this file (a constant sentinel, a flag never set)."""
+    notes = []
+    tags = ak.to_numpy(ak.flatten(head[selection.btag_branch]))
+    if len(tags) > 10 and np.all(tags == tags[0]):
+        notes.append(f"{path.name}: {selection.btag_branch} is not filled (every jet has {tags[0]:g}): no jet is "
+                     "b-tagged; choose another btag_branch (the cms_opendata2015 preset uses Jet_btagCSVV2)")
+    flag = _MUON_ID[selection.muon_id]
+    if flag:
+        hard = head.Muon_pt > 20
+        if ak.sum(hard) >= 10 and not ak.any(head[flag][hard]):
+            notes.append(f"{path.name}: {flag} is false for all {ak.sum(hard)} muons above 20 GeV (not filled?): "
+                         "no muon is kept; muon_id=none keeps isolated muons")
+    return notes
+
+
+def _flat(a: ak.Array, name: str) -> np.ndarray:
+    return ak.to_numpy(ak.flatten(a[name]))
 
 
 def _read(path: Path, selection: NanoAODSelection, start: int, stop: int, seed: int = 0) -> ak.Array:
@@ -114,41 +141,48 @@ def _read(path: Path, selection: NanoAODSelection, start: int, stop: int, seed: 
     required, optional = _branches(selection, tree)
     a = tree.arrays(required + optional, entry_start=start, entry_stop=stop)
     s = selection
+    # Work on flat NumPy arrays per collection (NanoAOD's branches of one collection share their counts).
+    f = {name: _flat(a, name) for name in a.fields if a[name].ndim == 2}
+    counts = {c: ak.to_numpy(ak.num(a[f"{c}_pt"])) for c in ("Jet", "Muon", "Electron", "Photon") if f"{c}_pt" in f}
 
-    mu_ok = (a.Muon_pt > s.muon_pt_min) & (abs(a.Muon_eta) < s.muon_eta_max) & (a.Muon_pfRelIso04_all < s.muon_iso_max)
+    mu_ok = (f["Muon_pt"] > s.muon_pt_min) & (np.abs(f["Muon_eta"]) < s.muon_eta_max)
+    mu_ok &= f["Muon_pfRelIso04_all"] < s.muon_iso_max
     if _MUON_ID[s.muon_id]:
-        mu_ok = mu_ok & a[_MUON_ID[s.muon_id]]
-    el_ok = (a.Electron_pt > s.electron_pt_min) & (abs(a.Electron_eta) < s.electron_eta_max)
-    el_ok = el_ok & (a.Electron_cutBased >= _ELECTRON_LEVELS[s.electron_id])
-    el_ok = el_ok & (a.Electron_pfRelIso03_all < s.electron_iso_max)
-    muons = collection(a.Muon_pt[mu_ok], a.Muon_eta[mu_ok], a.Muon_phi[mu_ok], a.Muon_mass[mu_ok],
-                       charge=a.Muon_charge[mu_ok])
-    electrons = collection(a.Electron_pt[el_ok], a.Electron_eta[el_ok], a.Electron_phi[el_ok],
-                           a.Electron_mass[el_ok], charge=a.Electron_charge[el_ok])
-    objects = {"muons": muons, "electrons": electrons}
-    if "Photon_pt" in optional:
-        ph_ok = (a.Photon_pt > s.photon_pt_min) & (abs(a.Photon_eta) < s.photon_eta_max)
-        ph_ok = ph_ok & (a.Photon_cutBased >= _PHOTON_LEVELS[s.photon_id])
-        objects["photons"] = collection(a.Photon_pt[ph_ok], a.Photon_eta[ph_ok], a.Photon_phi[ph_ok],
-                                        a.Photon_mass[ph_ok])
+        mu_ok &= f[_MUON_ID[s.muon_id]].astype(bool)
+    el_ok = (f["Electron_pt"] > s.electron_pt_min) & (np.abs(f["Electron_eta"]) < s.electron_eta_max)
+    el_ok &= f["Electron_cutBased"] >= _ELECTRON_LEVELS[s.electron_id]
+    el_ok &= f["Electron_pfRelIso03_all"] < s.electron_iso_max
+    kept = {"Muon": mu_ok, "Electron": el_ok}
+    if "Photon" in counts:
+        ph_ok = (f["Photon_pt"] > s.photon_pt_min) & (np.abs(f["Photon_eta"]) < s.photon_eta_max)
+        kept["Photon"] = ph_ok & (f["Photon_cutBased"] >= _PHOTON_LEVELS[s.photon_id])
+    objects = {}
+    for prefix, name in (("Muon", "muons"), ("Electron", "electrons"), ("Photon", "photons")):
+        if prefix in kept:
+            objects[name] = flat_collection(counts[prefix], kept[prefix], f[f"{prefix}_pt"], f[f"{prefix}_eta"],
+                                            f[f"{prefix}_phi"], f[f"{prefix}_mass"],
+                                            charge=f[f"{prefix}_charge"] if prefix != "Photon" else None)
 
-    jet_ok = (a.Jet_pt > s.jet_pt_min) & (abs(a.Jet_eta) < s.jet_eta_max)
+    jet_ok = (f["Jet_pt"] > s.jet_pt_min) & (np.abs(f["Jet_eta"]) < s.jet_eta_max)
     if _JET_ID_BITS[s.jet_id]:
-        jet_ok = jet_ok & ((a.Jet_jetId & _JET_ID_BITS[s.jet_id]) != 0)
-    jets = ak.zip({"pt": a.Jet_pt, "eta": a.Jet_eta, "phi": a.Jet_phi, "mass": a.Jet_mass,
-                   "tag": a[s.btag_branch]})[jet_ok]
-    if s.overlap_dr > 0:
-        leptons = ak.concatenate([o[["eta", "phi"]] for o in objects.values()], axis=1)
-        jets = jets[~near_any(jets, leptons, s.overlap_dr)]
-    tagged = jets.tag > s.btag_cut
-    objects["jets"] = collection(jets.pt[~tagged], jets.eta[~tagged], jets.phi[~tagged], jets.mass[~tagged])
-    objects["bjets"] = collection(jets.pt[tagged], jets.eta[tagged], jets.phi[tagged], jets.mass[tagged])
+        jet_ok &= (f["Jet_jetId"] & _JET_ID_BITS[s.jet_id]) != 0
+    if s.overlap_dr > 0:  # selected leptons and photons, grouped by event, as flat arrays
+        event = np.concatenate([np.repeat(np.arange(len(a)), counts[p])[k] for p, k in kept.items()])
+        eta = np.concatenate([f[f"{p}_eta"][k] for p, k in kept.items()])
+        phi = np.concatenate([f[f"{p}_phi"][k] for p, k in kept.items()])
+        order = np.argsort(event, kind="stable")
+        near = near_any_flat(counts["Jet"], f["Jet_eta"], f["Jet_phi"], np.bincount(event, minlength=len(a)),
+                             eta[order], phi[order], s.overlap_dr)
+        jet_ok &= ~near
+    tagged = f[s.btag_branch] > s.btag_cut
+    jet = [f["Jet_pt"], f["Jet_eta"], f["Jet_phi"], f["Jet_mass"]]
+    objects["jets"] = flat_collection(counts["Jet"], jet_ok & ~tagged, *jet)
+    objects["bjets"] = flat_collection(counts["Jet"], jet_ok & tagged, *jet)
 
     n = len(a)
     weight = ak.to_numpy(a.genWeight).astype(np.float64) if "genWeight" in optional else np.ones(n)
-    met = a[f"{s.met}_pt"], a[f"{s.met}_phi"]
-    return assemble(objects, ak.to_numpy(met[0]), ak.to_numpy(met[1]), weight, np.arange(start, start + n),
-                    where=str(path))
+    return assemble(objects, ak.to_numpy(a[f"{s.met}_pt"]), ak.to_numpy(a[f"{s.met}_phi"]), weight,
+                    np.arange(start, start + n), where=str(path))
 
 
 def _checked_read(path: Path, selection: NanoAODSelection, start: int, stop: int, seed: int = 0) -> ak.Array:
