@@ -13,6 +13,7 @@ import uproot
 
 from anomalyhunt import events as ev
 from anomalyhunt.events.formats import get_reader, get_selection, read_lhe_header
+from anomalyhunt.events.io import read_metadata
 from anomalyhunt.exceptions import ConfigError, EventFileError
 from anomalyhunt.features import rmm
 
@@ -459,3 +460,30 @@ def test_unfilled_branches_of_the_2015_open_data_file_are_named():
     assert ev.plan_import(ev.ImportConfig(inputs=(path,), selection="cms_opendata2015")).notes == ()
     events = ev.read(path, selection="cms_opendata2015")
     assert ak.sum(ak.num(events.bjets)) > 0 and ak.sum(ak.num(events.muons)) > 0
+
+
+@needs_testdata
+def test_a_killed_import_resumes_to_the_same_dataset(tmp_path):
+    from anomalyhunt.events.importer import import_chunk
+
+    config = ev.ImportConfig(inputs=(str(TESTDATA / LHE_FILES[1]),), chunk_size=30, seed=4)
+    whole = ev.import_files(config, tmp_path / "whole", workers=0)
+    # a killed run: one chunk written, a temporary left behind, the manifest says incomplete
+    partial = tmp_path / "partial"
+    plan = ev.plan_import(config)
+    partial.mkdir()
+    import_chunk(plan, 2, str(partial))
+    (partial / ".chunk-00000.parquet.x.part").write_bytes(b"half a file")
+    from anomalyhunt.events.importer import _manifest
+    from anomalyhunt.events.io import write_manifest
+
+    write_manifest(partial, _manifest(plan, [read_metadata(partial / "chunk-00002.parquet")["chunk"]]))
+    with pytest.raises(EventFileError, match="incomplete dataset"):
+        ev.read(partial)
+    resumed = ev.import_files(config, partial, workers=0)
+    assert resumed["complete"] and not list(partial.glob(".*.part"))
+    assert ev.read(partial).to_list() == ev.read(tmp_path / "whole").to_list()
+    assert resumed["selected_sigma_pb"] == pytest.approx(whole["selected_sigma_pb"])
+    other = ev.ImportConfig(inputs=(str(TESTDATA / LHE_FILES[1]),), chunk_size=30, seed=5)
+    with pytest.raises(ConfigError, match="holds a different dataset"):
+        ev.import_files(other, partial, workers=0)
