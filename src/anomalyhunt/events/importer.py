@@ -178,7 +178,7 @@ def _converted(plan: ImportPlan, index: int) -> ak.Array:
     """Chunk `index` of the plan in the contract: read, event selection, weights, process, label, ids."""
     file_index, start, stop = plan.chunks[index]
     path = Path(plan.files[file_index].path)
-    events = plan.reader.read(path, plan.selection, start, stop, plan.config.seed)
+    events = plan.reader.read_range(path, plan.selection, start, stop, plan.config.seed)
     if plan.config.event_selection:
         from ..generate.detector import get_preset
         from ..generate.reconstruction import select

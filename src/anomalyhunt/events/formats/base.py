@@ -97,6 +97,16 @@ class Reader:
     read: Callable[..., ak.Array]
     test_files: str = ""
 
+    def read_range(self, path: Path, selection: Selection, start: int, stop: int, seed: int = 0) -> ak.Array:
+        """`read`, with whatever a damaged file makes the libraries raise turned into one EventFileError line."""
+        try:
+            return self.read(path, selection, start, stop, seed)
+        except EventFileError:
+            raise
+        except (KeyError, ValueError, OSError, EOFError) as exc:
+            raise EventFileError(f"{path}: could not read entries {start}-{stop} as {self.name} "
+                                 f"({type(exc).__name__}: {exc})") from exc
+
 
 def open_root_tree(path: Path, tree_name: str, *, what: str):
     """The TTree `tree_name` of a ROOT file, or one clear error (not ROOT, no such tree, empty)."""

@@ -19,7 +19,6 @@ from pathlib import Path
 import awkward as ak
 import numpy as np
 
-from ...exceptions import EventFileError
 from .base import FileSummary, Reader, Selection, open_root_tree
 from .objects import assemble, check_units, collection, near_any, require_branches
 
@@ -115,15 +114,6 @@ def _read(path: Path, selection: DelphesSelection, start: int, stop: int, seed: 
                     np.arange(start, start + n), where=str(path))
 
 
-def _checked_read(path: Path, selection: DelphesSelection, start: int, stop: int, seed: int = 0) -> ak.Array:
-    try:
-        return _read(path, selection, start, stop, seed)
-    except EventFileError:
-        raise
-    except (KeyError, ValueError, OSError) as exc:
-        raise EventFileError(f"{path}: could not read entries {start}-{stop} ({type(exc).__name__}: {exc})") from exc
-
-
 DELPHES = Reader(
     name="delphes",
     description="Delphes ROOT output (tree Delphes, GeV)",
@@ -132,6 +122,6 @@ DELPHES = Reader(
     default_selection="delphes",
     detect=_detect,
     inspect=_inspect,
-    read=_checked_read,
+    read=_read,
     test_files="a file written with uproot in Delphes' branch layout (tests/unit/events)",
 )

@@ -23,7 +23,6 @@ from pathlib import Path
 import awkward as ak
 import numpy as np
 
-from ...exceptions import EventFileError
 from .base import FileSummary, Reader, Selection, open_root_tree
 from .objects import assemble, check_units, flat_collection, near_any_flat, require_branches
 
@@ -185,15 +184,6 @@ def _read(path: Path, selection: NanoAODSelection, start: int, stop: int, seed: 
                     np.arange(start, start + n), where=str(path))
 
 
-def _checked_read(path: Path, selection: NanoAODSelection, start: int, stop: int, seed: int = 0) -> ak.Array:
-    try:
-        return _read(path, selection, start, stop, seed)
-    except (KeyError, ValueError, OSError) as exc:
-        if isinstance(exc, EventFileError):
-            raise
-        raise EventFileError(f"{path}: could not read entries {start}-{stop} ({type(exc).__name__}: {exc})") from exc
-
-
 NANOAOD = Reader(
     name="nanoaod",
     description="CMS NanoAOD / PFNano (tree Events, GeV)",
@@ -202,6 +192,6 @@ NANOAOD = Reader(
     default_selection="cms_nanoaod",
     detect=_detect,
     inspect=_inspect,
-    read=_checked_read,
+    read=_read,
     test_files="nanoAOD_2015_CMS_Open_Data_ttbar.root, nano_tt_v12.root, pfnano.root",
 )

@@ -27,7 +27,6 @@ from pathlib import Path
 import awkward as ak
 import numpy as np
 
-from ...exceptions import EventFileError
 from .base import FileSummary, Reader, Selection, open_root_tree
 from .objects import assemble, check_units, collection, near_any, require_branches
 
@@ -235,15 +234,6 @@ def _read(path: Path, selection: PhysliteSelection, start: int, stop: int, seed:
     return events[keep_event]
 
 
-def _checked_read(path: Path, selection: PhysliteSelection, start: int, stop: int, seed: int = 0) -> ak.Array:
-    try:
-        return _read(path, selection, start, stop, seed)
-    except EventFileError:
-        raise
-    except (KeyError, ValueError, OSError) as exc:
-        raise EventFileError(f"{path}: could not read entries {start}-{stop} ({type(exc).__name__}: {exc})") from exc
-
-
 PHYSLITE = Reader(
     name="physlite",
     description="ATLAS PHYSLITE (tree CollectionTree, MeV)",
@@ -252,6 +242,6 @@ PHYSLITE = Reader(
     default_selection="atlas_physlite",
     detect=_detect,
     inspect=_inspect,
-    read=_checked_read,
+    read=_read,
     test_files="PHYSLITE_example.root",
 )
