@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import math
+import os
 from pathlib import Path
 
 import awkward as ak
@@ -17,7 +18,7 @@ from anomalyhunt.events.io import read_metadata
 from anomalyhunt.exceptions import ConfigError, EventFileError
 from anomalyhunt.features import rmm
 
-TESTDATA = Path(__file__).resolve().parents[4] / "shared" / "testdata"
+TESTDATA = Path(os.environ.get("ANOMALYHUNT_TESTDATA", Path(__file__).resolve().parents[4] / "shared" / "testdata"))
 needs_testdata = pytest.mark.skipif(not TESTDATA.is_dir(), reason=f"{TESTDATA} (the shared real test files) is absent")
 NANO_FILES = ["nanoAOD_2015_CMS_Open_Data_ttbar.root", "nano_tt_v12.root", "pfnano.root"]
 LHE_FILES = ["pylhe-testfile-madgraph-2.0.0-wbj.lhe", "pylhe-testfile-pythia-8.3.14-weakbosons.lhe"]
