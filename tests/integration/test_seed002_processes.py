@@ -58,3 +58,4 @@ def test_tau_signals_select_events_with_missing_energy(generated, process):
     assert manifest["sigma_pb"] > 0 and len(ev) > 3
     assert np.mean(ak.to_numpy(ev.met.pt)) > 15.0  # neutrinos from the tau decays
     assert set(ev.label.to_list()) == {1}
+

@@ -185,6 +185,35 @@ _register(Process(
 ))
 
 
+# --- Seed 003: e+e-mu+mu- ---------------------------------------------------------------------------------
+_register(Process(
+    "fourlepton_bkg", "the seed-003 background: q qbar -> ZZ*/gamma* and g g -> h -> ZZ*, both Z/gamma* -> ee or "
+    "mumu with m(ll) > mll_min, at their physical mix (Pythia weights the two by their cross sections)",
+    lambda p: ["WeakDoubleBoson:ffbar2gmZgmZ = on", "HiggsSM:gg2H = on", "25:onMode = off", "25:onIfMatch = 23 23",
+               "23:onMode = off", "23:onIfAny = 11 13", f"23:mMin = {p['mll_min']:g}",
+               f"PhaseSpace:mHatMin = {2 * p['mll_min']:g}"],
+    {"mll_min": 4.0},
+))
+
+
+def _scalar_4l(p: Mapping[str, float]) -> list[str]:
+    """gg -> A (Pythia's H2, id 35) -> B C, with B -> e+e- and C -> mu+mu- two new scalars declared with
+    `id:all` (ids 9000001 and 9000002, narrow: 1 MeV widths)."""
+    if p["m_b"] + p["m_c"] >= p["mass"]:
+        raise ConfigError(f"scalar_4l: m_b + m_c = {p['m_b'] + p['m_c']:g} must be below mass = {p['mass']:g}")
+    return ["Higgs:useBSM = on", "HiggsBSM:gg2H2 = on", f"35:m0 = {p['mass']:g}", "35:mWidth = 0.01",
+            "35:doForceWidth = on", "35:onMode = off",
+            f"9000001:all = B_4l void 1 0 0 {p['m_b']:g} 0.001 {p['m_b'] - 0.5:g} {p['m_b'] + 0.5:g} 0.0",
+            "9000001:mayDecay = on", "9000001:oneChannel = 1 1.0 100 11 -11",
+            f"9000002:all = C_4l void 1 0 0 {p['m_c']:g} 0.001 {p['m_c'] - 0.5:g} {p['m_c'] + 0.5:g} 0.0",
+            "9000002:mayDecay = on", "9000002:oneChannel = 1 1.0 100 13 -13",
+            "35:addChannel = 1 1.0 100 9000001 9000002"]
+
+
+_register(Process("scalar_4l", "seed-003 signal: gg -> A -> B C, B -> e+e-, C -> mu+mu- (new scalars B, C)",
+                  _scalar_4l, {"mass": 150.0, "m_b": 25.0, "m_c": 15.0}, label=1))
+
+
 def get_process(name: str) -> Process:
     """The catalogue entry called `name`."""
     try:

@@ -45,7 +45,7 @@ class GenerationConfig:
     batch_size: int = 500
 
     def __post_init__(self) -> None:
-        get_process(self.process).resolve(self.params)
+        get_process(self.process).pythia_settings(self.params)  # unknown or inconsistent parameters fail here
         get_preset(self.preset)
         if not isinstance(self.n_events, int | np.integer) or self.n_events <= 0:
             raise ConfigError(f"n_events must be a positive integer, got {self.n_events!r}")

@@ -157,16 +157,32 @@ def _bce(out: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     return nn.functional.binary_cross_entropy_with_logits(out.squeeze(-1), y, reduction="none")
 
 
+def _mlc(out: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    """Maximum-likelihood classifier loss per event (NPLM's form): e^f - 1 for class 0 ("simulation"), -f for
+    class 1 ("data"). Weighted by w for class 0, its minimum is f(x) = ln(n_1(x) / (w n_0(x))), the log density
+    ratio when w = N_1 / N_0. (Seed 003's printed eq. 3.2 is unbounded below as printed; this is the bounded form.)"""
+    f = out.squeeze(-1)
+    return torch.where(y > 0.5, -f, torch.exp(f) - 1.0)
+
+
+_LOSSES = {"bce": _bce, "mlc": _mlc}
+
+
 class ClassifierEnsemble(Estimator):
-    """`n_members` binary classifiers (MLP, linear output = logit, BCE loss), trained as one batched module;
-    inputs standardised with the training mean and standard deviation. `score_samples` is the members' mean
-    probability of class 1 (higher = more like class 1, e.g. "data" against "simulation"); `member_scores` gives
-    each member's. Training weights are normalised per member (only their ratios matter)."""
+    """`n_members` binary classifiers (MLP, linear output f), trained as one batched module; inputs standardised
+    with the training mean and standard deviation. Training weights are normalised per member (only their ratios
+    matter).
+
+    loss "bce": f is the logit; `score_samples` is the members' mean probability of class 1 (higher = more like
+    class 1, e.g. "data" against "simulation"). loss "mlc": f estimates the log density ratio ln(p_1 / p_0)
+    when class 0 carries weight N_1 / N_0 (see `_mlc`); `score_samples` is the members' mean f (higher = more
+    like class 1). `member_scores` gives each member's score."""
 
     def __init__(self, n_members: int = 10, *, hidden: tuple[int, ...] = (50, 50, 50), activation: str = "relu",
                  batch_size: int = 256, max_epochs: int = 20, patience: int | None = None,
                  learning_rate: float = 1e-3, validation_fraction: float = 0.2, device: str = "auto",
-                 seed: int = 0, progress: bool = False):
+                 seed: int = 0, progress: bool = False, loss: str = "bce"):
+        self.loss = loss
         self.n_members = n_members
         self.hidden = hidden
         self.activation = activation
@@ -187,6 +203,8 @@ class ClassifierEnsemble(Estimator):
             raise ConfigError(f"hidden widths must be positive, got {self.hidden}")
         if self.activation not in _ACTIVATIONS:
             raise ConfigError(f"unknown activation {self.activation!r}; known: {', '.join(_ACTIVATIONS)}")
+        if self.loss not in _LOSSES:
+            raise ConfigError(f"unknown loss {self.loss!r}; known: {', '.join(_LOSSES)}")
         self._train_config()
 
     def _train_config(self) -> TrainConfig:
@@ -215,7 +233,7 @@ class ClassifierEnsemble(Estimator):
         std = x.std(axis=0)
         self.scale_ = np.where(std > 0, std, 1.0).astype(np.float32)
         model = self._network(x.shape[1])
-        self.histories_ = train_ensemble(model, _bce, self._transform(x), sample_weight,
+        self.histories_ = train_ensemble(model, _LOSSES[self.loss], self._transform(x), sample_weight,
                                          config=self._train_config(), device=self.device_,
                                          progress=self.progress, targets=self._labels,
                                          desc=f"training {self.n_members} classifiers")
@@ -225,15 +243,19 @@ class ClassifierEnsemble(Estimator):
     def _transform(self, x: np.ndarray) -> np.ndarray:
         return (x - self.mean_) / self.scale_
 
+    def _member_batch(self, xb: torch.Tensor) -> torch.Tensor:
+        f = self.model_(xb).squeeze(-1)
+        return torch.sigmoid(f) if self.loss == "bce" else f
+
     def _score_batch(self, xb: torch.Tensor) -> torch.Tensor:
-        return torch.sigmoid(self.model_(xb).squeeze(-1)).mean(dim=0)
+        return self._member_batch(xb).mean(dim=0)
 
     def member_scores(self, x, *, features=None) -> np.ndarray:
-        """Each member's probability of class 1, shape (n_members, n)."""
+        """Each member's score (probability of class 1 for BCE, f for MLC), shape (n_members, n)."""
         x = self._check_inputs(x, features)
         with torch.no_grad():
             xb = torch.as_tensor(self._transform(x), device=self.device_)
-            return torch.sigmoid(self.model_(xb).squeeze(-1)).double().cpu().numpy()
+            return self._member_batch(xb).double().cpu().numpy()
 
     def _state(self) -> tuple[dict, dict]:
         return ({"member_histories": [dataclasses.asdict(h) for h in self.histories_]},

@@ -100,3 +100,36 @@ def test_classifier_ensemble_separates_two_classes():
     assert max(roc_auc_score(yt, m) for m in members) - min(roc_auc_score(yt, m) for m in members) < 0.05
     with pytest.raises(ConfigError, match="0/1 label"):
         ClassifierEnsemble(2).fit(x, y + 2)
+
+
+@pytest.mark.parametrize(("n_data", "n_sim"), [(20000, 20000), (10000, 40000)])
+def test_mlc_output_converges_to_the_true_log_density_ratio(n_data, n_sim):
+    # data ~ N(0.4, 1), simulation ~ N(0, 1): ln(p_data / p_sim)(x) = 0.4 x - 0.08, known analytically. With a
+    # larger simulation each simulated event weighs N_D / N_R (NPLM's reference weighting).
+    rng = np.random.default_rng(7)
+    x = np.concatenate([rng.normal(0.4, 1.0, n_data), rng.normal(0.0, 1.0, n_sim)])[:, None]
+    y = np.concatenate([np.ones(n_data), np.zeros(n_sim)])
+    w = np.where(y == 1, 1.0, n_data / n_sim)
+    model = ClassifierEnsemble(4, hidden=(16, 16), max_epochs=30, batch_size=512, seed=1, loss="mlc",
+                               validation_fraction=0.1).fit(x, y, sample_weight=w)
+    grid = np.linspace(-1.5, 1.5, 13)[:, None]
+    truth = 0.4 * grid[:, 0] - 0.08
+    f = model.score_samples(grid)
+    assert np.max(np.abs(f - truth)) < 0.08, (f, truth)
+    # the BCE logit estimates the same ratio up to ln(N_D / sum of simulation weights) = 0 here
+    bce = ClassifierEnsemble(4, hidden=(16, 16), max_epochs=30, batch_size=512, seed=1, loss="bce",
+                             validation_fraction=0.1).fit(x, y, sample_weight=w)
+    p = bce.score_samples(grid)
+    assert np.max(np.abs(np.log(p / (1 - p)) - truth)) < 0.08
+
+
+def test_mlc_is_saved_and_loaded_with_its_loss(tmp_path):
+    x, y = _toy(600, seed=5, shift=1.0)
+    model = ClassifierEnsemble(2, max_epochs=2, seed=0, loss="mlc").fit(x, y)
+    model.save(tmp_path / "m.pt")
+    loaded = ClassifierEnsemble.load(tmp_path / "m.pt")
+    assert loaded.loss == "mlc"
+    np.testing.assert_allclose(loaded.score_samples(x), model.score_samples(x), rtol=1e-6)
+    assert np.any(model.score_samples(x) < 0)  # f, not a probability
+    with pytest.raises(ConfigError, match="unknown loss"):
+        ClassifierEnsemble(2, loss="hinge")
