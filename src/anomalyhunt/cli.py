@@ -17,16 +17,23 @@ from .exceptions import AnomalyHuntError
 __all__ = ["main"]
 
 
-def _params(pairs: Sequence[str]) -> dict[str, float]:
+def _pairs(pairs: Sequence[str], option: str = "--cut", kind: str = "VALUE") -> dict[str, str]:
     out = {}
     for pair in pairs:
         key, sep, value = pair.partition("=")
+        if not sep or not key.strip():
+            raise argparse.ArgumentTypeError(f"{option} expects NAME={kind}, got {pair!r}")
+        out[key.strip()] = value.strip()
+    return out
+
+
+def _params(pairs: Sequence[str]) -> dict[str, float]:
+    out = {}
+    for key, value in _pairs(pairs, "--param", "NUMBER").items():
         try:
-            if not sep:
-                raise ValueError
-            out[key.strip()] = float(value)
+            out[key] = float(value)
         except ValueError:
-            raise argparse.ArgumentTypeError(f"--param expects NAME=NUMBER, got {pair!r}") from None
+            raise argparse.ArgumentTypeError(f"--param expects NAME=NUMBER, got {key + '=' + value!r}") from None
     return out
 
 
@@ -65,16 +72,6 @@ def _cmd_generate(args: argparse.Namespace) -> int:
           f"sigma = {manifest['sigma_pb']:.4g} +- {manifest['sigma_err_pb']:.2g} pb, "
           f"selected sigma = {manifest['selected_sigma_pb']:.4g} pb -> {args.out}")
     return 0
-
-
-def _pairs(pairs: Sequence[str]) -> dict[str, str]:
-    out = {}
-    for pair in pairs:
-        key, sep, value = pair.partition("=")
-        if not sep or not key.strip():
-            raise argparse.ArgumentTypeError(f"--cut expects NAME=VALUE, got {pair!r}")
-        out[key.strip()] = value.strip()
-    return out
 
 
 def _cmd_import(args: argparse.Namespace) -> int:

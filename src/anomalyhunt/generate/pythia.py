@@ -21,7 +21,8 @@ MB_TO_PB = 1e9
 
 @contextmanager
 def quiet_stdout() -> Iterator[None]:
-    """Send C-level stdout to /dev/null (Pythia prints an LHE file's SLHA header at init whatever Print:quiet)."""
+    """Send C-level stdout to /dev/null: Pythia prints an LHE file's SLHA header at init whatever Print:quiet, and
+    FastJet its banner at the first clustering."""
     sys.stdout.flush()
     saved = os.dup(1)
     try:

@@ -9,9 +9,6 @@ visible particles with the objects replaced by their smeared versions.
 
 from __future__ import annotations
 
-import os
-import sys
-
 import awkward as ak
 import fastjet
 import numpy as np
@@ -101,16 +98,11 @@ def _swallow_fastjet_banner() -> None:
     if _BANNER_SHOWN:
         return
     _BANNER_SHOWN = True
-    sys.stdout.flush()
-    saved = os.dup(1)
-    try:
-        with open(os.devnull, "w") as null:
-            os.dup2(null.fileno(), 1)
-            one = [fastjet.PseudoJet(1.0, 0.0, 0.0, 1.0)]
-            fastjet.ClusterSequence(one, fastjet.JetDefinition(fastjet.antikt_algorithm, 0.4))
-    finally:
-        os.dup2(saved, 1)
-        os.close(saved)
+    from .pythia import quiet_stdout  # pythia imports this module
+
+    with quiet_stdout():
+        one = [fastjet.PseudoJet(1.0, 0.0, 0.0, 1.0)]
+        fastjet.ClusterSequence(one, fastjet.JetDefinition(fastjet.antikt_algorithm, 0.4))
 
 
 def _cluster(inputs: ak.Array, *, r: float, pt_min: float) -> ak.Array:

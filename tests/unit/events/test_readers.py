@@ -106,8 +106,7 @@ def test_nanoaod_selection_presets_are_recorded_and_can_be_changed(tmp_path):
     jets = ak.concatenate([events.jets.pt, events.bjets.pt], axis=1)
     assert ak.all(jets > 60) and ak.sum(ak.num(jets)) > 0
     with pytest.raises(ConfigError, match="has no field 'jet_pt'"):
-        ev.ImportConfig(inputs=(str(path),), cuts={"jet_pt": "60"}) and ev.plan_import(
-            ev.ImportConfig(inputs=(str(path),), cuts={"jet_pt": "60"}))
+        ev.plan_import(ev.ImportConfig(inputs=(str(path),), cuts={"jet_pt": "60"}))
     with pytest.raises(ConfigError, match="jet_id must be one of"):
         ev.plan_import(ev.ImportConfig(inputs=(str(path),), cuts={"jet_id": "superb"}))
 
@@ -210,12 +209,29 @@ def test_physlite_matches_a_per_event_reference(btag_cut):
 
 
 @needs_testdata
-def test_physlite_says_which_decorations_it_could_not_apply(tmp_path):
-    plan = ev.plan_import(ev.ImportConfig(inputs=(str(TESTDATA / "PHYSLITE_example.root"),)))
+def test_physlite_says_which_decorations_it_could_not_apply(monkeypatch):
+    from anomalyhunt.events.formats import physlite
+
+    path = TESTDATA / "PHYSLITE_example.root"
+    plan = ev.plan_import(ev.ImportConfig(inputs=(str(path),)))
     assert any("no 'Final' MET term" in note for note in plan.notes)
-    missing = ev.plan_import(ev.ImportConfig(inputs=(str(TESTDATA / "PHYSLITE_example.root"),),
-                                             cuts={"btagger": "GN2v00", "electron_id": "LHTight"}))
+    missing = ev.plan_import(ev.ImportConfig(inputs=(str(path),), cuts={"btagger": "GN2v00", "electron_id": "LHTight"}))
     assert not any("b-tagging" in note for note in missing.notes)  # GN2v00 is in the file too
+    # A file without the JVT decoration: named in the notes, and jets below 60 GeV are then kept whatever JVT says
+    present = physlite._present
+    monkeypatch.setattr(physlite, "_present",
+                        lambda tree, names: {k: v for k, v in present(tree, names).items() if k != "jet JVT"})
+    notes = ev.plan_import(ev.ImportConfig(inputs=(str(path),))).notes
+    assert any("no AnalysisJetsAuxDyn.NNJvtPass: jet JVT not applied" in note for note in notes)
+    jvt = uproot.open(path)["CollectionTree"].arrays(["AnalysisJetsAuxDyn.pt", "AnalysisJetsAuxDyn.eta",
+                                                      "AnalysisJetsAuxDyn.NNJvtPass"])
+    failing = (jvt["AnalysisJetsAuxDyn.NNJvtPass"] == 0) & (jvt["AnalysisJetsAuxDyn.pt"] > 30e3)
+    failing = failing & (jvt["AnalysisJetsAuxDyn.pt"] < 60e3) & (abs(jvt["AnalysisJetsAuxDyn.eta"]) < 2.4)
+    assert ak.sum(failing) > 0
+    without = ev.read(path)
+    monkeypatch.undo()
+    with_jvt = ev.read(path)
+    assert ak.sum(ak.num(without.jets) + ak.num(without.bjets)) > ak.sum(ak.num(with_jvt.jets) + ak.num(with_jvt.bjets))
 
 
 # ---------------------------------------------------------------- Delphes (a file in Delphes' layout)

@@ -73,8 +73,7 @@ def _inspect(path: Path, selection: DelphesSelection) -> FileSummary:
     notes = [] if "Event.Weight" in keys else [f"{path.name}: no Event.Weight: every event has weight 1"]
     sum_weights = float(n)
     if "Event.Weight" in keys:
-        w = _arrays(tree, ["Event.Weight"])["Event.Weight"]
-        sum_weights = float(np.sum(ak.to_numpy(ak.fill_none(ak.firsts(w) if w.ndim > 1 else w, 1.0))))
+        sum_weights = float(np.sum(_scalar(_arrays(tree, ["Event.Weight"])["Event.Weight"]), dtype=np.float64))
     lead = _arrays(tree, ["Jet.PT"], 0, min(n, 2000))["Jet.PT"]
     check_units(path, ak.to_numpy(ak.fill_none(ak.max(lead, axis=1), 0.0)), unit="GeV")
     return FileSummary(str(path), n, sum_weights, False, notes=tuple(notes))

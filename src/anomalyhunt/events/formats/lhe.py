@@ -100,9 +100,8 @@ def read_lhe_header(path: str | Path) -> LHEFile:
                     state = ""
                 elif state == "init" and text and not text.startswith("<") and not text.startswith("#"):
                     init.append([float(x) for x in text.split()])
-                elif state == "event" and text and not text.startswith("<") and not text.startswith("#"):
-                    if len(event_lines) <= int(float(event_lines[0].split()[0])) if event_lines else True:
-                        event_lines.append(text)
+                elif state == "event" and text and not text.startswith(("<", "#")):
+                    event_lines.append(text)
     except (OSError, UnicodeDecodeError, EOFError, zlib.error) as exc:
         raise EventFileError(f"{path}: cannot read as a Les Houches Event file ({exc})") from exc
     except (ValueError, IndexError) as exc:
@@ -122,7 +121,7 @@ def _incoming(lines: list[str], init, path: Path) -> list[list[float]]:
     """[(id, x) along +z, (id, x) along -z] of the event's two incoming partons (status -1)."""
     beam_e = (init[0][2], init[0][3]) if init else (1.0, 1.0)
     partons = []
-    for line in lines[1:]:
+    for line in lines[1:1 + int(lines[0].split()[0])]:  # the NUP particle lines; optional lines follow
         fields = line.split()
         if len(fields) >= 10 and int(fields[1]) == -1:
             partons.append((int(fields[0]), float(fields[8]), float(fields[9])))

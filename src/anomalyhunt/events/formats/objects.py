@@ -67,6 +67,16 @@ def near_any_flat(a_counts, a_eta, a_phi, b_counts, b_eta, b_phi, dr: float) -> 
                             np.asarray(b_eta, np.float64), np.asarray(b_phi, np.float64), float(dr))
 
 
+def near_any(a: ak.Array, b: ak.Array, dr: float) -> ak.Array:
+    """For each object of jagged `a`, whether an object of `b` in the same event lies within dR < `dr`."""
+    def flat(x):
+        return ak.to_numpy(ak.flatten(x))
+
+    near = near_any_flat(ak.to_numpy(ak.num(a)), flat(a.eta), flat(a.phi), ak.to_numpy(ak.num(b)), flat(b.eta),
+                         flat(b.phi), dr)
+    return ak.unflatten(near, ak.num(a))
+
+
 def empty_collection(n: int, *, leptons: bool = False) -> ak.Array:
     """`n` empty lists of contract objects (a collection the file does not have)."""
     zeros = np.zeros(0, dtype=np.float32)
@@ -74,13 +84,6 @@ def empty_collection(n: int, *, leptons: bool = False) -> ak.Array:
     if leptons:
         fields["charge"] = np.zeros(0, dtype=np.int8)
     return ak.unflatten(ak.zip(fields), np.zeros(n, dtype=np.int64))
-
-
-def near_any(a: ak.Array, b: ak.Array, dr: float) -> ak.Array:
-    """For each object of `a`, whether an object of `b` in the same event lies within dR < `dr`."""
-    pairs = ak.cartesian({"a": a, "b": b}, nested=True)
-    dphi = (pairs.a.phi - pairs.b.phi + np.pi) % (2 * np.pi) - np.pi
-    return ak.any(np.sqrt((pairs.a.eta - pairs.b.eta) ** 2 + dphi**2) < dr, axis=2)
 
 
 def assemble(objects: Mapping[str, ak.Array], met_pt, met_phi, weight, event_id, *, where: str = "") -> ak.Array:

@@ -146,15 +146,21 @@ def _inspect(path: Path, selection: PhysliteSelection) -> FileSummary:
 
 
 def _btag_discriminant(a, s: PhysliteSelection):
+    """Per jet, ln(p_b / (f_c p_c + (1 - f_c) p_u)) of the BTagging object its link points to; -99 for a jet
+    whose link points nowhere or whose probabilities give no finite value."""
     link = a["AnalysisJetsAuxDyn.btaggingLink"]
     index = link[link.fields[-1]] if link.fields else link
-    probs = [a[f"{_BTAG}.{s.btagger}_{f}"] for f in ("pb", "pc", "pu")]
-    valid = index < ak.num(probs[0], axis=1)
-    safe = ak.where(valid, index, 0)
-    pb, pc, pu = (ak.where(valid, p[safe], 0.0) if ak.max(ak.num(p)) else p[safe[:, :0]] for p in probs)
+    n_jets, n_tags = ak.to_numpy(ak.num(index)), ak.to_numpy(ak.num(a[f"{_BTAG}.{s.btagger}_pb"]))
+    local = ak.to_numpy(ak.flatten(index)).astype(np.int64)
+    first_tag = np.repeat(np.concatenate([[0], np.cumsum(n_tags)[:-1]]), n_jets)
+    valid = local < np.repeat(n_tags, n_jets)
+    pb, pc, pu = (ak.to_numpy(ak.flatten(a[f"{_BTAG}.{s.btagger}_{f}"])).astype(np.float64)[(first_tag + local)[valid]]
+                  for f in ("pb", "pc", "pu"))
+    disc = np.full(len(local), -99.0)
     with np.errstate(divide="ignore", invalid="ignore"):
-        disc = np.log(pb / (s.btag_fc * pc + (1 - s.btag_fc) * pu))
-    return ak.where(valid, ak.fill_none(ak.nan_to_num(disc, nan=-99.0, posinf=99.0, neginf=-99.0), -99.0), -99.0)
+        disc[valid] = np.log(pb / (s.btag_fc * pc + (1 - s.btag_fc) * pu))
+    disc[~np.isfinite(disc)] = -99.0
+    return ak.unflatten(disc, n_jets)
 
 
 def _read(path: Path, selection: PhysliteSelection, start: int, stop: int, seed: int = 0) -> ak.Array:
