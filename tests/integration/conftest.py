@@ -27,3 +27,19 @@ def disco_samples(tmp_path_factory):
         generate(GenerationConfig(process, n, seed=5, preset="adc2021", chunk_size=n), out, workers=0)
         paths.append(str(out))
     return paths
+
+
+@pytest.fixture(scope="session")
+def fourlepton_samples(tmp_path_factory):
+    """Seed 003's samples at a tiny scale (fourlepton preset): simulation, an independent background pool from
+    another seed, and the 150 GeV scalar_4l signal. Dataset paths in that order."""
+    root = tmp_path_factory.mktemp("fourlepton")
+    paths = []
+    for name, process, n, seed, params in (("simulation", "fourlepton_bkg", 2500, 31, {}),
+                                           ("pool", "fourlepton_bkg", 5000, 32, {}),
+                                           ("scalar_4l_150", "scalar_4l", 400, 33, {"mass": 150.0})):
+        out = root / name
+        generate(GenerationConfig(process, n, seed=seed, preset="fourlepton", chunk_size=n, params=params), out,
+                 workers=0)
+        paths.append(str(out))
+    return paths

@@ -15,7 +15,7 @@ from anomalyhunt.methods import get_method, method_names
 CLI = [sys.executable, "-m", "anomalyhunt.cli"]
 
 
-def _config(method, search_samples, disco_samples, tmp_path):
+def _config(method, search_samples, disco_samples, fourlepton_samples, tmp_path):
     if method == "rmm_autoencoder":
         _, paths = search_samples
         # the W' comes from a `generate:` section: made by the run itself, in process
@@ -30,14 +30,18 @@ def _config(method, search_samples, disco_samples, tmp_path):
                 "double_ae: {lam: 10, batch_size: 400, max_epochs: 2, patience: 2, single_ae: false}\n"
                 "signal_fraction: 0.05\nefficiencies: [0.05]\nclosure_splits: [1.0]\ntrigger_efficiency: 0.1\n"
                 "onnx: false\n")
+    if method == "data_vs_sim":
+        return (f"method: data_vs_sim\nsamples: [{', '.join(fourlepton_samples)}]\nluminosity_fb: 10\n"
+                "classifier: {hidden: [16, 16], n_members: 2, epochs: 2}\nn_null: 10\ninjections: [10, 20]\n"
+                "n_injections: 3\ncalibration_datasets: 4\n")
     raise AssertionError(f"add a tiny configuration for the new method {method!r} here")
 
 
 @pytest.mark.parametrize("method", method_names())
-def test_every_method_honours_the_protocol(method, search_samples, disco_samples, tmp_path):
+def test_every_method_honours_the_protocol(method, search_samples, disco_samples, fourlepton_samples, tmp_path):
     spec = get_method(method)
     config = tmp_path / "run.yaml"
-    config.write_text(_config(method, search_samples, disco_samples, tmp_path))
+    config.write_text(_config(method, search_samples, disco_samples, fourlepton_samples, tmp_path))
     out = tmp_path / "runs" / "one"
     args = [*CLI, "run", str(config), "--out", str(out), "--workers", "0"]
     result = subprocess.run(args, capture_output=True, text=True)

@@ -3,6 +3,7 @@ arrays out."""
 
 from .columns import SEARCH_MASS_CELLS, InputColumns, fit_columns, flatten
 from .files import load_feature_file
+from .fourlepton import FOURLEPTON_INPUTS, fourlepton_input_names, fourlepton_inputs
 from .fourvectors import adc2021_names, adc2021_slots, four_vector_names, padded_four_vectors
 from .masses import SEARCH_MASSES, search_masses
 from .rmm import RMM_PRESETS, RMMLayout, object_labels, rmm, rmm_cell_names, rmm_layout
@@ -10,6 +11,7 @@ from .spec import FEATURE_KINDS, FeatureSpec, feature_spec
 
 __all__ = [
     "FEATURE_KINDS",
+    "FOURLEPTON_INPUTS",
     "FeatureSpec",
     "feature_spec",
     "RMM_PRESETS",
@@ -22,6 +24,8 @@ __all__ = [
     "fit_columns",
     "flatten",
     "four_vector_names",
+    "fourlepton_input_names",
+    "fourlepton_inputs",
     "load_feature_file",
     "object_labels",
     "padded_four_vectors",

@@ -18,6 +18,7 @@ __all__ = ["Method", "MethodResult", "Report", "get_method", "html_table", "meth
 _PACKAGES = {
     "rmm_autoencoder": "anomalyhunt.methods.rmm_autoencoder",
     "double_ae": "anomalyhunt.methods.double_ae",
+    "data_vs_sim": "anomalyhunt.methods.data_vs_sim",
 }
 
 

@@ -15,9 +15,9 @@ import importlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, ClassVar, Protocol, runtime_checkable
 
-__all__ = ["Method", "MethodResult", "Report", "html_table"]
+__all__ = ["Method", "MethodResult", "Report", "SummaryResult", "html_table"]
 
 
 @dataclass(frozen=True)
@@ -53,10 +53,29 @@ class MethodResult(Protocol):
         """Save the figures into the folder `plots`; return the report's sections."""
 
 
+class SummaryResult:
+    """A MethodResult whose summary is its `summary_data` and whose lines and report come from the module
+    `report_module` (the method's report.py, imported when first needed): `summary_lines(summary)` and
+    `report_sections(result, plots)`."""
+
+    report_module: ClassVar[str]
+    summary_data: dict[str, Any]
+
+    def summary(self) -> dict[str, Any]:
+        return self.summary_data
+
+    def lines(self) -> list[str]:
+        return importlib.import_module(self.report_module).summary_lines(self.summary_data)
+
+    def report(self, plots: Path) -> Report:
+        return importlib.import_module(self.report_module).report_sections(self, plots)
+
+
 @dataclass(frozen=True)
 class Method:
     """A registered search method. `run` names the function "module:function" so that listing the methods
-    imports none of their heavy dependencies."""
+    imports none of their heavy dependencies. A `parallel` method's run also takes `scheduler` (a Dask
+    scheduler address, or None)."""
 
     name: str
     description: str
@@ -64,6 +83,7 @@ class Method:
     run: str
     summary_keys: tuple[str, ...]
     report_sections: tuple[str, ...]
+    parallel: bool = False  # run also takes scheduler= and fans its work out on that Dask scheduler
 
     def runner(self) -> Callable[..., MethodResult]:
         module, _, function = self.run.partition(":")

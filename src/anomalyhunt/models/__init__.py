@@ -4,7 +4,7 @@ from .autoencoder import Autoencoder
 from .base import Estimator
 from .disco import distance_correlation
 from .double_ae import DoubleDisCoAE
-from .ensemble import BatchedMLP, ClassifierEnsemble, train_ensemble
+from .ensemble import CLASSIFIER_LOSSES, BatchedMLP, ClassifierEnsemble, train_ensemble, train_member_datasets
 from .nets import AUTOENCODER_PRESETS, AutoencoderNet
 from .train import (
     Adadelta,
@@ -18,6 +18,7 @@ from .train import (
     train_model,
 )
 
-__all__ = ["AUTOENCODER_PRESETS", "Adadelta", "Adam", "Autoencoder", "AutoencoderNet", "BatchedMLP",
-           "ClassifierEnsemble", "DoubleDisCoAE", "Estimator", "FixedEpochs", "MaxMonitored", "MinValidationLoss",
-           "TrainConfig", "TrainHistory", "distance_correlation", "resolve_device", "train_ensemble", "train_model"]
+__all__ = ["AUTOENCODER_PRESETS", "CLASSIFIER_LOSSES", "Adadelta", "Adam", "Autoencoder", "AutoencoderNet",
+           "BatchedMLP", "ClassifierEnsemble", "DoubleDisCoAE", "Estimator", "FixedEpochs", "MaxMonitored",
+           "MinValidationLoss", "TrainConfig", "TrainHistory", "distance_correlation", "resolve_device",
+           "train_ensemble", "train_member_datasets", "train_model"]

@@ -136,7 +136,8 @@ def run(run_config: RunConfig, out: str | os.PathLike, *, overwrite: bool = Fals
         if samples:
             atomic_write_text(partial / "yields.txt", yield_table(samples, luminosity_fb=luminosity) + "\n")
         with progress(f"method {method.name}", unit="steps", logger=log) as bar:
-            result = runner(run_config.config, partial, progress=True)
+            fan_out = {"scheduler": scheduler} if method.parallel else {}
+            result = runner(run_config.config, partial, progress=True, **fan_out)
             bar.update(1, step="report")
             summary = result.summary()
             if samples:

@@ -42,10 +42,17 @@ from .metrics import (
     sic_curve,
     tpr_at_fpr,
 )
+from .nulls import Chi2Fit, InjectionLimit, empirical_pvalue, fit_chi2, injection_limit, ks_uniform
 from .regions import AnomalyRegion, region_by_efficiency, regions_by_cross_section
 from .sculpting import SculptingResult, sculpting_check
 
 __all__ = [
+    "Chi2Fit",
+    "InjectionLimit",
+    "empirical_pvalue",
+    "fit_chi2",
+    "injection_limit",
+    "ks_uniform",
     "ABCDResult",
     "AnomalyRegion",
     "BumpHuntResult",

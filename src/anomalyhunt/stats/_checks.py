@@ -24,3 +24,13 @@ def histogram(counts, edges, *, allow_empty: bool = False) -> tuple[np.ndarray, 
     if not allow_empty and counts.sum() <= 0:
         raise StatsInputError("the histogram is empty")
     return counts, edges
+
+
+def finite_1d(values, name: str) -> np.ndarray:
+    """`values` as a non-empty 1-D float array of finite numbers, or a StatsInputError naming `name`."""
+    values = np.asarray(values, dtype=np.float64)
+    if values.ndim != 1 or values.size == 0:
+        raise StatsInputError(f"{name} must be a non-empty 1-D array, got shape {values.shape}")
+    if not np.all(np.isfinite(values)):
+        raise StatsInputError(f"{name} must be finite (found NaN or inf)")
+    return values

@@ -133,3 +133,18 @@ def test_mlc_is_saved_and_loaded_with_its_loss(tmp_path):
     assert np.any(model.score_samples(x) < 0)  # f, not a probability
     with pytest.raises(ConfigError, match="unknown loss"):
         ClassifierEnsemble(2, loss="hinge")
+
+
+def test_mlc_loss_stays_finite_for_far_outliers():
+    # e^f overflows float32 at f ~ 89; above f = 30 the loss continues as its tangent (value and slope match)
+    from anomalyhunt.models.ensemble import CLASSIFIER_LOSSES
+
+    f = torch.tensor([[[-3.0], [10.0], [29.0], [30.0], [31.0], [500.0], [1e6]]], requires_grad=True)
+    for label in (0.0, 1.0):
+        loss = CLASSIFIER_LOSSES["mlc"](f, torch.full((1, 7), label))
+        (grad,) = torch.autograd.grad(loss.sum(), f)
+        assert torch.isfinite(loss).all() and torch.isfinite(grad).all()
+    sim = CLASSIFIER_LOSSES["mlc"](f, torch.zeros(1, 7)).detach().double().squeeze()
+    exact = torch.expm1(f.detach().double().squeeze()[:4])
+    torch.testing.assert_close(sim[:4], exact, rtol=1e-6, atol=1e-6)  # exact below the cap
+    assert sim[4] == pytest.approx(np.exp(30.0) * 2 - 1, rel=1e-5)  # tangent above it

@@ -43,7 +43,7 @@ from ...stats import (
     sic_curve,
     working_point,
 )
-from ..base import Report
+from ..base import SummaryResult
 from .config import DoubleAEConfig
 
 __all__ = ["DoubleAEResult", "run"]
@@ -52,8 +52,10 @@ log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
-class DoubleAEResult:
+class DoubleAEResult(SummaryResult):
     """The numbers of summary.json and what the report draws."""
+
+    report_module = "anomalyhunt.methods.double_ae.report"
 
     summary_data: dict[str, Any]
     model: DoubleDisCoAE
@@ -64,19 +66,6 @@ class DoubleAEResult:
     test_idx: np.ndarray
     process: np.ndarray
     trigger_thresholds: tuple
-
-    def summary(self) -> dict[str, Any]:
-        return self.summary_data
-
-    def lines(self) -> list[str]:
-        from .report import summary_lines
-
-        return summary_lines(self.summary_data)
-
-    def report(self, plots: Path) -> Report:
-        from .report import report_sections
-
-        return report_sections(self, plots)
 
 
 def _features(config: DoubleAEConfig, events) -> tuple[np.ndarray, Any]:
