@@ -21,7 +21,7 @@ def dask_client(*, workers: int = 2, scheduler: str | None = None) -> Iterator:
             yield client
         return
     # Dask's nanny starts workers with MALLOC_TRIM_THRESHOLD_=65536, so that freed memory goes back to the
-    # system at once; PyTorch training, which frees and allocates its activations every step, ran 1.5x slower
+    # system at once; PyTorch training, which frees and allocates its activations every step, ran 1.5-2x slower
     # under it (benchmarks/RESULTS.md). 64 MiB keeps the memory-returning behaviour for large frees.
     with dask.config.set({"distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": 64 * 2**20}), \
             LocalCluster(n_workers=max(workers, 1), threads_per_worker=1, processes=True,

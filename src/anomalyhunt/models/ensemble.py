@@ -203,6 +203,9 @@ def _bce(out: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     return nn.functional.binary_cross_entropy_with_logits(out.squeeze(-1), y, reduction="none")
 
 
+_MLC_CAP = 30.0  # see _mlc
+
+
 def _mlc(out: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     """Maximum-likelihood classifier loss per event (NPLM's form): e^f - 1 for class 0 ("simulation"), -f for
     class 1 ("data"). Weighted by w for class 0, its minimum is f(x) = ln(n_1(x) / (w n_0(x))), the log density
@@ -213,9 +216,6 @@ def _mlc(out: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     capped = torch.clamp(f, max=_MLC_CAP)
     exp = torch.exp(capped) * (1.0 + f - capped)
     return torch.where(y > 0.5, -f, exp - 1.0)
-
-
-_MLC_CAP = 30.0
 
 
 CLASSIFIER_LOSSES = {"bce": _bce, "mlc": _mlc}

@@ -39,8 +39,8 @@ def input_spectra_figure(names: list[str], data: np.ndarray, simulation: np.ndar
         edges = np.linspace(lo, hi, 51)
         ax.hist(simulation[:, i], edges, histtype="stepfilled", alpha=0.35, color="tab:blue",
                 label=f"simulation ({len(simulation)})", weights=np.full(len(simulation), len(data) / len(simulation)))
-        ax.errorbar(0.5 * (edges[1:] + edges[:-1]), np.histogram(data[:, i], edges)[0],
-                    yerr=np.sqrt(np.histogram(data[:, i], edges)[0]), fmt="k.", ms=4, label=data_label)
+        counts = np.histogram(data[:, i], edges)[0]
+        ax.errorbar(0.5 * (edges[1:] + edges[:-1]), counts, yerr=np.sqrt(counts), fmt="k.", ms=4, label=data_label)
         for k, (label, x) in enumerate(signals.items()):
             ax.hist(x[:, i], edges, histtype="step", ls="--", color=f"C{k + 1}", label=f"{label} (shape)",
                     weights=np.full(len(x), len(data) / len(x) * 0.2))

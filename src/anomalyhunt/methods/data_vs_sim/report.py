@@ -9,6 +9,7 @@ from pathlib import Path
 from ...plots import injection_figure, input_spectra_figure, null_distribution_figure, pvalue_figure, save_figure
 from ..base import Report
 from ..base import html_table as table
+from .run import pvalues_against
 from .study import trial_statistics_names
 
 __all__ = ["report_sections", "summary_lines"]
@@ -67,8 +68,6 @@ def report_sections(result, plots: Path) -> Report:
                                                             chi2_dof=dof),
                                    plots / f"nulls_{loss}.png")))
     if config.calibration_datasets:
-        from .run import pvalues_against
-
         pvalues = {f"{loss} {st} ({kind})": pvalues_against(result.statistics[loss][kind][:, j],
                                                      result.statistics[loss]["calibration"][:, j], st)
                    for kind in config.nulls for loss in config.losses

@@ -14,6 +14,7 @@ Steps:
 from __future__ import annotations
 
 import csv
+import io
 import logging
 import os
 import time
@@ -22,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from scipy import stats as sps
 
 from ...events import load_samples
 from ...events.io import atomic_write_text
@@ -80,34 +82,35 @@ def _uniform_weights(weights: np.ndarray, what: str) -> None:
 
 def load_arrays(config: DataVsSimConfig) -> SampleArrays:
     """Read the samples, check their roles (labels) and sizes, and compute the inputs."""
-    background, signals = [], []
+    background, signals, simulation = [], [], None
     for path in config.samples:
         events, process = load_samples([path])
         labels = set(np.asarray(events.label).tolist())
         if len(labels) != 1:
             raise ConfigError(f"{path}: mixes Standard-Model and BSM events; give one role per sample")
-        if labels == {0}:
-            if path != config.simulation:
-                background.append(path)
-        elif path == config.simulation:
-            raise ConfigError(f"simulation {path} holds BSM (label 1) events")
+        if path == config.simulation:
+            if labels != {0}:
+                raise ConfigError(f"simulation {path} holds BSM (label 1) events")
+            simulation = events
+        elif labels == {0}:
+            background.append(path)
         else:
             signals.append((str(process[0]) if len(process) else Path(path).name, events))
     if not background:
         raise ConfigError("no background pool: give at least one Standard-Model sample besides the simulation")
     if not signals:
         raise ConfigError("no signal sample (label 1) to inject")
-    sim_events, _ = load_samples([config.simulation])
+    # the pool's datasets together (load_samples shares a process's cross section among its datasets)
     pool_events, _ = load_samples(background)
     _uniform_weights(np.asarray(pool_events.weight), "background pool")
-    _uniform_weights(np.asarray(sim_events.weight), "simulation")
+    _uniform_weights(np.asarray(simulation.weight), "simulation")
     sigma_fb = 1000.0 * float(np.sum(pool_events.weight)) * config.background_scale
     out = {name: fourlepton_inputs(ev, config.inputs) for name, ev in signals}
     short = [name for name, x in out.items() if len(x) < max(config.injections)]
     if short:
         raise ConfigError(f"signal samples {short} have fewer events than the largest injection "
                           f"({max(config.injections)}); generate more")
-    return SampleArrays(fourlepton_input_names(config.inputs), fourlepton_inputs(sim_events, config.inputs),
+    return SampleArrays(fourlepton_input_names(config.inputs), fourlepton_inputs(simulation, config.inputs),
                         fourlepton_inputs(pool_events, config.inputs), out, sigma_fb)
 
 
@@ -198,8 +201,6 @@ def _chi2_study(t_null: dict[str, np.ndarray], t_background: np.ndarray, t_injec
         # tails: the fraction of background-only t beyond the fitted chi^2's 1, 2 and 2.5 sigma quantiles
         tails = {}
         for z in (1.0, 2.0, 2.5):
-            from scipy import stats as sps
-
             q = sps.chi2.isf(sps.norm.sf(z), fit.dof)
             tails[f"{z:g}sigma"] = {"expected": float(sps.norm.sf(z)),
                                     "observed": float(np.mean(t_background > q)), "n": int(t_background.size)}
@@ -245,8 +246,6 @@ def analyse(config: DataVsSimConfig, arrays: SampleArrays, trained: dict[str, di
                 kind: {st: ks_uniform(_finite(pvalues_against(got[kind][:, j], got["calibration"][:, j], st)))
                        for j, st in enumerate(names) if st != "n_data"} for kind in config.nulls}
         if set(config.nulls) == {"bootstrap", "independent"}:
-            from scipy import stats as sps
-
             summary["null_comparison"][loss] = {
                 st: {"ks_pvalue": float(sps.ks_2samp(_finite(got["bootstrap"][:, j]),
                                                      _finite(got["independent"][:, j])).pvalue),
@@ -300,10 +299,7 @@ def _write_trials(path: Path, config: DataVsSimConfig, trained: dict, signal_nam
             rows.append({"loss": loss, "kind": trial.kind, "index": trial.index,
                          "signal": signal_names[trial.signal] if trial.signal >= 0 else "",
                          "n_signal": trial.n_signal, **{n: f"{v:.8g}" for n, v in zip(names, values, strict=True)}})
-    columns = ["loss", "kind", "index", "signal", "n_signal", "mean_loss", "mean_score", "max_score", "std_score",
-               "t_nplm", "n_data"]
-    import io
-
+    columns = ["loss", "kind", "index", "signal", "n_signal", *trial_statistics_names("mlc")]
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=columns, restval="")
     writer.writeheader()

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
+from scipy.special import expit, logit
 
 from ...exceptions import ConfigError
 from ...models.ensemble import CLASSIFIER_LOSSES, BatchedMLP, train_member_datasets
@@ -93,28 +94,25 @@ def _padded(row_lists: list[np.ndarray], fill: list[int]) -> np.ndarray:
     return rows
 
 
-def _mlc_sim_loss(f: np.ndarray) -> np.ndarray:
-    """e^f - 1, continued as its tangent above f = 30 as in the training loss (`models.ensemble._mlc`)."""
-    capped = np.minimum(f, 30.0)
-    return np.exp(capped) * (1.0 + f - capped) - 1.0
+def _loss_per_event(loss: str, output: np.ndarray, label: np.ndarray) -> np.ndarray:
+    """The training loss (`models.ensemble.CLASSIFIER_LOSSES`) per event, unweighted, of an ensemble's combined
+    output: the mean f for MLC, the logit of the mean probability for BCE."""
+    with torch.no_grad():
+        out = torch.as_tensor(output, dtype=torch.float64)[None, :, None]
+        return CLASSIFIER_LOSSES[loss](out, torch.as_tensor(label, dtype=torch.float64)[None]).numpy()[0]
 
 
 def _statistics(loss: str, label: np.ndarray, weight: np.ndarray, f_mean: np.ndarray, p_mean: np.ndarray,
                 in_sample_f: np.ndarray, in_sample: np.ndarray) -> list[float]:
     """The statistics of one trial from its held-out ensemble outputs (every event once)."""
     data = label > 0.5
-    if loss == "bce":
-        p = np.clip(p_mean, 1e-7, 1 - 1e-7)
-        per_event = np.where(data, -np.log(p), -np.log1p(-p))
-        score = p_mean
-    else:
-        per_event = np.where(data, -f_mean, _mlc_sim_loss(f_mean))
-        score = f_mean
+    score = p_mean if loss == "bce" else f_mean
+    output = logit(np.clip(p_mean, 1e-7, 1 - 1e-7)) if loss == "bce" else f_mean
+    per_event = _loss_per_event(loss, output, label)
     out = [float(np.sum(weight * per_event) / np.sum(weight)), float(score[data].mean()),
            float(score[data].max()), float(score[data].std())]
     if loss == "mlc":  # NPLM: t = -2 min L, L = sum_sim w (e^f - 1) - sum_data f, on the training events
-        f, d, w = in_sample_f, data[in_sample], weight[in_sample]
-        out.append(float(-2 * (np.sum(w[~d] * _mlc_sim_loss(f[~d])) - np.sum(f[d]))))
+        out.append(float(-2 * np.sum(weight[in_sample] * _loss_per_event(loss, in_sample_f, label[in_sample]))))
     out.append(float(data.sum()))
     return out
 
@@ -168,7 +166,7 @@ def train_group(trials: list[Trial], pools: Pools, model: DataVsSimModel, loss: 
             k += model.n_members
             held = fold == f if folds > 1 else np.ones(n, dtype=bool)
             f_mean[held] = block[:, held].mean(axis=0)
-            p_mean[held] = (1 / (1 + np.exp(-block[:, held]))).mean(axis=0)
+            p_mean[held] = expit(block[:, held]).mean(axis=0)
             if f == 0:
                 in_sample = fold != 0 if folds > 1 else np.ones(n, dtype=bool)
                 in_sample_f = block[:, in_sample].mean(axis=0)
