@@ -166,7 +166,7 @@ def _finish(outcome) -> int:
 def _cmd_run(args: argparse.Namespace) -> int:
     from .pipeline import load_run_config, run
 
-    run_config = load_run_config(args.config)
+    run_config = load_run_config(args.config).scaled(args.scale)
     return _finish(run(run_config, args.out, overwrite=args.overwrite, workers=args.workers,
                        scheduler=args.scheduler, command_line=sys.argv, render=args.render))
 
@@ -269,6 +269,8 @@ def build_parser() -> argparse.ArgumentParser:
     _add_run_options(p, "runs/search")
     p.add_argument("--scheduler", default=None, help="Dask scheduler address for generating samples")
     p.add_argument("--render", action="store_true", help="check the report in headless Chromium, save report.png")
+    p.add_argument("--scale", type=float, default=1.0,
+                   help="multiply the events of every `generate:` sample (scaled samples get their own folders)")
     p.set_defaults(func=_cmd_run)
 
     p = sub.add_parser("demo", help="the embedded default: a small SM + BSM sample, end to end")

@@ -43,3 +43,18 @@ def fourlepton_samples(tmp_path_factory):
                  workers=0)
         paths.append(str(out))
     return paths
+
+
+@pytest.fixture(scope="session")
+def dijet_samples(tmp_path_factory):
+    """Seed 004's samples at a tiny scale (dijet_lhco preset, large-R jets): QCD above the 1.2 TeV jet threshold
+    and the W' -> X Y signal. Dataset paths in that order."""
+    root = tmp_path_factory.mktemp("dijet")
+    paths = []
+    for name, process, n, seed, params in (("qcd", "qcd", 900, 41, {"pthat_min": 1000.0, "bias_pow": 4.0}),
+                                           ("wprime_xy", "wprime_xy", 400, 42, {})):
+        out = root / name
+        generate(GenerationConfig(process, n, seed=seed, preset="dijet_lhco", chunk_size=n, params=params), out,
+                 workers=0)
+        paths.append(str(out))
+    return paths

@@ -11,6 +11,8 @@ __all__ = [
     "COLLECTIONS",
     "LEPTON_COLLECTIONS",
     "EVENT_FIELDS",
+    "FATJET_FIELDS",
+    "CONSTITUENT_FIELDS",
     "schema_problems",
     "empty_events",
 ]
@@ -22,6 +24,10 @@ LEPTON_COLLECTIONS = ("muons", "electrons")
 MET_FIELDS: dict[str, str] = {"pt": "float32", "phi": "float32"}
 SCALAR_FIELDS: dict[str, str] = {"weight": "float64", "label": "int8", "event_id": "int64"}
 EVENT_FIELDS = (*COLLECTIONS, "met", *SCALAR_FIELDS, "process")
+# Optional: large-R jets with N-subjettiness (normalised measure, beta = 1, exclusive-kt axes), and, where the
+# preset stores them, their leading constituents.
+FATJET_FIELDS: dict[str, str] = {**OBJECT_FIELDS, "tau1": "float32", "tau2": "float32", "tau3": "float32"}
+CONSTITUENT_FIELDS: dict[str, str] = {"pt": "float32", "eta": "float32", "phi": "float32"}
 
 
 def _record_problems(rtype, expected: dict[str, str], where: str) -> list[str]:
@@ -55,6 +61,8 @@ def schema_problems(events: ak.Array) -> list[str]:
             continue
         expected = LEPTON_FIELDS if name in LEPTON_COLLECTIONS else OBJECT_FIELDS
         problems += _record_problems(ctype.content, expected, name)
+    if "fatjets" in top.fields:
+        problems += _fatjet_problems(top.content("fatjets"))
     if "met" in top.fields:
         problems += _record_problems(top.content("met"), MET_FIELDS, "met")
     for name, dtype in SCALAR_FIELDS.items():
@@ -66,6 +74,18 @@ def schema_problems(events: ak.Array) -> list[str]:
         ptype = top.content("process")
         if ptype.parameter("__array__") != "string":
             problems.append(f"'process' should be a string, found {ptype}")
+    return problems
+
+
+def _fatjet_problems(ctype) -> list[str]:
+    if not isinstance(ctype, ak.types.ListType):
+        return [f"'fatjets' should be a variable-length list, found {ctype}"]
+    problems = _record_problems(ctype.content, FATJET_FIELDS, "fatjets")
+    if isinstance(ctype.content, ak.types.RecordType) and "constituents" in ctype.content.fields:
+        inner = ctype.content.content("constituents")
+        if not isinstance(inner, ak.types.ListType):
+            return [*problems, f"'fatjets.constituents' should be a variable-length list, found {inner}"]
+        problems += _record_problems(inner.content, CONSTITUENT_FIELDS, "fatjets.constituents")
     return problems
 
 

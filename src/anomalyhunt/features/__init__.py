@@ -1,7 +1,8 @@
-"""Feature spaces: the Rapidity-Mass Matrix, input columns, search masses, padded four-vectors. Arrays in,
-arrays out."""
+"""Feature spaces: the Rapidity-Mass Matrix, input columns, search masses, padded four-vectors, dijet
+substructure inputs. Arrays in, arrays out."""
 
 from .columns import SEARCH_MASS_CELLS, InputColumns, fit_columns, flatten
+from .dijet import DIJET_INPUT_NAMES, dijet_inputs, dijet_mass, has_dijet
 from .files import load_feature_file
 from .fourlepton import FOURLEPTON_INPUTS, fourlepton_input_names, fourlepton_inputs
 from .fourvectors import adc2021_names, adc2021_slots, four_vector_names, padded_four_vectors
@@ -10,6 +11,10 @@ from .rmm import RMM_PRESETS, RMMLayout, object_labels, rmm, rmm_cell_names, rmm
 from .spec import FEATURE_KINDS, FeatureSpec, feature_spec
 
 __all__ = [
+    "DIJET_INPUT_NAMES",
+    "dijet_inputs",
+    "dijet_mass",
+    "has_dijet",
     "FEATURE_KINDS",
     "FOURLEPTON_INPUTS",
     "FeatureSpec",

@@ -40,12 +40,19 @@ class DetectorPreset:
     em_constant: float = 0.007
     mu_constant: float = 0.01
     mu_linear: float = 1e-4
+    # large-R jets (`fatjets`, with N-subjettiness): made when fatjet_r > 0; up to fatjet_constituents
+    # constituents (pt, eta, phi) stored per jet when > 0
+    fatjet_r: float = 0.0
+    fatjet_pt_min: float = 100.0
+    fatjet_eta_max: float = 2.5
+    fatjet_constituents: int = 0
     # event selection
     min_leptons: int = 0
     selection_lepton_pt: float = 0.0
     min_jets: int = 0
     selection_jet_pt: float = 0.0
     leading_jet_pt: float = 0.0
+    leading_fatjet_pt: float = 0.0
     four_lepton: bool = False
 
     def __post_init__(self) -> None:
@@ -58,6 +65,14 @@ class DetectorPreset:
                 raise ConfigError(f"detector preset {self.name!r}: {name} is a probability, got {getattr(self, name)}")
         if not 0 < self.jet_r <= 2:
             raise ConfigError(f"detector preset {self.name!r}: jet_r must be in (0, 2], got {self.jet_r}")
+        if self.fatjet_r > 2:
+            raise ConfigError(f"detector preset {self.name!r}: fatjet_r must be in [0, 2], got {self.fatjet_r}")
+        if (self.leading_fatjet_pt or self.fatjet_constituents) and not self.fatjet_r:
+            raise ConfigError(f"detector preset {self.name!r}: leading_fatjet_pt and fatjet_constituents need "
+                              "large-R jets (fatjet_r > 0)")
+        if not isinstance(self.fatjet_constituents, int) or isinstance(self.fatjet_constituents, bool):
+            raise ConfigError(f"detector preset {self.name!r}: fatjet_constituents must be an integer, "
+                              f"got {self.fatjet_constituents!r}")
 
     @property
     def selection(self) -> str:
@@ -71,6 +86,9 @@ class DetectorPreset:
             parts.append(f">= {self.min_jets} jets pT > {self.selection_jet_pt:g}")
         if self.leading_jet_pt:
             parts.append(f"leading jet pT > {self.leading_jet_pt:g}")
+        if self.leading_fatjet_pt:
+            parts.append(f"leading R = {self.fatjet_r:g} jet pT > {self.leading_fatjet_pt:g}, "
+                         f"|eta| < {self.fatjet_eta_max:g}")
         return "; ".join(parts) or "none"
 
     def as_dict(self) -> dict:
@@ -88,7 +106,9 @@ PRESETS: dict[str, DetectorPreset] = {
                        btag_mistag=0.01, min_leptons=1, selection_lepton_pt=60.0),
         DetectorPreset("adc2021", jet_pt_min=15.0, jet_eta_max=4.0, lepton_pt_min=3.0, photon_pt_min=10.0,
                        min_leptons=1, selection_lepton_pt=23.0),
-        DetectorPreset("dijet_lhco", jet_r=1.0, jet_pt_min=100.0, jet_eta_max=2.5, leading_jet_pt=1200.0),
+        # the LHC Olympics R&D setting: anti-kt R = 1.0 jets with substructure, one with pT > 1.2 TeV
+        DetectorPreset("dijet_lhco", jet_pt_min=30.0, jet_eta_max=2.5, fatjet_r=1.0, fatjet_pt_min=100.0,
+                       fatjet_eta_max=2.5, leading_fatjet_pt=1200.0),
         DetectorPreset("fourlepton", jet_pt_min=30.0, lepton_pt_min=7.0, lepton_eta_max=2.5, four_lepton=True),
     )
 }

@@ -214,6 +214,26 @@ _register(Process("scalar_4l", "seed-003 signal: gg -> A -> B C, B -> e+e-, C ->
                   _scalar_4l, {"mass": 150.0, "m_b": 25.0, "m_c": 15.0}, label=1))
 
 
+# --- Seed 004: the LHC Olympics R&D signal ---------------------------------------------------------------
+def _wprime_xy(p: Mapping[str, float]) -> list[str]:
+    """W' -> X Y with X -> q qbar' (X carries the W' charge: ids 9000011, u dbar / c sbar) and Y -> q qbar
+    (neutral, id 9000012, light quarks), both narrow (10 MeV)."""
+    if p["m_x"] + p["m_y"] >= p["mass"]:
+        raise ConfigError(f"wprime_xy: m_x + m_y = {p['m_x'] + p['m_y']:g} must be below mass = {p['mass']:g}")
+    mx, my = p["m_x"], p["m_y"]
+    return ["NewGaugeBoson:ffbar2Wprime = on", f"34:m0 = {p['mass']:g}",
+            f"9000011:all = X_xy X_xybar 1 3 0 {mx:g} 0.01 {mx - 1:g} {mx + 1:g} 0.0", "9000011:mayDecay = on",
+            "9000011:oneChannel = 1 0.5 100 2 -1", "9000011:addChannel = 1 0.5 100 4 -3",
+            f"9000012:all = Y_xy void 1 0 0 {my:g} 0.01 {my - 1:g} {my + 1:g} 0.0", "9000012:mayDecay = on",
+            "9000012:oneChannel = 1 0.34 100 1 -1", "9000012:addChannel = 1 0.33 100 2 -2",
+            "9000012:addChannel = 1 0.33 100 3 -3",
+            "34:oneChannel = 1 1.0 100 9000011 9000012"]
+
+
+_register(Process("wprime_xy", "seed-004 / LHC Olympics R&D signal: W' -> X Y, X -> qq', Y -> qq (new X, Y)",
+                  _wprime_xy, {"mass": 3500.0, "m_x": 500.0, "m_y": 100.0}, label=1))
+
+
 def get_process(name: str) -> Process:
     """The catalogue entry called `name`."""
     try:

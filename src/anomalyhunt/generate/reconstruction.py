@@ -15,6 +15,7 @@ import numpy as np
 
 from ..events.schema import LEPTON_COLLECTIONS
 from .detector import DetectorPreset
+from .substructure import nsubjettiness
 
 __all__ = ["INVISIBLE_IDS", "reconstruct", "select", "delta_r", "is_b_hadron"]
 
@@ -105,13 +106,43 @@ def _swallow_fastjet_banner() -> None:
         fastjet.ClusterSequence(one, fastjet.JetDefinition(fastjet.antikt_algorithm, 0.4))
 
 
-def _cluster(inputs: ak.Array, *, r: float, pt_min: float) -> ak.Array:
+def _sequence(inputs: ak.Array, r: float):
     _swallow_fastjet_banner()
     jetdef = fastjet.JetDefinition(fastjet.antikt_algorithm, r)
     momenta = ak.zip({"px": inputs.px, "py": inputs.py, "pz": inputs.pz, "E": inputs.e})
-    jets = fastjet.ClusterSequence(momenta, jetdef).inclusive_jets(min_pt=pt_min)
-    jets = ak.zip({"px": jets.px, "py": jets.py, "pz": jets.pz, "e": jets.E})
-    return _with_kinematics(jets)
+    return fastjet.ClusterSequence(momenta, jetdef)
+
+
+def _four_momenta(p: ak.Array) -> ak.Array:
+    return _with_kinematics(ak.zip({"px": p.px, "py": p.py, "pz": p.pz, "e": p.E}))
+
+
+def _cluster(inputs: ak.Array, *, r: float, pt_min: float) -> ak.Array:
+    return _four_momenta(_sequence(inputs, r).inclusive_jets(min_pt=pt_min))
+
+
+def _fatjets(inputs: ak.Array, *, preset: DetectorPreset, rng: np.random.Generator) -> ak.Array:
+    """Large-R jets with tau_1..3 from their (particle-level) constituents, smeared like jets, cut in pT/eta,
+    with up to `preset.fatjet_constituents` constituents (highest pT first) when asked."""
+    sequence = _sequence(inputs, preset.fatjet_r)
+    pt_min = 0.7 * preset.fatjet_pt_min  # below threshold, so that smearing can move jets across it
+    jets_true = _four_momenta(sequence.inclusive_jets(min_pt=pt_min))
+    constituents = _four_momenta(sequence.constituents(min_pt=pt_min))
+    counts = ak.num(jets_true)
+    taus = nsubjettiness(ak.flatten(constituents, axis=1), r0=preset.fatjet_r)
+    sigma = np.sqrt(preset.jet_stochastic**2 / jets_true.e + preset.jet_constant**2)
+    jets = _scale(jets_true, _gaussian_factor(sigma, rng))
+    fields = {"pt": jets.pt, "eta": jets.eta, "phi": jets.phi, "mass": _mass(jets)}
+    for i in range(3):
+        fields[f"tau{i + 1}"] = ak.unflatten(taus[:, i], counts)
+    if preset.fatjet_constituents:
+        order = ak.argsort(constituents.pt, axis=2, ascending=False, stable=True)
+        kept = constituents[order][:, :, : preset.fatjet_constituents]
+        fields["constituents"] = ak.zip({k: ak.values_astype(kept[k], np.float32) for k in ("pt", "eta", "phi")})
+    out = ak.zip({k: v if k == "constituents" else ak.values_astype(v, np.float32) for k, v in fields.items()},
+                 depth_limit=2)
+    out = out[(out.pt > preset.fatjet_pt_min) & (abs(out.eta) < preset.fatjet_eta_max)]
+    return out[ak.argsort(out.pt, ascending=False, stable=True)]
 
 
 def _output(p: ak.Array, *, charge=None) -> ak.Array:
@@ -134,8 +165,9 @@ def reconstruct(particles: ak.Array, b_hadrons: ak.Array, *, preset: DetectorPre
 
     particles: final-state particles per event, records with `id`, `px`, `py`, `pz`, `e` (GeV).
     b_hadrons: b hadrons per event (any status), records with `px`, `py`, `pz`, `e`.
-    Returns one record per event with `jets`, `bjets`, `muons`, `electrons`, `photons` and `met`,
-    in the event-contract layout (no selection applied: see `select`).
+    Returns one record per event with `jets`, `bjets`, `muons`, `electrons`, `photons` and `met` (and
+    `fatjets` when the preset makes large-R jets), in the event-contract layout (no selection applied: see
+    `select`).
     """
     visible = particles[~_jagged_isin(abs(particles.id), INVISIBLE_IDS) & ((particles.px != 0) | (particles.py != 0))]
     visible = _with_kinematics(visible)
@@ -207,18 +239,19 @@ def reconstruct(particles: ak.Array, b_hadrons: ak.Array, *, preset: DetectorPre
         keep_ph = keep_ph & ~_near_any(photons, all_jets, preset.overlap_dr)
 
     met_pt = np.hypot(met_x, met_y)
-    return ak.zip(
-        {
-            "jets": _output(light),
-            "bjets": _output(bjets),
-            "muons": _output(muons[keep_mu], charge=mu_charge[keep_mu]),
-            "electrons": _output(electrons[keep_e], charge=e_charge[keep_e]),
-            "photons": _output(photons[keep_ph]),
-            "met": ak.zip({"pt": ak.values_astype(met_pt, np.float32),
-                           "phi": ak.values_astype(np.arctan2(met_y, met_x), np.float32)}),
-        },
-        depth_limit=1,
-    )
+    record = {
+        "jets": _output(light),
+        "bjets": _output(bjets),
+        "muons": _output(muons[keep_mu], charge=mu_charge[keep_mu]),
+        "electrons": _output(electrons[keep_e], charge=e_charge[keep_e]),
+        "photons": _output(photons[keep_ph]),
+        "met": ak.zip({"pt": ak.values_astype(met_pt, np.float32),
+                       "phi": ak.values_astype(np.arctan2(met_y, met_x), np.float32)}),
+    }
+    if preset.fatjet_r:
+        # Large-R jets are measured alongside the small-R ones (same inputs); they do not enter MET twice.
+        record["fatjets"] = _fatjets(jet_inputs, preset=preset, rng=rng)
+    return ak.zip(record, depth_limit=1)
 
 
 def _set_mass(p: ak.Array, mass: float) -> ak.Array:
@@ -240,6 +273,9 @@ def select(objects: ak.Array, *, preset: DetectorPreset):
     if preset.leading_jet_pt:
         lead = ak.fill_none(ak.max(all_jets, axis=1), 0.0)
         mask &= ak.to_numpy(lead > preset.leading_jet_pt)
+    if preset.leading_fatjet_pt:
+        lead = ak.fill_none(ak.max(objects.fatjets.pt, axis=1), 0.0)
+        mask &= ak.to_numpy(lead > preset.leading_fatjet_pt)
     if preset.four_lepton:
         for name in LEPTON_COLLECTIONS:
             coll = objects[name]

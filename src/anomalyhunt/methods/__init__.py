@@ -19,6 +19,7 @@ _PACKAGES = {
     "rmm_autoencoder": "anomalyhunt.methods.rmm_autoencoder",
     "double_ae": "anomalyhunt.methods.double_ae",
     "data_vs_sim": "anomalyhunt.methods.data_vs_sim",
+    "vae_latent": "anomalyhunt.methods.vae_latent",
 }
 
 

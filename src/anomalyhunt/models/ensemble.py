@@ -40,27 +40,32 @@ def member_seed(seed: int, member: int) -> int:
 class BatchedMLP(nn.Module):
     """K fully connected networks sizes[0] -> ... -> sizes[-1]; forward maps (K, B, in) to (K, B, out).
 
-    Member k is initialised like `torch.nn.Linear` (uniform in +-1/sqrt(fan_in)) from its own seed:
-    `member_seed(seed, k)`, or `member_seeds[k]` when given (so that a member's network does not depend on which
-    batch of members it is trained in).
+    Member k is initialised from its own seed, `member_seed(seed, k)` or `member_seeds[k]` when given (so that a
+    member's network does not depend on which batch of members it is trained in): init="torch" like
+    `torch.nn.Linear` (weights and biases uniform in +-1/sqrt(fan_in)); init="keras" like a Keras Dense layer
+    (Glorot-uniform weights, +-sqrt(6 / (fan_in + fan_out)), zero biases), for papers trained with TensorFlow.
     """
 
     def __init__(self, n_members: int, sizes: tuple[int, ...], activation: str = "relu",
-                 output_activation: str = "none", *, seed: int = 0, member_seeds=None):
+                 output_activation: str = "none", *, seed: int = 0, member_seeds=None, init: str = "torch"):
         super().__init__()
         if n_members < 1 or len(sizes) < 2 or any(s < 1 for s in sizes):
             raise ConfigError(f"need n_members >= 1 and positive layer sizes, got {n_members}, {sizes}")
         if member_seeds is not None and len(member_seeds) != n_members:
             raise ConfigError(f"member_seeds: need {n_members} seeds, got {len(member_seeds)}")
+        if init not in ("torch", "keras"):
+            raise ConfigError(f"init must be 'torch' or 'keras', got {init!r}")
         self.n_members, self.sizes = n_members, tuple(sizes)
         self.weights = nn.ParameterList()
         self.biases = nn.ParameterList()
         seeds = member_seeds if member_seeds is not None else [member_seed(seed, k) for k in range(n_members)]
         generators = [torch.Generator().manual_seed(int(s)) for s in seeds]
         for fan_in, fan_out in zip(sizes[:-1], sizes[1:], strict=True):
-            bound = 1.0 / math.sqrt(fan_in)
+            bound = 1.0 / math.sqrt(fan_in) if init == "torch" else math.sqrt(6.0 / (fan_in + fan_out))
             w = torch.stack([(torch.rand(fan_in, fan_out, generator=g) * 2 - 1) * bound for g in generators])
             b = torch.stack([(torch.rand(fan_out, generator=g) * 2 - 1) * bound for g in generators])
+            if init == "keras":
+                b = torch.zeros_like(b)
             self.weights.append(nn.Parameter(w))
             self.biases.append(nn.Parameter(b))
         self.activation = _ACTIVATIONS[activation]()

@@ -97,16 +97,21 @@ class FixedEpochs:
 
 @dataclass(frozen=True)
 class MaxMonitored:
-    """Keep the epoch at which the monitored validation quantity `key` is largest.
+    """Keep the epoch at which the monitored validation quantity `key` is largest (ties keep the earlier epoch).
 
-    "Rising for >= rise epochs, then falling for >= fall": the maximum so far was reached at epoch b with
-    b >= rise (it rose for at least `rise` epochs from the start) and no later epoch exceeded it for `fall`
-    epochs; then training stops. Ties do not move the maximum.
+    When to stop, with b the epoch of the maximum so far ("rising for >= rise epochs, then falling for >= fall"):
+    - strict=False: b >= rise (the maximum came at least `rise` epochs in) and `fall` epochs have passed since
+      b without a new maximum;
+    - strict=True (the seed-004 wording taken literally): the value rose at each of the `rise` epochs up to b,
+      v[b-rise] < ... < v[b], and fell at each of the `fall` epochs after it, v[b] > v[b+1] > ... > v[b+fall].
+      A maximum not followed by `fall` straight decreases is never confirmed: training then runs on until a
+      new maximum is confirmed or max_epochs, and the kept epoch is still the largest value seen.
     """
 
     key: str = "val_kl"
     rise: int = 5
     fall: int = 5
+    strict: bool = False
 
     def __post_init__(self) -> None:
         if self.rise < 0 or self.fall <= 0:
@@ -116,9 +121,21 @@ class MaxMonitored:
         values = history.monitored.get(self.key)
         if not values:
             raise ConfigError(f"the stopping rule watches {self.key!r}, which the model does not monitor")
-        best_epoch = int(np.argmax(values))  # first occurrence: ties keep the earlier epoch
-        is_best = best_epoch == len(values) - 1
-        return is_best, best_epoch >= self.rise and len(values) - 1 - best_epoch >= self.fall
+        return self.decide(values)
+
+    def decide(self, values) -> tuple[bool, bool]:
+        """(the last epoch is the one to keep so far, stop now) for the monitored values of epochs 0..n-1."""
+        values = np.nan_to_num(np.asarray(values, dtype=np.float64), nan=-np.inf)
+        best = int(np.argmax(values))  # first occurrence: ties keep the earlier epoch
+        is_best = best == len(values) - 1
+        after = len(values) - 1 - best
+        if best < self.rise or after < self.fall:
+            return is_best, False
+        if not self.strict:
+            return is_best, True
+        rose = bool(np.all(np.diff(values[best - self.rise:best + 1]) > 0))
+        fell = bool(np.all(np.diff(values[best:best + self.fall + 1]) < 0))
+        return is_best, rose and fell
 
 
 @dataclass(frozen=True)

@@ -68,6 +68,27 @@ def test_max_monitored_rises_then_falls():
     assert rule.step(_history(rising + [0.6])) == (False, False)
 
 
+def test_max_monitored_strict_needs_straight_rise_and_fall():
+    rule = MaxMonitored("val_kl", rise=3, fall=3, strict=True)
+    loose = MaxMonitored("val_kl", rise=3, fall=3)
+    up = [0.1, 0.2, 0.3, 0.4]
+    assert rule.decide(up + [0.35, 0.3, 0.25]) == (False, True)
+    # a wobble inside the rise: the peak was not reached by 3 straight increases (the loose rule stops)
+    wobble = [0.1, 0.3, 0.25, 0.4, 0.35, 0.3, 0.25]
+    assert loose.decide(wobble) == (False, True)
+    assert rule.decide(wobble) == (False, False)
+    # a tick up after the peak, still below it: never confirmed, however long it then falls
+    tick = up + [0.35, 0.36, 0.3, 0.2, 0.1, 0.05]
+    assert loose.decide(tick) == (False, True)
+    assert rule.decide(tick) == (False, False)
+    # a later, higher, clean peak is confirmed and is the one kept
+    later = tick + [0.5, 0.6, 0.7, 0.8]
+    assert rule.decide(later) == (True, False)
+    assert rule.decide(later + [0.7, 0.6, 0.5]) == (False, True)
+    # NaN never counts as a maximum
+    assert rule.decide(up + [float("nan")]) == (False, False)
+
+
 def test_min_validation_loss_counts_patience_from_the_best_epoch():
     rule = MinValidationLoss(patience=2)
     h = TrainHistory(val_loss=[3.0, 2.0, 2.5])

@@ -1,0 +1,387 @@
+"""Seed 004 end to end: VAE ensembles trained on QCD dijets with signal injected at several S/B, scored by the
+KL of each event's encoding; ROC/AUC/SIC against the reconstruction error; an m_jj bump hunt after a KL cut and
+the sculpting check on background only; the latent characterisation in (z, m_jj)."""
+
+from __future__ import annotations
+
+import logging
+import time
+import zlib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ...events import load_samples
+from ...exceptions import ConfigError
+from ...features import DIJET_INPUT_NAMES, FeatureSpec, dijet_inputs, dijet_mass, has_dijet
+from ...models import VAEEnsemble, latent_decoder_inputs, resolve_device, train_latent_decoders
+from ...stats import (
+    auc,
+    background_models,
+    bump_hunt,
+    rejection_at_efficiency,
+    resolution_binning,
+    roc_curve,
+)
+from ...stats.regions import region_by_efficiency
+from ..base import SummaryResult
+from .config import VAELatentConfig
+
+__all__ = ["DijetArrays", "VAELatentResult", "load_arrays", "run", "sic_at_efficiency"]
+
+log = logging.getLogger(__name__)
+
+PAPER_SIC_AT_HALF = {"0.001": (2.75, 0.21)}  # seed 004 fig. 4: SIC improvement at eps_s ~ 0.5, S/B = 0.1%
+_SPEC = FeatureSpec("dijet", "dijet_lhco", DIJET_INPUT_NAMES)
+
+
+@dataclass(frozen=True)
+class DijetArrays:
+    """Inputs (n, 6), m_jj (GeV), weights (pb) and labels of every event with two large-R jets."""
+
+    x: np.ndarray
+    mjj: np.ndarray
+    weight: np.ndarray
+    label: np.ndarray
+    signal_name: str
+    dropped: int
+
+
+def load_arrays(config: VAELatentConfig) -> DijetArrays:
+    """Read the samples; keep events with two large-R jets; exactly one BSM process is the signal."""
+    events, process = load_samples(list(config.samples))
+    label = np.asarray(events.label, dtype=np.int8)
+    bsm = sorted(set(np.asarray(process)[label == 1].tolist()))
+    if len(bsm) != 1:
+        raise ConfigError(f"give exactly one BSM (label 1) sample to inject, found {bsm or 'none'}")
+    if not np.any(label == 0):
+        raise ConfigError("no Standard-Model (label 0) sample: the VAE trains on background plus injected signal")
+    keep = has_dijet(events)
+    events = events[keep]
+    return DijetArrays(dijet_inputs(events), dijet_mass(events), np.asarray(events.weight, dtype=np.float64),
+                       label[keep], bsm[0], int((~keep).sum()))
+
+
+@dataclass(frozen=True)
+class _Split:
+    train_bkg: np.ndarray  # indices of QCD events in the training data
+    test_bkg: np.ndarray
+    inject_pool: np.ndarray  # signal events that may be injected (shuffled: the first n are injected)
+    test_sig: np.ndarray
+
+
+def _split(arrays: DijetArrays, config: VAELatentConfig, rng: np.random.Generator) -> _Split:
+    bkg = rng.permutation(np.flatnonzero(arrays.label == 0))
+    sig = rng.permutation(np.flatnonzero(arrays.label == 1))
+    n_train = int(round(config.train_fraction * len(bkg)))
+    need = int(round(max(config.signal_fractions) * n_train))
+    if need + 50 > len(sig):
+        raise ConfigError(f"S/B = {max(config.signal_fractions):g} on {n_train} training QCD events needs {need} "
+                          f"signal events plus at least 50 to test, but the signal sample has {len(sig)} events with "
+                          "two large-R jets: generate more signal or lower signal_fractions")
+    # the test signal is what the largest injection leaves; every smaller injection draws from the same pool
+    return _Split(bkg[:n_train], bkg[n_train:], sig[:need], sig[need:])
+
+
+def _training_data(arrays: DijetArrays, split: _Split, fraction: float) -> tuple[np.ndarray, np.ndarray]:
+    """Indices and weights of the training data at S/B = `fraction` (by weight: each injected signal event weighs
+    the mean QCD training weight, so n_signal = fraction x n_QCD)."""
+    n_sig = int(round(fraction * len(split.train_bkg)))
+    idx = np.concatenate([split.train_bkg, split.inject_pool[:n_sig]])
+    w = arrays.weight[idx].copy()
+    w[len(split.train_bkg):] = arrays.weight[split.train_bkg].mean()
+    return idx, w
+
+
+def sic_at_efficiency(background, signal, efficiency: float = 0.5, *, weights_background=None) -> float:
+    """SIC = eps_s / sqrt(eps_b) where the signal efficiency is `efficiency` (ROC interpolated)."""
+    curve = roc_curve(background, signal, weights_background=weights_background)
+    fpr = float(np.interp(efficiency, curve.tpr, curve.fpr))
+    return efficiency / np.sqrt(fpr) if fpr > 0 else float("inf")
+
+
+def _tag(fraction: float) -> str:
+    return f"{fraction:g}"
+
+
+@dataclass(frozen=True)
+class _Trained:
+    model: VAEEnsemble
+    kl: np.ndarray  # (K, n_test) member KL on the test set
+    reco: np.ndarray
+    train_idx: np.ndarray
+    train_weight: np.ndarray
+    learning_rate: float
+
+
+def _train(arrays, split, fraction, config: VAELatentConfig, test_x, test_is_sig, test_w, progress) -> _Trained:
+    idx, w = _training_data(arrays, split, fraction)
+    vc = config.vae
+    n_train_steps = -(-int(round(len(idx) * (1 - vc.validation_fraction))) // vc.batch_size)
+    factor = max(1.0, vc.reference_steps_per_epoch / n_train_steps) if vc.reference_steps_per_epoch else 1.0
+    seed = int(np.random.SeedSequence([config.seed, zlib.crc32(_tag(fraction).encode())]).generate_state(1)[0])
+    model = VAEEnsemble(n_members=vc.n_members, latent_dim=vc.latent_dim, hidden=vc.hidden, alpha=vc.alpha,
+                        batch_size=vc.batch_size, max_epochs=vc.max_epochs, rise=vc.rise, fall=vc.fall,
+                        learning_rate=vc.learning_rate * factor, validation_fraction=vc.validation_fraction,
+                        seed=seed)
+    log.info("S/B = %s: %d training events (%d signal), %d steps an epoch, Adadelta lr %.3g", _tag(fraction),
+             len(idx), len(idx) - len(split.train_bkg), n_train_steps, vc.learning_rate * factor)
+    model.fit(arrays.x[idx], w, features=_SPEC, monitor=(test_x, _auc_measure(test_is_sig, test_w)),
+              progress=progress)
+    kl, reco = model.member_scores(test_x, features=_SPEC)
+    return _Trained(model, kl, reco, idx, w, vc.learning_rate * factor)
+
+
+def _auc_measure(is_sig: np.ndarray, w: np.ndarray):
+    """(KL, reco) per member -> (K, 2) test AUCs: the score's evolution over epochs (seed 004 fig. 2)."""
+    def measure(kl: np.ndarray, reco: np.ndarray) -> np.ndarray:
+        return np.array([[auc(s[~is_sig], s[is_sig], weights_background=w[~is_sig]) for s in (k_, r_)]
+                         for k_, r_ in zip(kl, reco, strict=True)])
+    return measure
+
+
+def _metrics(t: _Trained, is_sig: np.ndarray, w: np.ndarray) -> dict[str, Any]:
+    b, s = ~is_sig, is_sig
+    out: dict[str, Any] = {}
+    for name, member in (("kl", t.kl), ("reco", t.reco)):
+        score = member.mean(0)
+        per_member_auc = [auc(m[b], m[s], weights_background=w[b]) for m in member]
+        sics = [sic_at_efficiency(m[b], m[s], weights_background=w[b]) for m in member]
+        out[name] = {
+            "auc": auc(score[b], score[s], weights_background=w[b]),
+            "auc_members": {"mean": float(np.mean(per_member_auc)), "std": float(np.std(per_member_auc))},
+            "rejection_at_half": rejection_at_efficiency(score[b], score[s], 0.5, weights_background=w[b]),
+            "sic_at_half": sic_at_efficiency(score[b], score[s], weights_background=w[b]),
+            "sic_at_half_members": {"mean": float(np.mean(sics)), "std": float(np.std(sics))},
+        }
+    h = t.model.histories_
+    out["training"] = {"best_epochs": [x.best_epoch for x in h], "epochs_run": t.model.epochs_run_,
+                       "peak_confirmed_members": int(t.model.stopped_.sum()),
+                       "seconds": t.model.seconds_, "seconds_per_epoch": t.model.seconds_ / t.model.epochs_run_,
+                       "learning_rate": t.learning_rate, "events": len(t.train_idx)}
+    return out
+
+
+def _bump_hunt(arrays, t: _Trained, fraction: float, config: VAELatentConfig, edges, rng) -> dict[str, Any]:
+    """The m_jj bump hunt on the training data itself (a search trains and cuts on its data), before and after
+    the KL cut at `kl_efficiency`. Weighted QCD becomes Poisson pseudo-data: its weights are normalised to the
+    number of QCD events, the histogram is the expectation, and the injected signal events are added as they are."""
+    idx, w = t.train_idx, t.train_weight
+    n_bkg = int(np.sum(arrays.label[idx] == 0))
+    is_bkg = arrays.label[idx] == 0
+    score = t.model.score_samples(arrays.x[idx], features=_SPEC)
+    cut = region_by_efficiency(score, w, config.kl_efficiency).threshold
+    mjj = arrays.mjj[idx]
+    norm = n_bkg / w[is_bkg].sum()
+    out = {}
+    for name, sel in (("inclusive", np.ones(len(idx), bool)), ("kl_cut", score >= cut)):
+        expected = np.histogram(mjj[sel & is_bkg], bins=edges, weights=w[sel & is_bkg] * norm)[0]
+        signal = np.histogram(mjj[sel & ~is_bkg], bins=edges)[0]
+        data = rng.poisson(expected) + signal
+        try:
+            hunt = bump_hunt(data, edges, rng=rng, n_toys=config.n_toys)
+            out[name] = {"mass": hunt.mass, "z_local": hunt.z_local, "z_global": hunt.significance.z_global,
+                         "p_global": hunt.significance.p_global,
+                         "z_global_is_bound": hunt.significance.is_bound, "signal_fitted": hunt.signal,
+                         "signal_events": int(signal.sum()), "background_expected": float(expected.sum()),
+                         "s_over_sqrt_b_window": _window_significance(mjj, sel, is_bkg, w * norm),
+                         "result": hunt}
+        except Exception as err:  # a fit the statistics refuse is reported, not fatal
+            out[name] = {"error": str(err), "signal_events": int(signal.sum())}
+        out[name]["data"] = data.tolist()
+    out["threshold"] = float(cut)
+    return out
+
+
+def _window_significance(mjj, sel, is_bkg, w, window=(3300.0, 3700.0)) -> float:
+    inside = sel & (mjj >= window[0]) & (mjj < window[1])
+    s, b = float(np.sum(inside & ~is_bkg)), float(np.sum(w[inside & is_bkg]))
+    return s / np.sqrt(b) if b > 0 else float("nan")
+
+
+def _sculpting(arrays, split, t0: _Trained, config: VAELatentConfig, edges) -> dict[str, Any]:
+    """Background only: the S/B = 0 ensemble's KL cut on the independent QCD test events; each spectrum's smooth
+    fit (chi2, largest pull) as the RMM search writes it."""
+    idx = split.test_bkg
+    w = arrays.weight[idx]
+    score = t0.kl[:, : len(idx)].mean(0)
+    cut = region_by_efficiency(score, w, config.kl_efficiency).threshold
+    lumi_fb = len(idx) / w.sum() / 1000.0  # weights sum to the number of events: counts look like the sample
+    models = background_models({"m_jj": arrays.mjj[idx]}, w, {"inclusive": np.ones(len(idx), bool),
+                                                              "kl_cut": score >= cut}, edges, luminosity_fb=lumi_fb)
+    return {m.region: m for m in models}
+
+
+@dataclass(frozen=True)
+class _Latent:
+    grid_z: np.ndarray
+    grid_m: np.ndarray
+    reconstructed: np.ndarray  # (len(grid_z), len(grid_m), 6), member 0, physical units
+    marginal: np.ndarray  # (K, len(grid_m), 6): <O>_z(m) / <O>_{z,m}
+    medians: dict[str, np.ndarray]  # "signal"/"background" -> (K, 6) (median(reco) - median(input)) / std(input)
+    z_test: np.ndarray  # member-0 encoder means of the test events
+    decoder_epochs: list[int]
+
+
+def _characterise(arrays, split, t: _Trained, config: VAELatentConfig, rng, device, progress) -> _Latent:
+    cc = config.characterisation
+    model = t.model
+    x_train, m_train = arrays.x[t.train_idx], arrays.mjj[t.train_idx]
+    mean, sigma = model.encode(x_train, features=_SPEC)
+    centre, spread = float(m_train.mean()), float(m_train.std())
+    inputs = latent_decoder_inputs(mean, sigma, m_train, mass_resolution=cc.mass_resolution, mass_centre=centre,
+                                   mass_spread=spread, rng=rng)
+    targets = (x_train / model.scale_).astype(np.float32)
+    decoders, histories = train_latent_decoders(inputs, targets, batch_size=config.vae.batch_size,
+                                                max_epochs=cc.max_epochs, patience=cc.patience,
+                                                learning_rate=cc.learning_rate, seed=config.seed, device=device,
+                                                progress=progress)
+    import torch
+
+    def decode(z: np.ndarray, m: np.ndarray) -> np.ndarray:
+        """(K, n, 6) decoded observables in physical units, z: (K, n, latent), m: (n,) GeV."""
+        mz = np.broadcast_to(((m - centre) / spread)[None, :, None], (*z.shape[:2], 1))
+        inp = torch.as_tensor(np.concatenate([z, mz], axis=2), dtype=torch.float32, device=device)
+        with torch.no_grad():
+            return decoders(inp).double().cpu().numpy() * model.scale_
+
+    test = np.concatenate([split.test_bkg, split.test_sig])
+    mean_t, sigma_t = model.encode(arrays.x[test], features=_SPEC)
+    lo, hi = (cc.z_range if cc.z_range else
+              (float(np.percentile(mean_t[0, :, 0], 1)), float(np.percentile(mean_t[0, :, 0], 99))))
+    grid_z = np.linspace(lo, hi, cc.grid)
+    grid_m = np.linspace(*cc.mjj_range, cc.grid)
+    zz, mm = np.meshgrid(grid_z, grid_m, indexing="ij")
+    k = model.n_members
+    flat_z = np.broadcast_to(zz.reshape(1, -1, 1), (k, zz.size, 1)).copy()
+    if model.latent_dim > 1:  # the other latent directions at their prior mean
+        flat_z = np.concatenate([flat_z, np.zeros((k, zz.size, model.latent_dim - 1))], axis=2)
+    grid = decode(flat_z, mm.ravel()).reshape(k, cc.grid, cc.grid, -1)
+    # marginal over each member's own populated z range (the sign of z is a member's convention)
+    marginal = []
+    for member in range(k):
+        zlo, zhi = np.percentile(mean_t[member, :, 0], [1, 99])
+        zm = np.linspace(zlo, zhi, cc.grid)
+        zs = np.broadcast_to(np.repeat(zm, cc.grid)[None, :, None], (1, zm.size * cc.grid, 1)).copy()
+        ms = np.tile(grid_m, cc.grid)
+        if model.latent_dim > 1:
+            zs = np.concatenate([zs, np.zeros((1, zs.shape[1], model.latent_dim - 1))], axis=2)
+        one = _member_decode(decoders, member, zs, ms, centre, spread, model.scale_, device)
+        one = one.reshape(cc.grid, cc.grid, -1).mean(0)  # average over z at each m_jj
+        marginal.append(one / one.mean(0))
+    # fig. 6: medians of reconstructed vs input observables, signal and background test events
+    inputs_t = latent_decoder_inputs(mean_t, sigma_t, arrays.mjj[test], mass_resolution=cc.mass_resolution,
+                                     mass_centre=centre, mass_spread=spread, rng=rng)
+    with torch.no_grad():
+        reco_t = decoders(torch.as_tensor(inputs_t, device=device)).double().cpu().numpy() * model.scale_
+    x_t = arrays.x[test]
+    is_sig = np.r_[np.zeros(len(split.test_bkg), bool), np.ones(len(split.test_sig), bool)]
+    medians = {}
+    for name, sel in (("signal", is_sig), ("background", ~is_sig)):
+        ref = np.median(x_t[sel], axis=0)
+        spread_x = x_t[sel].std(axis=0)
+        medians[name] = (np.median(reco_t[:, sel], axis=1) - ref) / np.where(spread_x > 0, spread_x, 1.0)
+    return _Latent(grid_z, grid_m, grid[0], np.array(marginal), medians, mean_t[0, :, 0],
+                   [h.best_epoch for h in histories])
+
+
+def _member_decode(decoders, member, z, m, centre, spread, scale, device) -> np.ndarray:
+    import torch
+
+    inp = np.concatenate([z, ((m - centre) / spread)[None, :, None]], axis=2)
+    x = torch.as_tensor(np.broadcast_to(inp, (decoders.n_members, *inp.shape[1:])).copy(), dtype=torch.float32,
+                        device=device)
+    with torch.no_grad():
+        return decoders(x)[member].double().cpu().numpy() * scale
+
+
+def _latent_bump(latent: _Latent, control: _Latent, window: tuple[float, float]) -> dict[str, Any]:
+    """Is the injected bump visible in the marginals <O>_z(m_jj)? Per observable: the largest deviation of the
+    S/B run's member-mean curve from the background-only run's inside the signal window, against the largest
+    outside it (m_jj above 2.8 TeV, away from the low-mass z-m_jj correlation the paper notes)."""
+    m = latent.grid_m
+    inside = (m >= window[0]) & (m <= window[1])
+    outside = (m >= 2800.0) & ~inside & ~((m > window[0] - 300) & (m < window[1] + 300))
+    out = {}
+    for j, name in enumerate(DIJET_INPUT_NAMES):
+        diff = np.abs(latent.marginal[:, :, j].mean(0) - control.marginal[:, :, j].mean(0))
+        band = control.marginal[:, :, j].std(0)
+        win, rest = float(diff[inside].max()), float(diff[outside].max()) if outside.any() else float("nan")
+        out[name] = {"window_deviation": win, "outside_deviation": rest,
+                     "control_spread": float(band[inside].mean()), "visible": bool(win > 2.0 * rest)}
+    return out
+
+
+class VAELatentResult(SummaryResult):
+    """The numbers of summary.json and what the report draws."""
+
+    report_module = "anomalyhunt.methods.vae_latent.report"
+
+    def __init__(self, summary_data, *, config, arrays, split, trained, latent, control, edges, hunts, sculpting):
+        self.summary_data, self.config, self.arrays, self.split = summary_data, config, arrays, split
+        self.trained, self.latent, self.control, self.edges = trained, latent, control, edges
+        self.hunts, self.sculpting = hunts, sculpting
+
+
+def run(config: VAELatentConfig, folder: str | Path, *, progress: bool = False) -> VAELatentResult:
+    """Train, evaluate, hunt and characterise (see the module docstring); models are saved into `folder`."""
+    folder = Path(folder)
+    start = time.perf_counter()
+    rng = np.random.default_rng(np.random.SeedSequence([config.seed, 4]))
+    arrays = load_arrays(config)
+    split = _split(arrays, config, rng)
+    edges = resolution_binning(config.m_min, config.m_max)
+    device = resolve_device("auto")
+    test = np.concatenate([split.test_bkg, split.test_sig])
+    test_x, test_is_sig = arrays.x[test], np.r_[np.zeros(len(split.test_bkg), bool), np.ones(len(split.test_sig), bool)]
+    test_w = np.r_[arrays.weight[split.test_bkg], np.ones(len(split.test_sig))]
+    log.info("%d QCD training, %d QCD test, %d signal test events (%d without two large-R jets dropped)",
+             len(split.train_bkg), len(split.test_bkg), len(split.test_sig), arrays.dropped)
+    trained: dict[str, _Trained] = {}
+    metrics, hunts = {}, {}
+    for fraction in (0.0, *config.signal_fractions):
+        tag = _tag(fraction)
+        trained[tag] = t = _train(arrays, split, fraction, config, test_x, test_is_sig, test_w, progress)
+        t.model.save(folder / f"vae_sb{tag}.pt")
+        metrics[tag] = _metrics(t, test_is_sig, test_w)
+        hunts[tag] = _bump_hunt(arrays, t, fraction, config, edges, rng)
+    sculpting = _sculpting(arrays, split, trained["0"], config, edges)
+    cc = config.characterisation
+    log.info("latent characterisation at S/B = %s and on background only", _tag(cc.signal_fraction))
+    latent = _characterise(arrays, split, trained[_tag(cc.signal_fraction)], config, rng, device, progress)
+    control = _characterise(arrays, split, trained["0"], config, rng, device, progress)
+    summary = {
+        "signal": arrays.signal_name,
+        "auc": {tag: {"kl": m["kl"]["auc"], "reco": m["reco"]["auc"]} for tag, m in metrics.items()},
+        "sic_at_half": {tag: m["kl"]["sic_at_half_members"] for tag, m in metrics.items()},
+        "sic_at_half_ensemble": {tag: {"kl": m["kl"]["sic_at_half"], "reco": m["reco"]["sic_at_half"]}
+                                 for tag, m in metrics.items()},
+        "rejection_at_half": {tag: {"kl": m["kl"]["rejection_at_half"], "reco": m["reco"]["rejection_at_half"]}
+                              for tag, m in metrics.items()},
+        "auc_members": {tag: {"kl": m["kl"]["auc_members"], "reco": m["reco"]["auc_members"]}
+                        for tag, m in metrics.items()},
+        "paper_sic_at_half": {k: {"value": v[0], "plus": v[1]} for k, v in PAPER_SIC_AT_HALF.items()},
+        "training": {tag: m["training"] for tag, m in metrics.items()},
+        "bump_hunt": {tag: {k: ({kk: vv for kk, vv in v.items() if kk not in ("data", "result")}
+                                if isinstance(v, dict) else v) for k, v in h.items()} for tag, h in hunts.items()},
+        "sculpting": {"m_jj": {region: m.record() for region, m in sculpting.items()},
+                      "kl_efficiency": config.kl_efficiency},
+        "latent_grid": {"signal_fraction": _tag(cc.signal_fraction), "z_range": [float(latent.grid_z[0]),
+                                                                               float(latent.grid_z[-1])],
+                        "mjj_range": list(cc.mjj_range), "points": cc.grid,
+                        "heat_maps": "latent_heatmaps.png", "control_heat_maps": "latent_heatmaps_control.png",
+                        "marginals": "latent_marginals.png", "medians": "latent_medians.png",
+                        "decoder_best_epochs": latent.decoder_epochs},
+        "latent_bump": _latent_bump(latent, control, cc.signal_window),
+        "latent_medians": {k: {"mean": v.mean(0).tolist(), "std": v.std(0).tolist()}
+                           for k, v in latent.medians.items()},
+        "events": {"qcd_train": len(split.train_bkg), "qcd_test": len(split.test_bkg),
+                   "signal_test": len(split.test_sig), "signal_pool": len(split.inject_pool),
+                   "dropped_without_two_fatjets": arrays.dropped},
+        "device": str(device),
+        "seconds": time.perf_counter() - start,
+    }
+    return VAELatentResult(summary, config=config, arrays=arrays, split=split, trained=trained, latent=latent,
+                           control=control, edges=edges, hunts=hunts, sculpting=sculpting)

@@ -1,0 +1,346 @@
+"""The seed-004 VAE: an ensemble of small variational autoencoders trained together, scored by the KL divergence
+of each event's encoding to the prior.
+
+Each member: encoder inputs -> 3 x 64 SeLU -> (mean, log variance) of a `latent_dim` Gaussian, decoder
+z -> 3 x 64 SeLU -> inputs, linear outputs. Loss per event: alpha x MSE (mean over the inputs, MaxAbs-scaled) +
+KL(N(mean, var) || N(0, 1)). Adadelta with Keras' defaults, batch 1000. Every member keeps the epoch of largest
+mean validation KL, with training stopped once that peak is confirmed ("rising then falling", see
+`MaxMonitored`), as seed 004 prescribes. Members are independent (own initialisation, batch order and noise,
+own stopping) and run as one batched module (`BatchedMLP`): one forward pass trains all twenty.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+
+import numpy as np
+import torch
+
+from ..exceptions import ConfigError
+from ..progress import progress as progress_step
+from .base import Estimator
+from .ensemble import BatchedMLP
+from .train import Adadelta, Adam, MaxMonitored, MinValidationLoss, TrainHistory, check_weights, split_validation
+
+__all__ = ["VAEEnsemble", "kl_to_prior", "latent_decoder_inputs", "train_latent_decoders"]
+
+log = logging.getLogger(__name__)
+
+
+def kl_to_prior(mean: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
+    """KL(N(mean, exp(logvar)) || N(0, 1)) summed over the last (latent) axis."""
+    return 0.5 * (mean**2 + logvar.exp() - 1.0 - logvar).sum(-1)
+
+
+def _seeds(seed: int, n: int, part: int) -> list[int]:
+    return [int(np.random.SeedSequence([seed, k, part]).generate_state(1)[0]) for k in range(n)]
+
+
+def latent_decoder_inputs(mean: np.ndarray, sigma: np.ndarray, mass: np.ndarray, *, mass_resolution: float,
+                          mass_centre: float, mass_spread: float, rng: np.random.Generator) -> np.ndarray:
+    """Seed 004's characterisation inputs for K members: z ~ N(mean, sigma) and the dijet mass smeared by
+    N(0, mass_resolution x m), standardised with (mass_centre, mass_spread); shape (K, n, latent_dim + 1)."""
+    z = mean + sigma * rng.standard_normal(mean.shape)
+    m = mass * (1.0 + mass_resolution * rng.standard_normal((mean.shape[0], len(mass))))
+    return np.concatenate([z, ((m - mass_centre) / mass_spread)[..., None]], axis=2).astype(np.float32)
+
+
+class _BatchedVAE(torch.nn.Module):
+    def __init__(self, n_members: int, n_inputs: int, latent_dim: int, hidden: tuple[int, ...], activation: str,
+                 seed: int, init: str):
+        super().__init__()
+        self.latent_dim = latent_dim
+        self.encoder = BatchedMLP(n_members, (n_inputs, *hidden, 2 * latent_dim), activation,
+                                  member_seeds=_seeds(seed, n_members, 1), init=init)
+        self.decoder = BatchedMLP(n_members, (latent_dim, *hidden, n_inputs), activation,
+                                  member_seeds=_seeds(seed, n_members, 2), init=init)
+
+    def encode(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        out = self.encoder(x)
+        return out[..., : self.latent_dim], out[..., self.latent_dim:]
+
+
+def _epoch_order(generators, n: int, device) -> torch.Tensor:
+    return torch.stack([torch.randperm(n, generator=g) for g in generators]).to(device)
+
+
+def _copy_members(params, store: list[torch.Tensor], members: torch.Tensor) -> None:
+    """store[i][k] = params[i][k] for the members k in `members` (a bool mask)."""
+    with torch.no_grad():
+        for p, s in zip(params, store, strict=True):
+            s[members] = p[members]
+
+
+def _stopping_step(rule, histories: list[TrainHistory], stopped: torch.Tensor, epoch: int) -> torch.Tensor:
+    """Apply the stopping rule to every member still training: marks `stopped` and each history's best epoch in
+    place; returns the mask of members whose weights of this epoch are the ones to keep so far."""
+    keep = torch.zeros(len(histories), dtype=torch.bool)
+    for m in np.flatnonzero(~stopped.numpy()):
+        is_best, stop = rule.step(histories[m])
+        if is_best:
+            keep[m] = True
+            histories[m].best_epoch = epoch
+        stopped[m] = stop
+    return keep
+
+
+class VAEEnsemble(Estimator):
+    """`n_members` VAEs trained together; `score_samples` = the mean over members of the per-event KL of the
+    encoding to N(0, 1) (higher = more anomalous; invariant to the sign of each member's latent axis).
+
+    Inputs are MaxAbs-scaled with the training sample's maxima (saved with the model). `validation_fraction` of
+    the events (a seeded split) watch the training: each member keeps its epoch of largest mean validation KL
+    (strict "rise for `rise`, fall for `fall`" stop, `MaxMonitored(strict=True)`). Weighted events (pTHat-biased
+    simulation) weigh the loss and the validation KL; weights are normalised to mean 1.
+    """
+
+    def __init__(self, *, n_members: int = 20, latent_dim: int = 1, hidden: tuple[int, ...] = (64, 64, 64),
+                 activation: str = "selu", alpha: float = 5000.0, batch_size: int = 1000, max_epochs: int = 100,
+                 validation_fraction: float = 0.2, rise: int = 5, fall: int = 5, learning_rate: float = 1e-3,
+                 rho: float = 0.95, eps: float = 1e-7, init: str = "keras", seed: int = 0, device: str = "auto"):
+        self.n_members = n_members
+        self.latent_dim = latent_dim
+        self.hidden = tuple(hidden)
+        self.activation = activation
+        self.alpha = alpha
+        self.batch_size = batch_size
+        self.max_epochs = max_epochs
+        self.validation_fraction = validation_fraction
+        self.rise = rise
+        self.fall = fall
+        self.learning_rate = learning_rate
+        self.rho = rho
+        self.eps = eps
+        self.init = init
+        self.seed = seed
+        self.device = device
+        self._validate()
+
+    def _validate(self) -> None:
+        for name in ("n_members", "latent_dim", "batch_size", "max_epochs"):
+            value = getattr(self, name)
+            if not isinstance(value, int) or value < 1:
+                raise ConfigError(f"VAEEnsemble: {name} must be a positive integer, got {value!r}")
+        if not self.hidden or any(h < 1 for h in self.hidden):
+            raise ConfigError(f"VAEEnsemble: hidden must list positive layer sizes, got {self.hidden}")
+        if self.activation not in ("selu", "relu", "leaky_relu"):
+            raise ConfigError(f"VAEEnsemble: activation must be selu, relu or leaky_relu, got {self.activation!r}")
+        if not self.alpha > 0:
+            raise ConfigError(f"VAEEnsemble: alpha must be positive, got {self.alpha}")
+        if not 0 < self.validation_fraction < 1:
+            raise ConfigError(f"VAEEnsemble: validation_fraction must be in (0, 1), got {self.validation_fraction}")
+        MaxMonitored("val_kl", self.rise, self.fall, strict=True)
+        Adadelta(self.learning_rate, self.rho, self.eps)
+        if self.init not in ("torch", "keras"):
+            raise ConfigError(f"VAEEnsemble: init must be 'torch' or 'keras', got {self.init!r}")
+
+    # --- training -------------------------------------------------------------------------------------------
+    def fit(self, x, sample_weight=None, *, features=None, monitor=None, progress: bool = False) -> VAEEnsemble:
+        """Train on `x` (n, n_features). monitor: optional (x_eval, measure): after every epoch the members' KL and
+        reconstruction errors on x_eval, each (K, n_eval), go to measure(kl, reco), whose array lands in
+        `epoch_monitor_` (one entry per epoch; e.g. test AUCs for the paper's fig. 2). It never steers training."""
+        self._monitor = monitor
+        self._progress = progress
+        try:
+            return super().fit(x, sample_weight, features=features)
+        finally:
+            del self._monitor, self._progress
+
+    def _fit(self, x: np.ndarray, sample_weight: np.ndarray | None) -> None:
+        n, k = len(x), self.n_members
+        if n < 10:
+            raise ConfigError(f"VAEEnsemble: need at least 10 events to train, got {n}")
+        w = check_weights(sample_weight, n)
+        scale = np.abs(x).max(axis=0)
+        self.scale_ = np.where(scale > 0, scale, 1.0).astype(np.float32)
+        dev = self.device_
+        train_idx, val_idx = split_validation(n, self.validation_fraction, self.seed)
+        xt = torch.as_tensor(x / self.scale_, dtype=torch.float32, device=dev)
+        wt = torch.as_tensor(w / w[train_idx].mean(), dtype=torch.float32, device=dev)
+        x_train, w_train, x_val, w_val = xt[train_idx], wt[train_idx], xt[val_idx], wt[val_idx]
+        net = _BatchedVAE(k, x.shape[1], self.latent_dim, self.hidden, self.activation, self.seed, self.init).to(dev)
+        optimiser = Adadelta(self.learning_rate, self.rho, self.eps).build(net.parameters())
+        rule = MaxMonitored("val_kl", self.rise, self.fall, strict=True)
+        order = [torch.Generator().manual_seed(s) for s in _seeds(self.seed, k, 3)]
+        # one noise stream per member, so that a member trains the same alone or in any ensemble
+        noise = [torch.Generator(device=dev).manual_seed(s) for s in _seeds(self.seed, k, 4)]
+        params = list(net.parameters())
+        best = [p.detach().clone() for p in params]
+        histories = [TrainHistory(device=str(dev)) for _ in range(k)]
+        stopped = torch.zeros(k, dtype=torch.bool)
+        epoch_monitor = []
+        n_train = len(x_train)
+        start = time.perf_counter()
+        with progress_step(f"training {k} VAEs", total=self.max_epochs, unit="epoch", logger=log,
+                           enabled=self._progress) as bar:
+            for epoch in range(self.max_epochs):
+                net.train()
+                perms = _epoch_order(order, n_train, dev)
+                running = torch.zeros(k, dtype=torch.float64, device=dev)
+                for b in range(0, n_train, self.batch_size):
+                    idx = perms[:, b:b + self.batch_size]
+                    xb, wb = x_train[idx], w_train[idx]
+                    loss = self._loss(net, xb, noise)
+                    per_member = (loss * wb).mean(dim=1)
+                    optimiser.zero_grad(set_to_none=True)
+                    per_member.sum().backward()
+                    optimiser.step()
+                    running += per_member.detach().double() * idx.shape[1]
+                net.eval()
+                val_loss, val_kl = self._validation(net, x_val, w_val, noise)
+                if self._monitor is not None:
+                    x_eval, measure = self._monitor
+                    scores = self._member_scores(net, np.asarray(x_eval, dtype=np.float32))
+                    epoch_monitor.append(np.asarray(measure(*scores)))
+                for m in range(k):
+                    h = histories[m]
+                    if stopped[m]:
+                        continue
+                    h.train_loss.append(float(running[m]) / n_train)
+                    h.val_loss.append(float(val_loss[m]))
+                    h.monitored.setdefault("val_kl", []).append(float(val_kl[m]))
+                _copy_members(params, best, _stopping_step(rule, histories, stopped, epoch).to(dev))
+                bar.update(epoch + 1, running=int((~stopped).sum()), val_kl=float(val_kl.mean()))
+                if bool(stopped.all()):
+                    break
+        seconds = time.perf_counter() - start
+        with torch.no_grad():
+            for p, s in zip(params, best, strict=True):
+                p.copy_(s)
+        for h in histories:
+            h.seconds = seconds
+        self.model_ = net.eval()
+        self.histories_ = histories
+        self.epochs_run_ = epoch + 1
+        self.seconds_ = seconds
+        self.stopped_ = stopped.numpy().copy()  # members whose KL peak was confirmed before max_epochs
+        self.epoch_monitor_ = np.array(epoch_monitor) if epoch_monitor else None
+
+    def _loss(self, net: _BatchedVAE, xb: torch.Tensor, noise: list[torch.Generator]) -> torch.Tensor:
+        mean, logvar = net.encode(xb)
+        eps = torch.stack([torch.randn(mean.shape[1:], generator=g, device=xb.device) for g in noise])
+        z = mean + (0.5 * logvar).exp() * eps
+        mse = ((net.decoder(z) - xb) ** 2).mean(-1)
+        return self.alpha * mse + kl_to_prior(mean, logvar)
+
+    def _validation(self, net, x_val, w_val, noise) -> tuple[torch.Tensor, torch.Tensor]:
+        loss = torch.zeros(self.n_members, dtype=torch.float64, device=x_val.device)
+        kl = torch.zeros_like(loss)
+        with torch.no_grad():
+            for start in range(0, len(x_val), 65536):
+                xb, wb = x_val[start:start + 65536], w_val[start:start + 65536].double()
+                mean, logvar = net.encode(xb)
+                loss += (self._loss(net, xb.unsqueeze(0).expand(self.n_members, -1, -1), noise).double()
+                         * wb).sum(1)
+                kl += (kl_to_prior(mean, logvar).double() * wb).sum(1)
+        total = w_val.double().sum()
+        return (loss / total).cpu(), (kl / total).cpu()
+
+    # --- scoring ----------------------------------------------------------------------------------------------
+    def _member_scores(self, net, x: np.ndarray, batch_size: int = 65536) -> tuple[np.ndarray, np.ndarray]:
+        kl, reco = [], []
+        with torch.no_grad():
+            for start in range(0, len(x), batch_size):
+                xb = torch.as_tensor(x[start:start + batch_size] / self.scale_, device=self.device_)
+                mean, logvar = net.encode(xb)
+                kl.append(kl_to_prior(mean, logvar).double().cpu().numpy())
+                reco.append(((net.decoder(mean) - xb) ** 2).mean(-1).double().cpu().numpy())
+        if not kl:
+            return np.zeros((self.n_members, 0)), np.zeros((self.n_members, 0))
+        return np.concatenate(kl, axis=1), np.concatenate(reco, axis=1)
+
+    def member_scores(self, x, *, features=None) -> tuple[np.ndarray, np.ndarray]:
+        """(KL, reconstruction error), each (n_members, n): the KL of each member's encoding to N(0, 1), and the
+        MSE (mean over the scaled inputs) of the decoded encoder mean."""
+        x = self._check_inputs(x, features)
+        return self._member_scores(self.model_, x)
+
+    def encode(self, x, *, features=None) -> tuple[np.ndarray, np.ndarray]:
+        """Encoder means and standard deviations, each (n_members, n, latent_dim)."""
+        x = self._check_inputs(x, features)
+        with torch.no_grad():
+            mean, logvar = self.model_.encode(torch.as_tensor(x / self.scale_, device=self.device_))
+        return mean.double().cpu().numpy(), (0.5 * logvar).exp().double().cpu().numpy()
+
+    def _transform(self, x: np.ndarray) -> np.ndarray:
+        return x / self.scale_
+
+    def _score_batch(self, xb: torch.Tensor) -> torch.Tensor:
+        mean, logvar = self.model_.encode(xb)
+        return kl_to_prior(mean, logvar).mean(0)
+
+    @property
+    def best_epochs(self) -> np.ndarray:
+        return np.array([h.best_epoch for h in self.histories_])
+
+    # --- persistence ------------------------------------------------------------------------------------------
+    def _state(self) -> tuple[dict, dict]:
+        meta = {"histories": [dict(train_loss=h.train_loss, val_loss=h.val_loss, best_epoch=h.best_epoch,
+                                   seconds=h.seconds, device=h.device, monitored=h.monitored)
+                              for h in self.histories_], "epochs_run": self.epochs_run_}
+        tensors = {f"net.{k}": v for k, v in self.model_.state_dict().items()}
+        tensors["scale"] = torch.as_tensor(self.scale_)
+        return meta, tensors
+
+    def _restore(self, meta: dict, tensors: dict) -> None:
+        net = _BatchedVAE(self.n_members, self.n_features_in_, self.latent_dim, self.hidden, self.activation,
+                          self.seed, self.init)
+        net.load_state_dict({k[4:]: v for k, v in tensors.items() if k.startswith("net.")})
+        self.model_ = net
+        self.scale_ = tensors["scale"].numpy().astype(np.float32)
+        self.histories_ = [TrainHistory(**h) for h in meta["histories"]]
+        self.epochs_run_ = int(meta["epochs_run"])
+        self.epoch_monitor_ = None
+
+
+def train_latent_decoders(inputs: np.ndarray, targets: np.ndarray, *, hidden: tuple[int, ...] = (64, 64, 64),
+                          activation: str = "selu", batch_size: int = 1000, max_epochs: int = 100,
+                          patience: int = 5, learning_rate: float = 1e-3, validation_fraction: float = 0.2,
+                          seed: int = 0, device: torch.device, progress: bool = False
+                          ) -> tuple[BatchedMLP, list[TrainHistory]]:
+    """Seed 004's characterisation decoders, one per member: (z, standardised m_jj) -> the scaled inputs, MSE,
+    Adam, until the validation loss stops improving (`patience`). inputs: (K, n, d_in), one sample per member
+    (each member's own encodings); targets: (n, d_out). Returns the decoders (each at its best epoch) and their
+    histories."""
+    k, n, d_in = inputs.shape
+    dec = BatchedMLP(k, (d_in, *hidden, targets.shape[1]), activation, member_seeds=_seeds(seed, k, 5),
+                     init="keras").to(device)
+    rule = MinValidationLoss(patience)
+    optimiser = Adam(learning_rate).build(dec.parameters())
+    train_idx, val_idx = split_validation(n, validation_fraction, seed)
+    xi = torch.as_tensor(inputs, dtype=torch.float32, device=device)
+    yt = torch.as_tensor(targets, dtype=torch.float32, device=device)
+    order = [torch.Generator().manual_seed(s) for s in _seeds(seed, k, 6)]
+    tr = torch.as_tensor(train_idx, device=device)
+    members = torch.arange(k, device=device)[:, None]
+    params = list(dec.parameters())
+    best = [p.detach().clone() for p in params]
+    histories = [TrainHistory(device=str(device)) for _ in range(k)]
+    stopped = torch.zeros(k, dtype=torch.bool)
+    start = time.perf_counter()
+    with progress_step("training latent decoders", total=max_epochs, unit="epoch", logger=log,
+                       enabled=progress) as bar:
+        for epoch in range(max_epochs):
+            perms = tr[_epoch_order(order, len(tr), device)]
+            for b in range(0, len(tr), batch_size):
+                idx = perms[:, b:b + batch_size]
+                err = ((dec(xi[members, idx]) - yt[idx]) ** 2).mean((1, 2))
+                optimiser.zero_grad(set_to_none=True)
+                err.sum().backward()
+                optimiser.step()
+            with torch.no_grad():
+                val = ((dec(xi[:, val_idx]) - yt[val_idx]) ** 2).mean((1, 2)).cpu()
+            for m in np.flatnonzero(~stopped.numpy()):
+                histories[m].val_loss.append(float(val[m]))
+                histories[m].train_loss.append(float("nan"))
+            _copy_members(params, best, _stopping_step(rule, histories, stopped, epoch).to(device))
+            bar.update(epoch + 1, val_loss=float(val.mean()))
+            if bool(stopped.all()):
+                break
+    with torch.no_grad():
+        for p, s in zip(params, best, strict=True):
+            p.copy_(s)
+    for h in histories:
+        h.seconds = time.perf_counter() - start
+    return dec.eval(), histories
