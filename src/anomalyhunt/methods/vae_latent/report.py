@@ -139,7 +139,8 @@ def report_sections(result, plots: Path) -> Report:
         "<h2>KL divergence against reconstruction error</h2>" + kl_part,
         "<h2>Bump hunt in m_jj after the KL cut</h2><p>On the training data (QCD as Poisson pseudo-data from its "
         "weighted histogram, plus the injected signal events), inclusive and after keeping the "
-        f"{config.kl_efficiency:g} most anomalous by the ensemble KL; S/sqrt(B) counted in 3.3-3.7 TeV.</p>"
+        f"{config.kl_efficiency:g} most anomalous by the ensemble KL; S/sqrt(B) counted in the signal window "
+        f"{config.characterisation.signal_window[0]:g}-{config.characterisation.signal_window[1]:g} GeV.</p>"
         + table(hunt_rows, ["S/B", "selection", "signal events", "best mass [GeV]", "Z_local", "Z_global",
                             "S/sqrt(B) window"]),
         "<h2>Sculpting check on background only</h2><p>The S/B = 0 ensemble's KL cut on the independent QCD test "

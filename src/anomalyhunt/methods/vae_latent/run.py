@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from ...events import load_samples
-from ...exceptions import ConfigError
+from ...exceptions import ConfigError, FitError, StatsInputError
 from ...features import DIJET_INPUT_NAMES, FeatureSpec, dijet_inputs, dijet_mass, has_dijet
 from ...models import VAEEnsemble, latent_decoder_inputs, resolve_device, train_latent_decoders
 from ...stats import (
@@ -186,16 +186,18 @@ def _bump_hunt(arrays, t: _Trained, fraction: float, config: VAELatentConfig, ed
                          "p_global": hunt.significance.p_global,
                          "z_global_is_bound": hunt.significance.is_bound, "signal_fitted": hunt.signal,
                          "signal_events": int(signal.sum()), "background_expected": float(expected.sum()),
-                         "s_over_sqrt_b_window": _window_significance(mjj, sel, is_bkg, w * norm),
+                         "s_over_sqrt_b_window": _window_significance(mjj, sel, is_bkg, w * norm,
+                                                                      config.characterisation.signal_window),
                          "result": hunt}
-        except Exception as err:  # a fit the statistics refuse is reported, not fatal
+        except (FitError, StatsInputError) as err:  # a spectrum the statistics refuse is reported, not fatal
             out[name] = {"error": str(err), "signal_events": int(signal.sum())}
         out[name]["data"] = data.tolist()
     out["threshold"] = float(cut)
     return out
 
 
-def _window_significance(mjj, sel, is_bkg, w, window=(3300.0, 3700.0)) -> float:
+def _window_significance(mjj, sel, is_bkg, w, window: tuple[float, float]) -> float:
+    """S / sqrt(B) of the selected events inside the m_jj window (B: weighted QCD, S: signal events)."""
     inside = sel & (mjj >= window[0]) & (mjj < window[1])
     s, b = float(np.sum(inside & ~is_bkg)), float(np.sum(w[inside & is_bkg]))
     return s / np.sqrt(b) if b > 0 else float("nan")
