@@ -11,6 +11,7 @@ own stopping) and run as one batched module (`BatchedMLP`): one forward pass tra
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import time
 
@@ -181,7 +182,7 @@ class VAEEnsemble(Estimator):
                 for b in range(0, n_train, self.batch_size):
                     idx = perms[:, b:b + self.batch_size]
                     xb, wb = x_train[idx], w_train[idx]
-                    loss = self._loss(net, xb, noise)
+                    loss, _ = self._loss(net, xb, noise)
                     per_member = (loss * wb).mean(dim=1)
                     optimiser.zero_grad(set_to_none=True)
                     per_member.sum().backward()
@@ -217,12 +218,15 @@ class VAEEnsemble(Estimator):
         self.stopped_ = stopped.numpy().copy()  # members whose KL peak was confirmed before max_epochs
         self.epoch_monitor_ = np.array(epoch_monitor) if epoch_monitor else None
 
-    def _loss(self, net: _BatchedVAE, xb: torch.Tensor, noise: list[torch.Generator]) -> torch.Tensor:
+    def _loss(self, net: _BatchedVAE, xb: torch.Tensor, noise: list[torch.Generator]
+              ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Per-event (loss, KL), each (K, B): alpha x MSE of a sampled reconstruction + KL to the prior."""
         mean, logvar = net.encode(xb)
         eps = torch.stack([torch.randn(mean.shape[1:], generator=g, device=xb.device) for g in noise])
         z = mean + (0.5 * logvar).exp() * eps
         mse = ((net.decoder(z) - xb) ** 2).mean(-1)
-        return self.alpha * mse + kl_to_prior(mean, logvar)
+        kl = kl_to_prior(mean, logvar)
+        return self.alpha * mse + kl, kl
 
     def _validation(self, net, x_val, w_val, noise) -> tuple[torch.Tensor, torch.Tensor]:
         loss = torch.zeros(self.n_members, dtype=torch.float64, device=x_val.device)
@@ -230,10 +234,9 @@ class VAEEnsemble(Estimator):
         with torch.no_grad():
             for start in range(0, len(x_val), 65536):
                 xb, wb = x_val[start:start + 65536], w_val[start:start + 65536].double()
-                mean, logvar = net.encode(xb)
-                loss += (self._loss(net, xb.unsqueeze(0).expand(self.n_members, -1, -1), noise).double()
-                         * wb).sum(1)
-                kl += (kl_to_prior(mean, logvar).double() * wb).sum(1)
+                batch_loss, batch_kl = self._loss(net, xb.unsqueeze(0).expand(self.n_members, -1, -1), noise)
+                loss += (batch_loss.double() * wb).sum(1)
+                kl += (batch_kl.double() * wb).sum(1)
         total = w_val.double().sum()
         return (loss / total).cpu(), (kl / total).cpu()
 
@@ -242,7 +245,7 @@ class VAEEnsemble(Estimator):
         kl, reco = [], []
         with torch.no_grad():
             for start in range(0, len(x), batch_size):
-                xb = torch.as_tensor(x[start:start + batch_size] / self.scale_, device=self.device_)
+                xb = torch.as_tensor(self._transform(x[start:start + batch_size]), device=self.device_)
                 mean, logvar = net.encode(xb)
                 kl.append(kl_to_prior(mean, logvar).double().cpu().numpy())
                 reco.append(((net.decoder(mean) - xb) ** 2).mean(-1).double().cpu().numpy())
@@ -260,7 +263,7 @@ class VAEEnsemble(Estimator):
         """Encoder means and standard deviations, each (n_members, n, latent_dim)."""
         x = self._check_inputs(x, features)
         with torch.no_grad():
-            mean, logvar = self.model_.encode(torch.as_tensor(x / self.scale_, device=self.device_))
+            mean, logvar = self.model_.encode(torch.as_tensor(self._transform(x), device=self.device_))
         return mean.double().cpu().numpy(), (0.5 * logvar).exp().double().cpu().numpy()
 
     def _transform(self, x: np.ndarray) -> np.ndarray:
@@ -276,9 +279,7 @@ class VAEEnsemble(Estimator):
 
     # --- persistence ------------------------------------------------------------------------------------------
     def _state(self) -> tuple[dict, dict]:
-        meta = {"histories": [dict(train_loss=h.train_loss, val_loss=h.val_loss, best_epoch=h.best_epoch,
-                                   seconds=h.seconds, device=h.device, monitored=h.monitored)
-                              for h in self.histories_], "epochs_run": self.epochs_run_}
+        meta = {"histories": [dataclasses.asdict(h) for h in self.histories_], "epochs_run": self.epochs_run_}
         tensors = {f"net.{k}": v for k, v in self.model_.state_dict().items()}
         tensors["scale"] = torch.as_tensor(self.scale_)
         return meta, tensors

@@ -7,7 +7,8 @@ import torch
 from sklearn.preprocessing import MaxAbsScaler
 
 from anomalyhunt.exceptions import ConfigError
-from anomalyhunt.models import VAEEnsemble, kl_to_prior, latent_decoder_inputs, train_latent_decoders
+from anomalyhunt.models import MaxMonitored, VAEEnsemble, kl_to_prior, latent_decoder_inputs, train_latent_decoders
+from anomalyhunt.models.train import split_validation
 
 
 def _data(rng, n=1500):
@@ -44,13 +45,17 @@ def test_members_train_as_they_would_alone_and_score_is_the_member_mean(rng):
 def test_each_member_keeps_its_epoch_of_largest_validation_kl(rng):
     x = _data(rng)
     vae = VAEEnsemble(n_members=4, batch_size=200, max_epochs=12, learning_rate=0.3, rise=1, fall=2, seed=1,
-                      device="cpu").fit(x)
+                      validation_fraction=0.2, device="cpu").fit(x)
+    rule = MaxMonitored("val_kl", rise=1, fall=2, strict=True)
     for h, stopped in zip(vae.histories_, vae.stopped_, strict=True):
         kl = h.monitored["val_kl"]
         assert h.best_epoch == int(np.argmax(kl))
-        assert stopped == (len(kl) < 12 or (len(kl) == 12 and h.best_epoch == 12 - 3))
-    # the kept weights give back the kept epoch's validation KL, which is the member's largest
-    assert vae.best_epochs.shape == (4,)
+        assert stopped == rule.decide(kl)[1]  # a member's history ends where its rule stopped it
+        assert stopped or len(kl) == 12
+    # the restored weights are each member's kept epoch: they give back its largest validation KL
+    _, val_idx = split_validation(len(x), 0.2, 1)
+    kl_val, _ = vae.member_scores(x[val_idx])
+    np.testing.assert_allclose(kl_val.mean(1), [max(h.monitored["val_kl"]) for h in vae.histories_], rtol=1e-4)
 
 
 def test_save_load_round_trip_and_monitor(tmp_path, rng):

@@ -49,7 +49,7 @@ class LatentCharacterisation:
     """The `characterisation:` section: a new decoder per member on (z ~ N(mean, sigma), m ~ N(m_jj,
     mass_resolution x m_jj)) with the encoders frozen (Adam, until the validation loss stops improving), scanned
     over a (z, m_jj) grid. z_range: [low, high], or empty for the populated range (1st-99th percentile of the
-    encoder means); signal_windows: the m_jj window (GeV) where the bump is looked for in the marginals."""
+    encoder means); signal_window: the m_jj window (GeV) where the bump is looked for in the marginals."""
 
     signal_fraction: float = 0.01
     mass_resolution: float = 0.025

@@ -44,8 +44,7 @@ def _pm(d: dict) -> str:
 def report_sections(result, plots: Path) -> Report:
     summary, config = result.summary_data, result.config
     split, arrays = result.split, result.arrays
-    is_sig = np.r_[np.zeros(len(split.test_bkg), bool), np.ones(len(split.test_sig), bool)]
-    w = np.r_[arrays.weight[split.test_bkg], np.ones(len(split.test_sig))]
+    is_sig, w = split.test_is_signal, split.test_weights(arrays)
     fractions = [f"{f:g}" for f in config.signal_fractions]
     paper = summary["paper_sic_at_half"].get("0.001")
     images = [("SIC against signal efficiency: KL (solid, band = std over the ensemble members) and "
@@ -86,7 +85,7 @@ def report_sections(result, plots: Path) -> Report:
             hunt_rows.append([tag, region, v["signal_events"], v["mass"], v["z_local"], zg,
                               v["s_over_sqrt_b_window"]])
     for tag in fractions[:2]:
-        hunt = result.hunts[tag]["kl_cut"].get("result")
+        hunt = result.bump_fits[tag].get("kl_cut")
         if hunt is not None:
             images.append((f"S/B = {tag}: m_jj of the training data after the KL cut (top {config.kl_efficiency:g} "
                            "of the data) with its dijet fit", save_figure(
@@ -107,7 +106,7 @@ def report_sections(result, plots: Path) -> Report:
     latent, control = result.latent, result.control
     names = list(DIJET_INPUT_NAMES)
     z0 = latent.z_test
-    mjj_test = arrays.mjj[np.concatenate([split.test_bkg, split.test_sig])]
+    mjj_test = arrays.mjj[split.test]
     images += [
         (f"Latent characterisation at S/B = {summary['latent_grid']['signal_fraction']} (member 0): each decoded "
          "observable over (m_jj, z), with the 68% (dashed) and 95% (dotted) regions of signal (red) and background "

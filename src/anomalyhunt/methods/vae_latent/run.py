@@ -23,7 +23,6 @@ from ...stats import (
     bump_hunt,
     rejection_at_efficiency,
     resolution_binning,
-    roc_curve,
 )
 from ...stats.regions import region_by_efficiency
 from ..base import SummaryResult
@@ -71,6 +70,19 @@ class _Split:
     inject_pool: np.ndarray  # signal events that may be injected (shuffled: the first n are injected)
     test_sig: np.ndarray
 
+    @property
+    def test(self) -> np.ndarray:
+        """Indices of the test set: the QCD test events, then the test signal."""
+        return np.concatenate([self.test_bkg, self.test_sig])
+
+    @property
+    def test_is_signal(self) -> np.ndarray:
+        return np.r_[np.zeros(len(self.test_bkg), bool), np.ones(len(self.test_sig), bool)]
+
+    def test_weights(self, arrays: DijetArrays) -> np.ndarray:
+        """QCD test events with their weights, signal with unit weight (AUCs normalise each class)."""
+        return np.r_[arrays.weight[self.test_bkg], np.ones(len(self.test_sig))]
+
 
 def _split(arrays: DijetArrays, config: VAELatentConfig, rng: np.random.Generator) -> _Split:
     bkg = rng.permutation(np.flatnonzero(arrays.label == 0))
@@ -97,9 +109,8 @@ def _training_data(arrays: DijetArrays, split: _Split, fraction: float) -> tuple
 
 def sic_at_efficiency(background, signal, efficiency: float = 0.5, *, weights_background=None) -> float:
     """SIC = eps_s / sqrt(eps_b) where the signal efficiency is `efficiency` (ROC interpolated)."""
-    curve = roc_curve(background, signal, weights_background=weights_background)
-    fpr = float(np.interp(efficiency, curve.tpr, curve.fpr))
-    return efficiency / np.sqrt(fpr) if fpr > 0 else float("inf")
+    rejection = rejection_at_efficiency(background, signal, efficiency, weights_background=weights_background)
+    return float(efficiency * np.sqrt(rejection))
 
 
 def _tag(fraction: float) -> str:
@@ -116,7 +127,7 @@ class _Trained:
     learning_rate: float
 
 
-def _train(arrays, split, fraction, config: VAELatentConfig, test_x, test_is_sig, test_w, progress) -> _Trained:
+def _train(arrays, split: _Split, fraction, config: VAELatentConfig, progress) -> _Trained:
     idx, w = _training_data(arrays, split, fraction)
     vc = config.vae
     n_train_steps = -(-int(round(len(idx) * (1 - vc.validation_fraction))) // vc.batch_size)
@@ -128,8 +139,9 @@ def _train(arrays, split, fraction, config: VAELatentConfig, test_x, test_is_sig
                         seed=seed)
     log.info("S/B = %s: %d training events (%d signal), %d steps an epoch, Adadelta lr %.3g", _tag(fraction),
              len(idx), len(idx) - len(split.train_bkg), n_train_steps, vc.learning_rate * factor)
-    model.fit(arrays.x[idx], w, features=_SPEC, monitor=(test_x, _auc_measure(test_is_sig, test_w)),
-              progress=progress)
+    test_x = arrays.x[split.test]
+    model.fit(arrays.x[idx], w, features=_SPEC,
+              monitor=(test_x, _auc_measure(split.test_is_signal, split.test_weights(arrays))), progress=progress)
     kl, reco = model.member_scores(test_x, features=_SPEC)
     return _Trained(model, kl, reco, idx, w, vc.learning_rate * factor)
 
@@ -164,36 +176,35 @@ def _metrics(t: _Trained, is_sig: np.ndarray, w: np.ndarray) -> dict[str, Any]:
     return out
 
 
-def _bump_hunt(arrays, t: _Trained, fraction: float, config: VAELatentConfig, edges, rng) -> dict[str, Any]:
+def _bump_hunt(arrays, t: _Trained, config: VAELatentConfig, edges, rng) -> tuple[dict[str, Any], dict[str, Any]]:
     """The m_jj bump hunt on the training data itself (a search trains and cuts on its data), before and after
     the KL cut at `kl_efficiency`. Weighted QCD becomes Poisson pseudo-data: its weights are normalised to the
-    number of QCD events, the histogram is the expectation, and the injected signal events are added as they are."""
+    number of QCD events, the histogram is the expectation, and the injected signal events are added as they are.
+    Returns the records for summary.json and the bump-hunt results by selection (for the figures)."""
     idx, w = t.train_idx, t.train_weight
-    n_bkg = int(np.sum(arrays.label[idx] == 0))
     is_bkg = arrays.label[idx] == 0
+    n_bkg = int(is_bkg.sum())
     score = t.model.score_samples(arrays.x[idx], features=_SPEC)
     cut = region_by_efficiency(score, w, config.kl_efficiency).threshold
     mjj = arrays.mjj[idx]
     norm = n_bkg / w[is_bkg].sum()
-    out = {}
+    out: dict[str, Any] = {"threshold": float(cut)}
+    fits = {}
     for name, sel in (("inclusive", np.ones(len(idx), bool)), ("kl_cut", score >= cut)):
         expected = np.histogram(mjj[sel & is_bkg], bins=edges, weights=w[sel & is_bkg] * norm)[0]
         signal = np.histogram(mjj[sel & ~is_bkg], bins=edges)[0]
         data = rng.poisson(expected) + signal
         try:
-            hunt = bump_hunt(data, edges, rng=rng, n_toys=config.n_toys)
+            fits[name] = hunt = bump_hunt(data, edges, rng=rng, n_toys=config.n_toys)
             out[name] = {"mass": hunt.mass, "z_local": hunt.z_local, "z_global": hunt.significance.z_global,
                          "p_global": hunt.significance.p_global,
                          "z_global_is_bound": hunt.significance.is_bound, "signal_fitted": hunt.signal,
                          "signal_events": int(signal.sum()), "background_expected": float(expected.sum()),
                          "s_over_sqrt_b_window": _window_significance(mjj, sel, is_bkg, w * norm,
-                                                                      config.characterisation.signal_window),
-                         "result": hunt}
+                                                                      config.characterisation.signal_window)}
         except (FitError, StatsInputError) as err:  # a spectrum the statistics refuse is reported, not fatal
             out[name] = {"error": str(err), "signal_events": int(signal.sum())}
-        out[name]["data"] = data.tolist()
-    out["threshold"] = float(cut)
-    return out
+    return out, fits
 
 
 def _window_significance(mjj, sel, is_bkg, w, window: tuple[float, float]) -> float:
@@ -249,54 +260,40 @@ def _characterise(arrays, split, t: _Trained, config: VAELatentConfig, rng, devi
         with torch.no_grad():
             return decoders(inp).double().cpu().numpy() * model.scale_
 
-    test = np.concatenate([split.test_bkg, split.test_sig])
+    test = split.test
     mean_t, sigma_t = model.encode(arrays.x[test], features=_SPEC)
     lo, hi = (cc.z_range if cc.z_range else
               (float(np.percentile(mean_t[0, :, 0], 1)), float(np.percentile(mean_t[0, :, 0], 99))))
     grid_z = np.linspace(lo, hi, cc.grid)
     grid_m = np.linspace(*cc.mjj_range, cc.grid)
-    zz, mm = np.meshgrid(grid_z, grid_m, indexing="ij")
-    k = model.n_members
-    flat_z = np.broadcast_to(zz.reshape(1, -1, 1), (k, zz.size, 1)).copy()
-    if model.latent_dim > 1:  # the other latent directions at their prior mean
-        flat_z = np.concatenate([flat_z, np.zeros((k, zz.size, model.latent_dim - 1))], axis=2)
-    grid = decode(flat_z, mm.ravel()).reshape(k, cc.grid, cc.grid, -1)
+    k, g = model.n_members, cc.grid
+
+    def decode_grid(z_values: np.ndarray) -> np.ndarray:
+        """(K, len(z), len(grid_m), 6): member k decoded over z_values[k] x grid_m (other latent directions at
+        their prior mean, 0)."""
+        z = np.repeat(z_values, g, axis=1)[..., None]
+        z = np.concatenate([z, np.zeros((*z.shape[:2], model.latent_dim - 1))], axis=2)
+        return decode(z, np.tile(grid_m, z_values.shape[1])).reshape(k, z_values.shape[1], g, -1)
+
+    grid = decode_grid(np.broadcast_to(grid_z, (k, g)))
     # marginal over each member's own populated z range (the sign of z is a member's convention)
-    marginal = []
-    for member in range(k):
-        zlo, zhi = np.percentile(mean_t[member, :, 0], [1, 99])
-        zm = np.linspace(zlo, zhi, cc.grid)
-        zs = np.broadcast_to(np.repeat(zm, cc.grid)[None, :, None], (1, zm.size * cc.grid, 1)).copy()
-        ms = np.tile(grid_m, cc.grid)
-        if model.latent_dim > 1:
-            zs = np.concatenate([zs, np.zeros((1, zs.shape[1], model.latent_dim - 1))], axis=2)
-        one = _member_decode(decoders, member, zs, ms, centre, spread, model.scale_, device)
-        one = one.reshape(cc.grid, cc.grid, -1).mean(0)  # average over z at each m_jj
-        marginal.append(one / one.mean(0))
+    z_ranges = np.percentile(mean_t[:, :, 0], [1, 99], axis=1)  # (2, K)
+    along_z = decode_grid(np.linspace(z_ranges[0], z_ranges[1], g, axis=1)).mean(1)  # (K, len(grid_m), 6)
+    marginal = along_z / along_z.mean(1, keepdims=True)
     # fig. 6: medians of reconstructed vs input observables, signal and background test events
     inputs_t = latent_decoder_inputs(mean_t, sigma_t, arrays.mjj[test], mass_resolution=cc.mass_resolution,
                                      mass_centre=centre, mass_spread=spread, rng=rng)
     with torch.no_grad():
         reco_t = decoders(torch.as_tensor(inputs_t, device=device)).double().cpu().numpy() * model.scale_
     x_t = arrays.x[test]
-    is_sig = np.r_[np.zeros(len(split.test_bkg), bool), np.ones(len(split.test_sig), bool)]
+    is_sig = split.test_is_signal
     medians = {}
     for name, sel in (("signal", is_sig), ("background", ~is_sig)):
         ref = np.median(x_t[sel], axis=0)
         spread_x = x_t[sel].std(axis=0)
         medians[name] = (np.median(reco_t[:, sel], axis=1) - ref) / np.where(spread_x > 0, spread_x, 1.0)
-    return _Latent(grid_z, grid_m, grid[0], np.array(marginal), medians, mean_t[0, :, 0],
+    return _Latent(grid_z, grid_m, grid[0], marginal, medians, mean_t[0, :, 0],
                    [h.best_epoch for h in histories])
-
-
-def _member_decode(decoders, member, z, m, centre, spread, scale, device) -> np.ndarray:
-    import torch
-
-    inp = np.concatenate([z, ((m - centre) / spread)[None, :, None]], axis=2)
-    x = torch.as_tensor(np.broadcast_to(inp, (decoders.n_members, *inp.shape[1:])).copy(), dtype=torch.float32,
-                        device=device)
-    with torch.no_grad():
-        return decoders(x)[member].double().cpu().numpy() * scale
 
 
 def _latent_bump(latent: _Latent, control: _Latent, window: tuple[float, float]) -> dict[str, Any]:
@@ -316,15 +313,21 @@ def _latent_bump(latent: _Latent, control: _Latent, window: tuple[float, float])
     return out
 
 
+@dataclass(frozen=True)
 class VAELatentResult(SummaryResult):
     """The numbers of summary.json and what the report draws."""
 
     report_module = "anomalyhunt.methods.vae_latent.report"
 
-    def __init__(self, summary_data, *, config, arrays, split, trained, latent, control, edges, hunts, sculpting):
-        self.summary_data, self.config, self.arrays, self.split = summary_data, config, arrays, split
-        self.trained, self.latent, self.control, self.edges = trained, latent, control, edges
-        self.hunts, self.sculpting = hunts, sculpting
+    summary_data: dict[str, Any]
+    config: VAELatentConfig
+    arrays: DijetArrays
+    split: _Split
+    trained: dict[str, _Trained]  # S/B tag -> ensemble and its test scores
+    latent: _Latent
+    control: _Latent  # the characterisation on background only
+    bump_fits: dict[str, dict[str, Any]]  # S/B tag -> selection -> BumpHuntResult
+    sculpting: dict[str, Any]  # region -> SpectrumModel
 
 
 def run(config: VAELatentConfig, folder: str | Path, *, progress: bool = False) -> VAELatentResult:
@@ -336,19 +339,16 @@ def run(config: VAELatentConfig, folder: str | Path, *, progress: bool = False) 
     split = _split(arrays, config, rng)
     edges = resolution_binning(config.m_min, config.m_max)
     device = resolve_device("auto")
-    test = np.concatenate([split.test_bkg, split.test_sig])
-    test_x, test_is_sig = arrays.x[test], np.r_[np.zeros(len(split.test_bkg), bool), np.ones(len(split.test_sig), bool)]
-    test_w = np.r_[arrays.weight[split.test_bkg], np.ones(len(split.test_sig))]
     log.info("%d QCD training, %d QCD test, %d signal test events (%d without two large-R jets dropped)",
              len(split.train_bkg), len(split.test_bkg), len(split.test_sig), arrays.dropped)
     trained: dict[str, _Trained] = {}
-    metrics, hunts = {}, {}
+    metrics, hunts, bump_fits = {}, {}, {}
     for fraction in (0.0, *config.signal_fractions):
         tag = _tag(fraction)
-        trained[tag] = t = _train(arrays, split, fraction, config, test_x, test_is_sig, test_w, progress)
+        trained[tag] = t = _train(arrays, split, fraction, config, progress)
         t.model.save(folder / f"vae_sb{tag}.pt")
-        metrics[tag] = _metrics(t, test_is_sig, test_w)
-        hunts[tag] = _bump_hunt(arrays, t, fraction, config, edges, rng)
+        metrics[tag] = _metrics(t, split.test_is_signal, split.test_weights(arrays))
+        hunts[tag], bump_fits[tag] = _bump_hunt(arrays, t, config, edges, rng)
     sculpting = _sculpting(arrays, split, trained["0"], config, edges)
     cc = config.characterisation
     log.info("latent characterisation at S/B = %s and on background only", _tag(cc.signal_fraction))
@@ -366,8 +366,7 @@ def run(config: VAELatentConfig, folder: str | Path, *, progress: bool = False) 
                         for tag, m in metrics.items()},
         "paper_sic_at_half": {k: {"value": v[0], "plus": v[1]} for k, v in PAPER_SIC_AT_HALF.items()},
         "training": {tag: m["training"] for tag, m in metrics.items()},
-        "bump_hunt": {tag: {k: ({kk: vv for kk, vv in v.items() if kk not in ("data", "result")}
-                                if isinstance(v, dict) else v) for k, v in h.items()} for tag, h in hunts.items()},
+        "bump_hunt": hunts,
         "sculpting": {"m_jj": {region: m.record() for region, m in sculpting.items()},
                       "kl_efficiency": config.kl_efficiency},
         "latent_grid": {"signal_fraction": _tag(cc.signal_fraction), "z_range": [float(latent.grid_z[0]),
@@ -385,5 +384,4 @@ def run(config: VAELatentConfig, folder: str | Path, *, progress: bool = False) 
         "device": str(device),
         "seconds": time.perf_counter() - start,
     }
-    return VAELatentResult(summary, config=config, arrays=arrays, split=split, trained=trained, latent=latent,
-                           control=control, edges=edges, hunts=hunts, sculpting=sculpting)
+    return VAELatentResult(summary, config, arrays, split, trained, latent, control, bump_fits, sculpting)
