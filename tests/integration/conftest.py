@@ -58,3 +58,20 @@ def dijet_samples(tmp_path_factory):
                  workers=0)
         paths.append(str(out))
     return paths
+
+
+@pytest.fixture(scope="session")
+def yxh_samples(tmp_path_factory):
+    """Seed 001's Y -> X H samples at a tiny scale (yxh_atlas preset: large-R jets with constituents, D2, n_b):
+    QCD, boosted ttbar, and the 2-prong and dark-jet signals. Dataset paths in that order."""
+    root = tmp_path_factory.mktemp("yxh")
+    paths = []
+    for name, process, n, seed, params in (("qcd", "qcd", 1200, 51, {"pthat_min": 400.0, "bias_pow": 3.0}),
+                                           ("ttbar", "ttbar_boosted", 150, 52, {}),
+                                           ("yxh_qq", "yxh_qq", 250, 53, {}),
+                                           ("yxh_dark", "yxh_dark", 250, 54, {})):
+        out = root / name
+        generate(GenerationConfig(process, n, seed=seed, preset="yxh_atlas", chunk_size=n, params=params), out,
+                 workers=0)
+        paths.append(str(out))
+    return paths

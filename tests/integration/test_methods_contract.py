@@ -15,7 +15,7 @@ from anomalyhunt.methods import get_method, method_names
 CLI = [sys.executable, "-m", "anomalyhunt.cli"]
 
 
-def _config(method, search_samples, disco_samples, fourlepton_samples, dijet_samples, tmp_path):
+def _config(method, search_samples, disco_samples, fourlepton_samples, dijet_samples, yxh_samples, tmp_path):
     if method == "rmm_autoencoder":
         _, paths = search_samples
         # the W' comes from a `generate:` section: made by the run itself, in process
@@ -38,15 +38,20 @@ def _config(method, search_samples, disco_samples, fourlepton_samples, dijet_sam
         return (f"method: vae_latent\nsamples: [{', '.join(dijet_samples)}]\nsignal_fractions: [0.01]\n"
                 "vae: {n_members: 2, max_epochs: 2, batch_size: 100}\n"
                 "characterisation: {signal_fraction: 0.01, max_epochs: 2, grid: 10}\nn_toys: 20\nm_min: 2400\n")
+    if method == "vrnn_yxh":
+        return (f"method: vrnn_yxh\nsamples: [{', '.join(yxh_samples)}]\nvrnn: {{max_epochs: 2}}\n"
+                "double_b: {mistag: 0.3}\nreweighting: {max_epochs: 3}\nn_toys: 20\n"
+                "inject: yxh_qq_2000\ninject_events: 20\n")
     raise AssertionError(f"add a tiny configuration for the new method {method!r} here")
 
 
 @pytest.mark.parametrize("method", method_names())
 def test_every_method_honours_the_protocol(method, search_samples, disco_samples, fourlepton_samples, dijet_samples,
-                                           tmp_path):
+                                           yxh_samples, tmp_path):
     spec = get_method(method)
     config = tmp_path / "run.yaml"
-    config.write_text(_config(method, search_samples, disco_samples, fourlepton_samples, dijet_samples, tmp_path))
+    config.write_text(_config(method, search_samples, disco_samples, fourlepton_samples, dijet_samples, yxh_samples,
+                              tmp_path))
     out = tmp_path / "runs" / "one"
     args = [*CLI, "run", str(config), "--out", str(out), "--workers", "0"]
     result = subprocess.run(args, capture_output=True, text=True)

@@ -13,6 +13,7 @@ __all__ = [
     "EVENT_FIELDS",
     "FATJET_FIELDS",
     "CONSTITUENT_FIELDS",
+    "FATJET_OPTIONAL_FIELDS",
     "schema_problems",
     "empty_events",
 ]
@@ -28,6 +29,9 @@ EVENT_FIELDS = (*COLLECTIONS, "met", *SCALAR_FIELDS, "process")
 # preset stores them, their leading constituents.
 FATJET_FIELDS: dict[str, str] = {**OBJECT_FIELDS, "tau1": "float32", "tau2": "float32", "tau3": "float32"}
 CONSTITUENT_FIELDS: dict[str, str] = {"pt": "float32", "eta": "float32", "phi": "float32"}
+# Optional per large-R jet, checked when present: D2 (beta = 1) and the number of weakly decaying b hadrons within
+# R of the axis (simulation truth, for a parametric double-b tag).
+FATJET_OPTIONAL_FIELDS: dict[str, str] = {"d2": "float32", "n_b": "int8"}
 
 
 def _record_problems(rtype, expected: dict[str, str], where: str) -> list[str]:
@@ -81,6 +85,9 @@ def _fatjet_problems(ctype) -> list[str]:
     if not isinstance(ctype, ak.types.ListType):
         return [f"'fatjets' should be a variable-length list, found {ctype}"]
     problems = _record_problems(ctype.content, FATJET_FIELDS, "fatjets")
+    if isinstance(ctype.content, ak.types.RecordType):
+        present = {k: v for k, v in FATJET_OPTIONAL_FIELDS.items() if k in ctype.content.fields}
+        problems += _record_problems(ctype.content, present, "fatjets")
     if isinstance(ctype.content, ak.types.RecordType) and "constituents" in ctype.content.fields:
         inner = ctype.content.content("constituents")
         if not isinstance(inner, ak.types.ListType):

@@ -6,6 +6,7 @@ from .dijet import DIJET_INPUT_NAMES, dijet_inputs, dijet_mass, has_dijet
 from .files import load_feature_file
 from .fourlepton import FOURLEPTON_INPUTS, fourlepton_input_names, fourlepton_inputs
 from .fourvectors import adc2021_names, adc2021_slots, four_vector_names, padded_four_vectors
+from .jet_sequences import SEQUENCE_STEP_NAMES, jet_sequences, sequence_feature_spec, sequence_lengths
 from .masses import SEARCH_MASSES, search_masses
 from .rmm import RMM_PRESETS, RMMLayout, object_labels, rmm, rmm_cell_names, rmm_layout
 from .spec import FEATURE_KINDS, FeatureSpec, feature_spec
@@ -24,6 +25,10 @@ __all__ = [
     "SEARCH_MASSES",
     "SEARCH_MASS_CELLS",
     "InputColumns",
+    "SEQUENCE_STEP_NAMES",
+    "jet_sequences",
+    "sequence_feature_spec",
+    "sequence_lengths",
     "adc2021_names",
     "adc2021_slots",
     "fit_columns",

@@ -94,6 +94,11 @@ _register(Process(
     lambda p: ["Top:gg2ttbar = on", "Top:qqbar2ttbar = on"],
 ))
 _register(Process(
+    "ttbar_boosted", "top pair production (gg, qqbar -> t tbar), all decays, pTHat-biased (boosted tops)",
+    lambda p: ["Top:gg2ttbar = on", "Top:qqbar2ttbar = on", *_biased(p)],
+    {"pthat_min": 400.0, "bias_pow": 2.0},
+))
+_register(Process(
     "single_top", "single top, t- and s-channel",
     lambda p: ["Top:qq2tq(t:W) = on", "Top:ffbar2tqbar(s:W) = on"],
 ))
@@ -232,6 +237,65 @@ def _wprime_xy(p: Mapping[str, float]) -> list[str]:
 
 _register(Process("wprime_xy", "seed-004 / LHC Olympics R&D signal: W' -> X Y, X -> qq', Y -> qq (new X, Y)",
                   _wprime_xy, {"mass": 3500.0, "m_x": 500.0, "m_y": 100.0}, label=1))
+
+
+# --- Seed 001, second analysis: Y -> X H(bb) with an anomalous X jet --------------------------------------
+_X_ID = 9000021
+
+
+def _yxh(decay: Callable[[Mapping[str, float]], list[str]]) -> Callable[[Mapping[str, float]], list[str]]:
+    """gg -> Y (Pythia's H2, id 35, forced narrow: 1 GeV) -> X H, H -> b bbar, with X a new neutral colour
+    singlet (id 9000021) of mass m_x decaying as `decay` says."""
+    def settings(p: Mapping[str, float]) -> list[str]:
+        mx = p["m_x"]
+        if mx + 125.0 >= p["mass"]:
+            raise ConfigError(f"Y -> X H: m_x + 125 = {mx + 125.0:g} GeV must be below mass = {p['mass']:g}")
+        return ["Higgs:useBSM = on", "HiggsBSM:gg2H2 = on", f"35:m0 = {p['mass']:g}", "35:mWidth = 1.0",
+                "35:doForceWidth = on", "35:onMode = off", f"35:addChannel = 1 1.0 100 {_X_ID} 25",
+                "25:onMode = off", "25:onIfMatch = 5 -5",
+                f"{_X_ID}:all = X_yxh void 1 0 0 {mx:g} 0.01 {mx - 1:g} {mx + 1:g} 0.0", f"{_X_ID}:mayDecay = on",
+                *decay(p)]
+    return settings
+
+
+def _x_to_qq(p: Mapping[str, float]) -> list[str]:
+    return [f"{_X_ID}:oneChannel = 1 0.25 100 1 -1", f"{_X_ID}:addChannel = 1 0.25 100 2 -2",
+            f"{_X_ID}:addChannel = 1 0.25 100 3 -3", f"{_X_ID}:addChannel = 1 0.25 100 4 -4"]
+
+
+def _x_to_ggg(p: Mapping[str, float]) -> list[str]:
+    # a colour singlet to three gluons, as orthoquarkonium (Pythia's meMode 92); decayed at the hadron level,
+    # where the gluons are showered and hadronised
+    return [f"{_X_ID}:isResonance = off", f"{_X_ID}:oneChannel = 1 1.0 92 21 21 21"]
+
+
+def _x_to_dark(p: Mapping[str, float]) -> list[str]:
+    """X -> q_v q_v-bar showering in Pythia's Hidden Valley (SU(3)_v, one flavour, running alpha_v from
+    Lambda_v): dark pions and rhos (masses 2 Lambda_v) decay to SM quarks, a fraction r_inv to stable invisible
+    states (ids 4900211/4900213): semi-visible jets."""
+    lam, rinv = p["lambda_dark"], p["r_inv"]
+    if not rinv < 1:
+        raise ConfigError(f"yxh_dark: r_inv is an invisible fraction in (0, 1), got {rinv:g}")
+    vis = 1.0 - rinv
+    m_pi = 2.0 * lam
+    return [f"{_X_ID}:oneChannel = 1 1.0 100 4900101 -4900101",
+            "HiddenValley:Ngauge = 3", "HiddenValley:nFlav = 1", "HiddenValley:fragment = on",
+            "HiddenValley:FSR = on", "HiddenValley:alphaOrder = 1", f"HiddenValley:Lambda = {lam:g}",
+            f"HiddenValley:pTminFSR = {1.1 * lam:g}", "HiddenValley:spinFv = 0",
+            f"4900101:m0 = {lam:g}", f"4900111:m0 = {m_pi:g}", f"4900113:m0 = {m_pi:g}",
+            f"4900211:m0 = {lam - 0.01:g}", f"4900213:m0 = {lam - 0.01:g}",
+            f"4900111:oneChannel = 1 {vis:g} 91 -3 3", f"4900111:addChannel = 1 {rinv:g} 0 4900211 -4900211",
+            *(f"4900113:{'oneChannel' if q == 1 else 'addChannel'} = 1 {vis / 5:g} 91 -{q} {q}" for q in range(1, 6)),
+            f"4900113:addChannel = 1 {rinv:g} 0 4900213 -4900213"]
+
+
+_register(Process("yxh_qq", "seed-001 Y -> X H: Y (scalar) -> X H(bb), X -> q qbar (2-prong X jet)",
+                  _yxh(_x_to_qq), {"mass": 2000.0, "m_x": 200.0}, label=1))
+_register(Process("yxh_ggg", "seed-001 Y -> X H: Y -> X H(bb), X -> g g g (3-prong X jet)",
+                  _yxh(_x_to_ggg), {"mass": 2000.0, "m_x": 200.0}, label=1))
+_register(Process("yxh_dark", "seed-001 Y -> X H: Y -> X H(bb), X -> dark quarks showering in a Hidden Valley "
+                  "(semi-visible X jet)",
+                  _yxh(_x_to_dark), {"mass": 2000.0, "m_x": 200.0, "lambda_dark": 10.0, "r_inv": 0.3}, label=1))
 
 
 def get_process(name: str) -> Process:

@@ -114,7 +114,10 @@ class PythiaRun:
             final = prt[prt.status > 0]
             particles = ak.zip({"id": final.id, "px": final.p.px, "py": final.p.py,
                                 "pz": final.p.pz, "e": final.p.e})
-            bh = prt[is_b_hadron(prt.id)]
+            # weakly decaying b hadrons only (no b hadron among the daughters: B* -> B gamma and B0 mixing are
+            # one b hadron, not two); daughter index 0 is the event itself, never a hadron
+            ids = prt.id
+            bh = prt[is_b_hadron(ids) & ~is_b_hadron(ids[prt.daughter1]) & ~is_b_hadron(ids[prt.daughter2])]
             b_hadrons = ak.zip({"px": bh.p.px, "py": bh.p.py, "pz": bh.p.pz, "e": bh.p.e})
             weights = np.ones(len(raw), dtype=np.float64)
             if self._bias is not None:

@@ -15,7 +15,7 @@ import numpy as np
 
 from ..events.schema import LEPTON_COLLECTIONS
 from .detector import DetectorPreset
-from .substructure import nsubjettiness
+from .substructure import d2, nsubjettiness
 
 __all__ = ["INVISIBLE_IDS", "reconstruct", "select", "delta_r", "is_b_hadron"]
 
@@ -121,26 +121,33 @@ def _cluster(inputs: ak.Array, *, r: float, pt_min: float) -> ak.Array:
     return _four_momenta(_sequence(inputs, r).inclusive_jets(min_pt=pt_min))
 
 
-def _fatjets(inputs: ak.Array, *, preset: DetectorPreset, rng: np.random.Generator) -> ak.Array:
-    """Large-R jets with tau_1..3 from their (particle-level) constituents, smeared like jets, cut in pT/eta,
-    with up to `preset.fatjet_constituents` constituents (highest pT first) when asked."""
+def _fatjets(inputs: ak.Array, b_hadrons: ak.Array, *, preset: DetectorPreset,
+             rng: np.random.Generator) -> ak.Array:
+    """Large-R jets with tau_1..3 and D2 from their (particle-level) constituents and the number of weakly
+    decaying b hadrons within R of their axis (`n_b`, for a parametric double-b tag), smeared like jets, cut in
+    pT/eta, with up to `preset.fatjet_constituents` constituents (highest pT first) when asked."""
     sequence = _sequence(inputs, preset.fatjet_r)
     pt_min = 0.7 * preset.fatjet_pt_min  # below threshold, so that smearing can move jets across it
     jets_true = _four_momenta(sequence.inclusive_jets(min_pt=pt_min))
     constituents = _four_momenta(sequence.constituents(min_pt=pt_min))
     counts = ak.num(jets_true)
-    taus = nsubjettiness(ak.flatten(constituents, axis=1), r0=preset.fatjet_r)
+    flat_constituents = ak.flatten(constituents, axis=1)
+    taus = nsubjettiness(flat_constituents, r0=preset.fatjet_r)
+    d2_values = d2(flat_constituents)
+    pairs = ak.cartesian({"j": jets_true, "b": b_hadrons}, nested=True)
+    n_b = ak.sum(delta_r(pairs.j.eta, pairs.j.phi, pairs.b.eta, pairs.b.phi) < preset.fatjet_r, axis=2)
     sigma = np.sqrt(preset.jet_stochastic**2 / jets_true.e + preset.jet_constant**2)
     jets = _scale(jets_true, _gaussian_factor(sigma, rng))
     fields = {"pt": jets.pt, "eta": jets.eta, "phi": jets.phi, "mass": _mass(jets)}
     for i in range(3):
         fields[f"tau{i + 1}"] = ak.unflatten(taus[:, i], counts)
+    fields["d2"] = ak.unflatten(d2_values, counts)
     if preset.fatjet_constituents:
         order = ak.argsort(constituents.pt, axis=2, ascending=False, stable=True)
         kept = constituents[order][:, :, : preset.fatjet_constituents]
         fields["constituents"] = ak.zip({k: ak.values_astype(kept[k], np.float32) for k in ("pt", "eta", "phi")})
-    out = ak.zip({k: v if k == "constituents" else ak.values_astype(v, np.float32) for k, v in fields.items()},
-                 depth_limit=2)
+    out = ak.zip({k: v if k == "constituents" else ak.values_astype(v, np.float32) for k, v in fields.items()}
+                 | {"n_b": ak.values_astype(n_b, np.int8)}, depth_limit=2)
     out = out[(out.pt > preset.fatjet_pt_min) & (abs(out.eta) < preset.fatjet_eta_max)]
     return out[ak.argsort(out.pt, ascending=False, stable=True)]
 
@@ -250,7 +257,7 @@ def reconstruct(particles: ak.Array, b_hadrons: ak.Array, *, preset: DetectorPre
     }
     if preset.fatjet_r:
         # Large-R jets are measured alongside the small-R ones (same inputs); they do not enter MET twice.
-        record["fatjets"] = _fatjets(jet_inputs, preset=preset, rng=rng)
+        record["fatjets"] = _fatjets(jet_inputs, b_hadrons, preset=preset, rng=rng)
     return ak.zip(record, depth_limit=1)
 
 

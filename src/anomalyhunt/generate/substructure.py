@@ -3,6 +3,10 @@
 N-subjettiness tau_N (Thaler & Van Tilburg) with the normalised measure,
 tau_N = sum_k pT_k min_a dR(k, a) ** beta / (sum_k pT_k R0 ** beta), axes from exclusive-kt clustering of the
 constituents (fastjet contrib's `KT_Axes`): the LHC Olympics / seed-004 definition.
+
+D2 (Larkoski, Moult & Neill) with beta = 1 from fastjet contrib's EnergyCorrelator (pT and rapidity-azimuth
+distances): D2 = ECF(3) ECF(1)^3 / ECF(2)^3, ECF(N) the sum over N-tuples of constituents of their pT product
+times the product of their pairwise dR ** beta. The ATLAS Y -> XH comparison tagger is D2 < 1.2.
 """
 
 from __future__ import annotations
@@ -11,7 +15,7 @@ import awkward as ak
 import fastjet
 import numpy as np
 
-__all__ = ["nsubjettiness"]
+__all__ = ["d2", "nsubjettiness"]
 
 
 def nsubjettiness(constituents: ak.Array, *, njets: tuple[int, ...] = (1, 2, 3), beta: float = 1.0,
@@ -23,12 +27,31 @@ def nsubjettiness(constituents: ak.Array, *, njets: tuple[int, ...] = (1, 2, 3),
     """
     if len(constituents) == 0:
         return np.zeros((0, len(njets)))
+    # Each jet goes in as its own "event": njettiness uses every input particle of that event.
+    sequence = _per_jet_sequence(constituents, fastjet.antikt_algorithm, r0)
+    taus = sequence.njettiness(measure_definition="NormalizedMeasure", axes_definition="KT_Axes",
+                               njets=list(njets), beta=beta, R0=r0)
+    return ak.to_numpy(taus).astype(np.float64).reshape(len(constituents), len(njets))
+
+
+def d2(constituents: ak.Array, *, beta: float = 1.0) -> np.ndarray:
+    """D2 of each jet (beta = 1 by default), shape (n_jets,); NaN for a jet with fewer than two particles
+    (ECF(2) = 0). constituents: as for `nsubjettiness`."""
+    n = len(constituents)
+    out = np.full(n, np.nan)
+    usable = ak.to_numpy(ak.num(constituents) >= 2)
+    if not usable.any():
+        return out
+    # each jet as its own "event", reclustered into exactly one jet (C/A, exclusive: every particle merged)
+    sequence = _per_jet_sequence(constituents[usable], fastjet.cambridge_algorithm, 10.0)
+    values = sequence.exclusive_jets_energy_correlator(njets=1, func="d2", beta=beta)
+    out[usable] = ak.to_numpy(ak.flatten(values, axis=None)).astype(np.float64)
+    return out
+
+
+def _per_jet_sequence(constituents: ak.Array, algorithm, r: float):
     from .reconstruction import _swallow_fastjet_banner  # reconstruction imports this module
 
     _swallow_fastjet_banner()
     momenta = ak.zip({"px": constituents.px, "py": constituents.py, "pz": constituents.pz, "E": constituents.e})
-    # Each jet goes in as its own "event": njettiness uses every input particle of that event.
-    sequence = fastjet.ClusterSequence(momenta, fastjet.JetDefinition(fastjet.antikt_algorithm, r0))
-    taus = sequence.njettiness(measure_definition="NormalizedMeasure", axes_definition="KT_Axes",
-                               njets=list(njets), beta=beta, R0=r0)
-    return ak.to_numpy(taus).astype(np.float64).reshape(len(constituents), len(njets))
+    return fastjet.ClusterSequence(momenta, fastjet.JetDefinition(algorithm, r))

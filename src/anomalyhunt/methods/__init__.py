@@ -20,6 +20,7 @@ _PACKAGES = {
     "double_ae": "anomalyhunt.methods.double_ae",
     "data_vs_sim": "anomalyhunt.methods.data_vs_sim",
     "vae_latent": "anomalyhunt.methods.vae_latent",
+    "vrnn_yxh": "anomalyhunt.methods.vrnn_yxh",
 }
 
 

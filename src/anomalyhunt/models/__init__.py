@@ -18,9 +18,10 @@ from .train import (
     train_model,
 )
 from .vae import VAEEnsemble, kl_to_prior, latent_decoder_inputs, train_latent_decoders
+from .vrnn import VRNN
 
 __all__ = ["AUTOENCODER_PRESETS", "CLASSIFIER_LOSSES", "Adadelta", "Adam", "Autoencoder", "AutoencoderNet",
            "BatchedMLP", "ClassifierEnsemble", "DoubleDisCoAE", "Estimator", "FixedEpochs", "MaxMonitored",
            "MinValidationLoss", "TrainConfig", "TrainHistory", "distance_correlation", "resolve_device",
            "train_ensemble", "train_member_datasets", "train_model", "VAEEnsemble", "kl_to_prior",
-           "latent_decoder_inputs", "train_latent_decoders"]
+           "latent_decoder_inputs", "train_latent_decoders", "VRNN"]

@@ -27,6 +27,7 @@ from .bumphunt import (
     signal_templates,
     z_to_p,
 )
+from .counting import GridSignificance, grid_significance, z_bi
 from .dijet import DijetFitResult, dijet_expected, dijet_fit, dijet_function, mass_resolution, resolution_binning
 from .hunt import Excess, SpectrumModel, ToyBudget, background_models, hunt
 from .likelihood import SignalPlusBackground
@@ -47,6 +48,9 @@ from .regions import AnomalyRegion, region_by_efficiency, regions_by_cross_secti
 from .sculpting import SculptingResult, sculpting_check
 
 __all__ = [
+    "GridSignificance",
+    "grid_significance",
+    "z_bi",
     "Chi2Fit",
     "InjectionLimit",
     "empirical_pvalue",

@@ -2,13 +2,15 @@
 definition (exclusive-kt axes found by pairwise kt merging, normalised measure, beta = 1), and large-R jets in
 reconstruction."""
 
+import itertools
+
 import awkward as ak
 import numpy as np
 import pytest
 
 from anomalyhunt.events.schema import empty_events, schema_problems
 from anomalyhunt.generate import DetectorPreset, get_preset, reconstruct, select
-from anomalyhunt.generate.substructure import nsubjettiness
+from anomalyhunt.generate.substructure import d2, nsubjettiness
 
 
 def _rapidity_phi(p):
@@ -71,6 +73,31 @@ def test_nsubjettiness_matches_the_definition_on_random_jets():
     assert nsubjettiness(constituents[:0]).shape == (0, 3)
 
 
+def reference_d2(particles: np.ndarray, beta: float = 1.0) -> float:
+    """D2 by hand from the energy-correlation functions: pT and rapidity-azimuth distances, all pairs and
+    triples."""
+    pt, y, phi = _rapidity_phi(particles)
+    dr = np.sqrt(_dr2(y[:, None], phi[:, None], y[None, :], phi[None, :])) ** beta
+    n = len(pt)
+    e2 = sum(pt[i] * pt[j] * dr[i, j] for i, j in itertools.combinations(range(n), 2))
+    e3 = sum(pt[i] * pt[j] * pt[k] * dr[i, j] * dr[i, k] * dr[j, k]
+             for i, j, k in itertools.combinations(range(n), 3))
+    return float(e3 * pt.sum() ** 3 / e2**3)
+
+
+def test_d2_matches_the_energy_correlator_definition():
+    rng = np.random.default_rng(11)
+    jets = [_prongs(rng, k) for k in (1, 2, 3, 2)]
+    constituents = ak.Array([[{"px": r[0], "py": r[1], "pz": r[2], "e": r[3]} for r in jet] for jet in jets]
+                            + [[{"px": 10.0, "py": 0.0, "pz": 0.0, "e": 10.0}]])
+    values = d2(constituents)
+    np.testing.assert_allclose(values[:-1], [reference_d2(j) for j in jets], rtol=1e-6)
+    assert np.isnan(values[-1])  # one particle: ECF(2) = 0
+    # two-prong jets have a small D2, one-prong jets a large one
+    assert values[1] < values[0] and values[3] < values[0]
+    assert d2(constituents[:0]).shape == (0,)
+
+
 def _particle(pt, eta, phi):
     return {"id": 211, "px": pt * np.cos(phi), "py": pt * np.sin(phi), "pz": pt * np.sinh(eta),
             "e": pt * np.cosh(eta)}
@@ -108,6 +135,14 @@ def test_reconstruction_makes_large_r_jets_with_substructure_when_the_preset_ask
     assert ak.max(ak.num(cons, axis=2)) == 5
     assert ak.all(cons.pt[:, :, :-1] >= cons.pt[:, :, 1:])
     assert schema_problems(ak.with_field(empty_events(3), with_c.fatjets, "fatjets")) == []
+    # D2 per jet, and the b-hadron count within R of the axis
+    assert np.all(np.isfinite(ak.to_numpy(ak.flatten(ev.fatjets.d2))))
+    assert ak.flatten(ev.fatjets.n_b).tolist() == [0] * 6
+    b_near = ak.Array([[{"px": 100 * np.cos(0.3), "py": 100 * np.sin(0.3), "pz": 100 * np.sinh(0.25),
+                         "e": 100 * np.cosh(0.25)}]] * 3)
+    tagged = reconstruct(particles, b_near, preset=preset, rng=np.random.default_rng(0)).fatjets
+    assert ak.sum(tagged.n_b, axis=1).tolist() == [1, 1, 1]
+    assert ak.to_numpy(tagged.n_b[two][:, 0]).tolist() == [1, 1, 1]  # in the two-prong jet
 
 
 def test_schema_checks_optional_fatjets():
@@ -116,6 +151,13 @@ def test_schema_checks_optional_fatjets():
     bad = ak.with_field(events, ak.Array([[{"pt": 1.0, "eta": 0.0, "phi": 0.0, "mass": 1.0}], []]), "fatjets")
     problems = schema_problems(bad)
     assert any("fatjets has no field 'tau1'" in p for p in problems)
+    wrong = ak.with_field(events, ak.Array([[{"pt": 1.0, "eta": 0.0, "phi": 0.0, "mass": 1.0, "tau1": 0.1,
+                                               "tau2": 0.1, "tau3": 0.1, "n_b": 1.5}], []]), "fatjets")
+    wrong = ak.with_field(wrong, ak.values_astype(wrong.fatjets[["pt", "eta", "phi", "mass", "tau1", "tau2",
+                                                                 "tau3"]], np.float32), "fatjets")
+    assert schema_problems(wrong) == []  # the optional fields may be absent
+    with_nb = ak.with_field(wrong, ak.Array([[1.5], []]), ["fatjets", "n_b"])
+    assert any("fatjets.n_b should be int8" in p for p in schema_problems(with_nb))
 
 
 def test_presets_refuse_inconsistent_large_r_settings():

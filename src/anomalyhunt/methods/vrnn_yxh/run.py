@@ -1,0 +1,398 @@
+"""Seed 001, second analysis, end to end: a VRNN trained on the constituent sequences of Standard-Model X-candidate
+jets tags anomalous jets; jet-level ROC/SIC against D2, tau21 and the jet mass; the Y -> X H(bb) event selection
+with a parametric double-b tag of the H candidate; the background of the signal region (H window, double-b,
+anomalous X) predicted from the 0-tag control region with weights a small classifier learns in the high
+H-mass sideband (HSB0 -> HSB1), validated in the low sideband (LSB0 -> LSB1); local and global significance over
+the (m_Y, m_X) grid."""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import awkward as ak
+import numpy as np
+from scipy import optimize
+
+from ...events import load_samples
+from ...exceptions import ConfigError
+from ...features import jet_sequences, sequence_feature_spec, sequence_lengths
+from ...models import VRNN, ClassifierEnsemble, resolve_device
+from ...stats import auc, grid_significance, roc_curve
+from ..base import SummaryResult
+from .config import VRNNYXHConfig
+
+__all__ = ["JetArrays", "VRNNYXHResult", "load_arrays", "normalise_score", "run"]
+
+log = logging.getLogger(__name__)
+
+H_MASS = 125.0
+TAGGERS = ("vrnn", "d2", "tau21", "mass")  # each oriented so that larger = tagged (D2 and tau21 negated)
+_REWEIGHT_INPUTS = ("log_pt_h", "eta_h", "tau21_h", "tau32_h")
+
+
+@dataclass(frozen=True)
+class JetArrays:
+    """Per selected event: the X-candidate jet's sequence and substructure, the H candidate's mass, tag
+    category (1: double-b, 0: no tag, -1: one tag) and reweighting inputs, m_Y, weight, label and process."""
+
+    sequences: np.ndarray  # (n, T, 3)
+    x_mass: np.ndarray
+    x_d2: np.ndarray
+    x_tau21: np.ndarray
+    h_mass: np.ndarray
+    h_inputs: np.ndarray  # (n, 4)
+    category: np.ndarray
+    m_y: np.ndarray
+    weight: np.ndarray
+    label: np.ndarray
+    process: np.ndarray
+    selected: dict[str, int]  # cut flow
+
+
+def _double_b(n_b: np.ndarray, config: VRNNYXHConfig, rng: np.random.Generator) -> np.ndarray:
+    b_subjets = np.minimum(n_b, 2)
+    tags = rng.binomial(b_subjets, config.double_b.efficiency) + rng.binomial(2 - b_subjets, config.double_b.mistag)
+    return np.where(tags == 2, 1, np.where(tags == 0, 0, -1)).astype(np.int8)
+
+
+def load_arrays(config: VRNNYXHConfig, rng: np.random.Generator) -> JetArrays:
+    """Read the samples, select the Y -> X H topology, assign the H and X candidates and tag the H candidate."""
+    events, process = load_samples(list(config.samples))
+    label = np.asarray(events.label, dtype=np.int8)
+    if not np.any(label == 0) or not np.any(label == 1):
+        raise ConfigError("give Standard-Model (label 0) and signal (label 1) samples: the VRNN trains on the "
+                          "former, the ROC curves need the latter")
+    if "fatjets" not in events.fields or "constituents" not in events.fatjets.fields \
+            or "n_b" not in events.fatjets.fields or "d2" not in events.fatjets.fields:
+        raise ConfigError("the samples have no large-R jets with constituents, D2 and n_b: generate them with the "
+                          "'yxh_atlas' preset (or one with fatjet_constituents > 0)")
+    if config.inject and config.inject not in set(process[label == 1].tolist()):
+        raise ConfigError(f"inject: no signal sample of process {config.inject!r}; signals here: "
+                          f"{sorted(set(process[label == 1].tolist()))}")
+    flow = {"events": len(events)}
+    fj = events.fatjets
+    two = ak.to_numpy(ak.num(fj) >= 2)
+    flow["two_large_r_jets"] = int(two.sum())
+    lead = fj[two][:, :2]
+    pt = ak.to_numpy(lead.pt).astype(np.float64)
+    mass = ak.to_numpy(lead.mass).astype(np.float64)
+    keep = (pt[:, 0] > config.leading_pt) & np.all(mass > config.min_jet_mass, axis=1)
+    flow["leading_pt_and_masses"] = int(keep.sum())
+    idx = np.flatnonzero(two)[keep]
+    lead, mass = lead[keep], mass[keep]
+    h_first = np.abs(mass[:, 0] - H_MASS) <= np.abs(mass[:, 1] - H_MASS)
+    h_pos = np.where(h_first, 0, 1)
+    one = np.ones(len(h_pos), dtype=np.int64)  # jagged (var, one per event) index: that jet of each event
+    h_jet = lead[ak.unflatten(h_pos, one)][:, 0]
+    x_jet = lead[ak.unflatten(1 - h_pos, one)][:, 0]
+    sequences = jet_sequences(x_jet.constituents, max_length=config.vrnn.max_length)
+    usable = sequence_lengths(sequences) >= 2
+    flow["x_jet_sequence"] = int(usable.sum())
+    idx, h_jet, x_jet, sequences = idx[usable], h_jet[usable], x_jet[usable], sequences[usable]
+    four = [ak.to_numpy(lead[usable][:, i][k]).astype(np.float64) for i in (0, 1) for k in ("pt", "eta", "phi",
+                                                                                             "mass")]
+    m_y = _pair_mass(*four)
+
+    def column(jet, name):
+        return ak.to_numpy(jet[name]).astype(np.float64)
+
+    def ratio(a, b):
+        return np.divide(a, b, out=np.ones_like(a), where=b > 0)
+
+    h_inputs = np.stack([np.log(column(h_jet, "pt")), column(h_jet, "eta"),
+                         ratio(column(h_jet, "tau2"), column(h_jet, "tau1")),
+                         ratio(column(h_jet, "tau3"), column(h_jet, "tau2"))], axis=1)
+    d2 = column(x_jet, "d2")
+    return JetArrays(sequences, column(x_jet, "mass"), np.where(np.isfinite(d2), d2, np.inf),
+                     ratio(column(x_jet, "tau2"), column(x_jet, "tau1")), column(h_jet, "mass"), h_inputs,
+                     _double_b(ak.to_numpy(h_jet.n_b).astype(np.int64), config, rng), m_y,
+                     np.asarray(events.weight, dtype=np.float64)[idx], label[idx], process[idx], flow)
+
+
+def _pair_mass(pt1, eta1, phi1, m1, pt2, eta2, phi2, m2) -> np.ndarray:
+    import vector
+
+    a = vector.array({"pt": pt1, "eta": eta1, "phi": phi1, "mass": m1})
+    b = vector.array({"pt": pt2, "eta": eta2, "phi": phi2, "mass": m2})
+    return np.asarray((a + b).mass, dtype=np.float64)
+
+
+def normalise_score(kl: np.ndarray, reference: np.ndarray, weights: np.ndarray, *, invert: bool) -> tuple[
+        np.ndarray, float]:
+    """The published rescaling: s = 1 - exp(-KL / c) (or exp(-KL / c) when inverted), with c such that the
+    weighted mean of s over the `reference` (training) jets is 1/2. Returns (scores, c)."""
+    def mean_score(log_c: float) -> float:
+        s = np.exp(-reference / np.exp(log_c))
+        return float(np.average(s if invert else 1.0 - s, weights=weights)) - 0.5
+
+    scale = float(np.exp(optimize.brentq(mean_score, -30.0, 30.0)))
+    s = np.exp(-kl / scale)
+    return (s if invert else 1.0 - s), scale
+
+
+@dataclass(frozen=True)
+class _Regions:
+    """Event masks of the searched data."""
+
+    lsb: np.ndarray
+    window: np.ndarray
+    hsb: np.ndarray
+    tag1: np.ndarray
+    tag0: np.ndarray
+    anomalous: np.ndarray
+
+
+def _regions(arrays: JetArrays, score: np.ndarray, config: VRNNYXHConfig, searched: np.ndarray) -> _Regions:
+    """The region masks, restricted to the `searched` events."""
+    m = arrays.h_mass
+
+    def inside(r):
+        return searched & (m >= r[0]) & (m < r[1])
+
+    return _Regions(inside(config.low_sideband), inside(config.higgs_window), inside(config.high_sideband),
+                    arrays.category == 1, arrays.category == 0, score > config.score_threshold)
+
+
+@dataclass(frozen=True)
+class _Estimate:
+    classifier: ClassifierEnsemble | None
+    ratio: np.ndarray  # per searched event: p / (1 - p) of the classifier, normalised on HSB0
+    norm: float  # W(HSB1) / sum_{HSB0} w r
+    norm_error: float
+
+
+def _learn_weights(arrays: JetArrays, w: np.ndarray, reg: _Regions, config: VRNNYXHConfig, seed: int,
+                   device) -> _Estimate:
+    """HSB0 -> HSB1 weights from a classifier on the H candidate (balanced classes), and the normalisation that
+    makes the reweighted HSB0 reproduce the HSB1 yield."""
+    zero, one = reg.hsb & reg.tag0, reg.hsb & reg.tag1
+    n0, n1 = int(zero.sum()), int(one.sum())
+    if n1 < 10 or n0 < 10:
+        raise ConfigError(f"the high sideband has {n0} 0-tag and {n1} double-b events: too few to learn weights "
+                          "(generate more background, or widen high_sideband / raise double_b.mistag)")
+    sel = zero | one
+    x, y, ws = arrays.h_inputs[sel], one[sel].astype(np.int64), w[sel]
+    balanced = np.where(y == 1, ws / ws[y == 1].sum(), ws / ws[y == 0].sum()) * len(ws) / 2
+    rc = config.reweighting
+    clf = ClassifierEnsemble(1, hidden=rc.hidden, batch_size=rc.batch_size, max_epochs=rc.max_epochs,
+                             patience=rc.patience, learning_rate=rc.learning_rate, validation_fraction=0.3,
+                             device=str(device), seed=seed).fit(x, y, balanced)
+    p = np.clip(clf.score_samples(arrays.h_inputs), 1e-6, 1 - 1e-6)
+    ratio = p / (1.0 - p)
+    w1, reweighted0 = w[one].sum(), (w * ratio)[zero].sum()
+    norm = w1 / reweighted0
+    rel = np.sqrt((w[one] ** 2).sum() / w1**2 + ((w * ratio)[zero] ** 2).sum() / reweighted0**2)
+    return _Estimate(clf, ratio, float(norm), float(norm * rel))
+
+
+def _predict(w: np.ndarray, est: _Estimate, source: np.ndarray) -> tuple[float, float]:
+    """Predicted 2-tag yield from the 0-tag events `source`, with its error (source statistics and the
+    normalisation)."""
+    weights = w[source] * est.ratio[source]
+    value = est.norm * weights.sum()
+    err2 = (est.norm**2) * (weights**2).sum() + (weights.sum() * est.norm_error) ** 2
+    return float(value), float(np.sqrt(err2))
+
+
+def _closure(arrays, w, reg: _Regions, est: _Estimate, config: VRNNYXHConfig) -> dict[str, Any]:
+    """Validation region: LSB1 (anomalous X) observed against its prediction from LSB0, with and without the
+    classifier's weights (the latter: the HSB 2-tag/0-tag ratio alone). `nonclosure` = |1 - observed /
+    predicted| becomes a relative uncertainty of the signal-region prediction when the config asks. The
+    2-tag/0-tag ratio in each H-mass region (anomaly-inclusive) shows how far the transfer depends on the mass."""
+    target = reg.lsb & reg.tag1 & reg.anomalous
+    source = reg.lsb & reg.tag0 & reg.anomalous
+    observed, observed_err = float(w[target].sum()), float(np.sqrt((w[target] ** 2).sum()))
+    predicted, predicted_err = _predict(w, est, source)
+    hsb0, hsb1 = reg.hsb & reg.tag0, reg.hsb & reg.tag1
+    flat = w[hsb1].sum() / w[hsb0].sum()
+    error = float(np.hypot(observed_err, predicted_err))
+    ratio = observed / predicted if predicted > 0 else float("nan")
+    transfer = {}
+    for name, region in (("low_sideband", reg.lsb), ("higgs_window", reg.window), ("high_sideband", reg.hsb)):
+        zero = w[region & reg.tag0].sum()
+        transfer[name] = float(w[region & reg.tag1].sum() / zero) if zero > 0 else float("nan")
+    return {"observed": observed, "observed_error": observed_err, "predicted": predicted,
+            "predicted_error": predicted_err, "error": error,
+            "pull": float((observed - predicted) / error) if error > 0 else float("nan"),
+            "ratio": ratio, "within_uncertainty": bool(abs(observed - predicted) <= 2 * error),
+            "nonclosure": float(abs(1.0 - ratio)) if np.isfinite(ratio) else float("nan"),
+            "nonclosure_applied": config.nonclosure_systematic,
+            "predicted_without_reweighting": float(flat * w[source].sum()), "events_observed": int(target.sum()),
+            "events_source": int(source.sum()), "double_b_to_no_tag": transfer}
+
+
+def _grid(arrays, w, reg: _Regions, est: _Estimate, config: VRNNYXHConfig, rng, nonclosure: float
+          ) -> tuple[dict[str, Any], np.ndarray, np.ndarray, Any]:
+    """Observed and predicted signal-region yields over (m_Y, m_X) cells and their significance; `nonclosure`
+    (relative) is added in quadrature to each cell's prediction error. The observation: a Poisson draw from the
+    weighted SM expectation (the same draw in every search of a run: its own seed), plus the injected signal
+    events as they are."""
+    edges = (np.asarray(config.m_y_edges), np.asarray(config.m_x_edges))
+    sr = reg.window & reg.tag1 & reg.anomalous
+    cr0 = reg.window & reg.tag0 & reg.anomalous
+    coords = (arrays.m_y, arrays.x_mass)
+    is_sm = arrays.label == 0
+    expected = np.histogram2d(coords[0][sr & is_sm], coords[1][sr & is_sm], bins=edges, weights=w[sr & is_sm])[0]
+    injected = np.histogram2d(coords[0][sr & ~is_sm], coords[1][sr & ~is_sm], bins=edges)[0]
+    rw = w * est.ratio
+    pred = est.norm * np.histogram2d(coords[0][cr0], coords[1][cr0], bins=edges, weights=rw[cr0])[0]
+    pred_var = est.norm**2 * np.histogram2d(coords[0][cr0], coords[1][cr0], bins=edges, weights=rw[cr0] ** 2)[0]
+    pred_err = np.sqrt(pred_var + (pred / max(est.norm, 1e-300) * est.norm_error) ** 2 + (nonclosure * pred) ** 2)
+    draw = np.random.default_rng(np.random.SeedSequence([config.seed, 7]))
+    observed = draw.poisson(expected).astype(np.float64) + injected
+    result = grid_significance(observed, pred, pred_err, n_toys=config.n_toys, rng=rng)
+    stat_err = np.sqrt(np.maximum(pred_err**2 - (nonclosure * pred) ** 2, 0.0))
+    stat_only = grid_significance(observed, pred, stat_err, n_toys=config.n_toys, rng=rng)
+    i, j = result.cell
+    record = {"max_z_local": result.max_z_local, "cell": _cell(edges, result.cell),
+              "observed_in_cell": float(observed[i, j]), "predicted_in_cell": float(pred[i, j]),
+              "z_global": result.z_global, "p_global": result.p_global, "n_toys": result.n_toys,
+              "cells_tested": result.cells_tested, "observed_total": float(observed.sum()),
+              "predicted_total": float(pred.sum()),
+              "unpredicted_cells_with_events": int(np.sum((pred <= 0) & (observed > 0))),
+              "nonclosure_uncertainty": nonclosure, "injected_in_signal_region": float(injected.sum()),
+              "stat_only": {"max_z_local": stat_only.max_z_local, "z_global": stat_only.z_global,
+                            "cell": _cell(edges, stat_only.cell)}}
+    return record, observed, pred, result
+
+
+def _cell(edges, cell: tuple[int, ...]) -> dict[str, list[float]]:
+    i, j = cell
+    return {"m_y": [float(edges[0][i]), float(edges[0][i + 1])], "m_x": [float(edges[1][j]), float(edges[1][j + 1])]}
+
+
+def _jet_metrics(arrays: JetArrays, score: np.ndarray, test_bkg: np.ndarray, config: VRNNYXHConfig
+                 ) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Per signal: AUC of each tagger (larger = tagged), the S:B gain at score > threshold and at D2 < d2_cut,
+    and the ROC curves (for the figures)."""
+    taggers = {"vrnn": score, "d2": -arrays.x_d2, "tau21": -arrays.x_tau21, "mass": arrays.x_mass}
+    wb = arrays.weight[test_bkg]
+    out, curves = {}, {}
+    for name in sorted(set(arrays.process[arrays.label == 1].tolist())):
+        sig = (arrays.label == 1) & (arrays.process == name)
+        aucs, roc = {}, {}
+        for tagger, values in taggers.items():
+            b, s = np.nan_to_num(values[test_bkg], neginf=-1e30), np.nan_to_num(values[sig], neginf=-1e30)
+            aucs[tagger] = auc(b, s, weights_background=wb)
+            roc[tagger] = roc_curve(b, s, weights_background=wb)
+        eff = {}
+        for tagger, tag_b, tag_s in (("vrnn", score[test_bkg] > config.score_threshold,
+                                      score[sig] > config.score_threshold),
+                                     ("d2", arrays.x_d2[test_bkg] < config.d2_cut, arrays.x_d2[sig] < config.d2_cut)):
+            eb, es = float(np.sum(wb * tag_b) / wb.sum()), float(np.mean(tag_s))
+            eff[tagger] = {"signal_efficiency": es, "background_efficiency": eb,
+                           "sb_gain": es / eb if eb > 0 else float("nan")}
+        out[name] = {"auc": aucs, "working_points": eff, "jets": int(sig.sum())}
+        curves[name] = roc
+    return out, curves
+
+
+@dataclass(frozen=True)
+class VRNNYXHResult(SummaryResult):
+    """The numbers of summary.json and what the report draws."""
+
+    report_module = "anomalyhunt.methods.vrnn_yxh.report"
+
+    summary_data: dict[str, Any]
+    config: VRNNYXHConfig
+    arrays: JetArrays
+    score: np.ndarray
+    test_bkg: np.ndarray
+    curves: dict[str, Any]
+    model: VRNN
+    grids: dict[str, tuple[np.ndarray, np.ndarray, Any]]  # name -> (observed, predicted, GridSignificance)
+    searched: dict[str, np.ndarray]  # name -> mask of the searched events
+
+
+def run(config: VRNNYXHConfig, folder: str | Path, *, progress: bool = False) -> VRNNYXHResult:
+    """Train the tagger, measure it, estimate the background and scan the grid (see the module docstring)."""
+    folder = Path(folder)
+    start = time.perf_counter()
+    rng = np.random.default_rng(np.random.SeedSequence([config.seed, 1]))
+    arrays = load_arrays(config, rng)
+    device = resolve_device("auto")
+    sm = np.flatnonzero(arrays.label == 0)
+    order = rng.permutation(sm)
+    n_train = int(round(config.train_fraction * len(sm)))
+    train, test_bkg = np.sort(order[:n_train]), np.sort(order[n_train:])
+    if n_train < 100 or len(test_bkg) < 100:
+        raise ConfigError(f"{len(sm)} selected Standard-Model events leave {n_train} to train and "
+                          f"{len(test_bkg)} to test: generate more background")
+    spec = sequence_feature_spec(config.vrnn.max_length)
+    flat = arrays.sequences.reshape(len(arrays.sequences), -1).astype(np.float32)
+    vc = config.vrnn
+    log.info("%d selected events (%d SM: %d train the VRNN); cut flow %s", len(flat), len(sm), n_train,
+             arrays.selected)
+    model = VRNN(hidden=vc.hidden, latent=vc.latent, features=vc.features, kl_weight=vc.kl_weight,
+                 batch_size=vc.batch_size, learning_rate=vc.learning_rate, max_epochs=vc.max_epochs,
+                 patience=vc.patience, validation_fraction=vc.validation_fraction, standardise=vc.standardise,
+                 seed=config.seed, progress=progress)
+    model.fit(flat[train], arrays.weight[train], features=spec)
+    model.save(folder / "vrnn.pt")
+    t0 = time.perf_counter()
+    kl = model.score_samples(flat, features=spec)
+    score_seconds = time.perf_counter() - t0
+    # direction: the raw KL's AUC for each signal says which way anomalous jets lie
+    first = sorted(set(arrays.process[arrays.label == 1].tolist()))[0]
+    raw_auc = {name: auc(kl[test_bkg], kl[(arrays.label == 1) & (arrays.process == name)],
+                         weights_background=arrays.weight[test_bkg])
+               for name in sorted(set(arrays.process[arrays.label == 1].tolist()))}
+    invert = config.direction == "low" or (config.direction == "auto" and raw_auc[first] < 0.5)
+    score, scale = normalise_score(kl, kl[train], arrays.weight[train], invert=invert)
+    jet, curves = _jet_metrics(arrays, score, test_bkg, config)
+
+    # the search: every SM event (weights scaled so that they sum to the number of SM events: "event" units),
+    # plus injected signal events of weight 1
+    w = np.zeros(len(flat))
+    w[sm] = arrays.weight[sm] * len(sm) / arrays.weight[sm].sum()
+    searched = {"background_only": arrays.label == 0}
+    if config.inject:
+        pool = np.flatnonzero(arrays.process == config.inject)
+        if config.inject_events > len(pool):
+            raise ConfigError(f"inject_events = {config.inject_events} but {config.inject} has {len(pool)} "
+                              "selected events")
+        chosen = rng.choice(pool, config.inject_events, replace=False)
+        w[chosen] = 1.0
+        with_signal = searched["background_only"].copy()
+        with_signal[chosen] = True
+        searched["injected"] = with_signal
+    records, grids = {}, {}
+    closure = {}
+    for name, mask in searched.items():
+        wm = np.where(mask, w, 0.0)
+        reg = _regions(arrays, score, config, mask)
+        est = _learn_weights(arrays, wm, reg, config, config.seed, device)
+        closure[name] = c = _closure(arrays, wm, reg, est, config)
+        nonclosure = c["nonclosure"] if config.nonclosure_systematic and np.isfinite(c["nonclosure"]) else 0.0
+        record, observed, pred, sig = _grid(arrays, wm, reg, est, config, rng, nonclosure)
+        records[name] = record
+        grids[name] = (observed, pred, sig)
+        records[name]["reweighting_epochs"] = len(est.classifier.history_.val_loss)
+        est.classifier.save(folder / f"reweighting_{name}.pt")
+    h = model.history_
+    summary = {
+        "jet_auc": {name: m["auc"] for name, m in jet.items()},
+        "sb_gain": {name: m["working_points"]["vrnn"]["sb_gain"] for name, m in jet.items()},
+        "d2_gain": {name: m["working_points"]["d2"]["sb_gain"] for name, m in jet.items()},
+        "working_points": {name: m["working_points"] for name, m in jet.items()},
+        "direction": {"chosen": "low KL is anomalous" if invert else "high KL is anomalous",
+                      "setting": config.direction, "raw_kl_auc": raw_auc, "scale": scale},
+        "closure": closure["background_only"],
+        "closure_injected": closure.get("injected"),
+        "z_global": records["background_only"]["z_global"],
+        "grid": records,
+        "training": {"epochs_run": len(h.train_loss), "best_epoch": h.best_epoch, "seconds": h.seconds,
+                     "seconds_per_epoch": h.seconds_per_epoch, "jets": int(n_train), "device": h.device},
+        "scoring": {"jets": len(flat), "seconds": score_seconds, "jets_per_second": len(flat) / score_seconds},
+        "events": {"cut_flow": arrays.selected, "sm_selected": len(sm), "vrnn_train": int(n_train),
+                   "sm_test": len(test_bkg), "signal": {n: m["jets"] for n, m in jet.items()},
+                   "categories": {c: int(np.sum((arrays.category == v) & (arrays.label == 0)))
+                                  for c, v in (("double_b", 1), ("no_tag", 0), ("one_tag", -1))}},
+        "device": str(device),
+        "seconds": time.perf_counter() - start,
+    }
+    return VRNNYXHResult(summary, config, arrays, score, test_bkg, curves, model, grids, searched)
