@@ -72,13 +72,15 @@ def test_run_writes_what_summary_json_promises(yxh_samples, tmp_path):
     assert len(report.parts) == 3 and all(p.exists() for _, p in report.images)
 
 
-def test_refusals_before_training(yxh_samples, dijet_samples):
+def test_refusals_before_training(yxh_samples, dijet_samples, tmp_path):
     with pytest.raises(ConfigError, match="constituents"):
         load_arrays(_config(dijet_samples), np.random.default_rng(0))
     with pytest.raises(ConfigError, match="signal"):
         load_arrays(_config(yxh_samples[:2]), np.random.default_rng(0))
     with pytest.raises(ConfigError, match="inject"):
         load_arrays(_config(yxh_samples, inject="nope", inject_events=5), np.random.default_rng(0))
+    with pytest.raises(ConfigError, match="too few to learn weights"):  # before the VRNN trains
+        run(_config(yxh_samples, double_b={"mistag": 0.0}, high_sideband=(190.0, 200.0)), tmp_path)
     with pytest.raises(ConfigError, match="overlap"):
         _config(yxh_samples, high_sideband=(140.0, 200.0))
     with pytest.raises(ConfigError, match="go together"):

@@ -210,26 +210,33 @@ class VRNN(Estimator):
 
     def export_onnx(self, path: str | Path) -> Path:
         """Write an ONNX graph from flattened sequences (n, 3T) float32 to the jet KL (n,), with a dynamic batch
-        dimension (torch.export-based exporter; the GRU cell unrolled over the T positions, z = mu_q)."""
+        dimension: the GRU cell unrolled over the T positions, z = mu_q. The TorchScript tracer does it in under a
+        second (the torch.export-based exporter takes ~20 s for the unrolled loop); where a torch release no
+        longer has it, the torch.export-based exporter is used."""
         import logging
         import warnings
 
         self._check_fitted()
         path = Path(path)
         module = _KLGraph(self.model_, self.offset_, self.scale_).to("cpu").eval()
+        example = (torch.zeros(2, self.n_features_in_),)
+        tmp = path.with_name(f".{path.name}.part")
         quiet = logging.getLogger("torch.onnx")
         level = quiet.level
         quiet.setLevel(logging.ERROR)
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
-                program = torch.onnx.export(module, (torch.zeros(2, self.n_features_in_),), input_names=["sequences"],
-                                            output_names=["kl"], dynamic_shapes=({0: torch.export.Dim("jets")},),
-                                            verbose=False)
-            tmp = path.with_name(f".{path.name}.part")
-            program.save(str(tmp))
+                try:
+                    torch.onnx.export(module, example, str(tmp), input_names=["sequences"], output_names=["kl"],
+                                      dynamic_axes={"sequences": {0: "jets"}, "kl": {0: "jets"}}, dynamo=False)
+                except (TypeError, RuntimeError):  # no TorchScript exporter in this torch
+                    program = torch.onnx.export(module, example, input_names=["sequences"], output_names=["kl"],
+                                                dynamic_shapes=({0: torch.export.Dim("jets")},), verbose=False)
+                    program.save(str(tmp))
             tmp.replace(path)
         finally:
+            tmp.unlink(missing_ok=True)
             quiet.setLevel(level)
             self.model_.to(self.device_)
         return path

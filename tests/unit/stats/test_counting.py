@@ -9,7 +9,8 @@ from anomalyhunt.exceptions import StatsInputError
 from anomalyhunt.stats import grid_significance, p_to_z, z_bi
 
 
-@pytest.mark.parametrize(("n_on", "n_off", "tau"), [(5, 10, 4.0), (12, 3, 0.5), (1, 40, 20.0), (9, 40, 20.0), (30, 30, 1.5)])
+@pytest.mark.parametrize(("n_on", "n_off", "tau"),
+                         [(5, 10, 4.0), (12, 3, 0.5), (1, 40, 20.0), (9, 40, 20.0), (30, 30, 1.5)])
 def test_z_bi_is_the_binomial_tail_for_integer_control_counts(n_on, n_off, tau):
     b, sigma = n_off / tau, np.sqrt(n_off) / tau
     expected = stats.binom.sf(n_on - 1, n_on + n_off, 1.0 / (1.0 + tau))

@@ -19,7 +19,7 @@ from scipy import optimize
 
 from ...events import load_samples
 from ...exceptions import ConfigError
-from ...features import jet_sequences, sequence_feature_spec, sequence_lengths
+from ...features import dijet_mass, jet_sequences, sequence_feature_spec, sequence_lengths
 from ...models import VRNN, ClassifierEnsemble, resolve_device
 from ...stats import auc, grid_significance, roc_curve
 from ..base import SummaryResult
@@ -93,9 +93,7 @@ def load_arrays(config: VRNNYXHConfig, rng: np.random.Generator) -> JetArrays:
     usable = sequence_lengths(sequences) >= 2
     flow["x_jet_sequence"] = int(usable.sum())
     idx, h_jet, x_jet, sequences = idx[usable], h_jet[usable], x_jet[usable], sequences[usable]
-    four = [ak.to_numpy(lead[usable][:, i][k]).astype(np.float64) for i in (0, 1) for k in ("pt", "eta", "phi",
-                                                                                             "mass")]
-    m_y = _pair_mass(*four)
+    m_y = dijet_mass(events[idx])
 
     def column(jet, name):
         return ak.to_numpy(jet[name]).astype(np.float64)
@@ -111,14 +109,6 @@ def load_arrays(config: VRNNYXHConfig, rng: np.random.Generator) -> JetArrays:
                      ratio(column(x_jet, "tau2"), column(x_jet, "tau1")), column(h_jet, "mass"), h_inputs,
                      _double_b(ak.to_numpy(h_jet.n_b).astype(np.int64), config, rng), m_y,
                      np.asarray(events.weight, dtype=np.float64)[idx], label[idx], process[idx], flow)
-
-
-def _pair_mass(pt1, eta1, phi1, m1, pt2, eta2, phi2, m2) -> np.ndarray:
-    import vector
-
-    a = vector.array({"pt": pt1, "eta": eta1, "phi": phi1, "mass": m1})
-    b = vector.array({"pt": pt2, "eta": eta2, "phi": phi2, "mass": m2})
-    return np.asarray((a + b).mass, dtype=np.float64)
 
 
 def normalise_score(kl: np.ndarray, reference: np.ndarray, weights: np.ndarray, *, invert: bool) -> tuple[
@@ -159,8 +149,8 @@ def _regions(arrays: JetArrays, score: np.ndarray, config: VRNNYXHConfig, search
 
 @dataclass(frozen=True)
 class _Estimate:
-    classifier: ClassifierEnsemble | None
-    ratio: np.ndarray  # per searched event: p / (1 - p) of the classifier, normalised on HSB0
+    classifier: ClassifierEnsemble
+    ratio: np.ndarray  # per event: p / (1 - p) of the classifier (the density ratio double-b / no tag)
     norm: float  # W(HSB1) / sum_{HSB0} w r
     norm_error: float
 
@@ -170,10 +160,6 @@ def _learn_weights(arrays: JetArrays, w: np.ndarray, reg: _Regions, config: VRNN
     """HSB0 -> HSB1 weights from a classifier on the H candidate (balanced classes), and the normalisation that
     makes the reweighted HSB0 reproduce the HSB1 yield."""
     zero, one = reg.hsb & reg.tag0, reg.hsb & reg.tag1
-    n0, n1 = int(zero.sum()), int(one.sum())
-    if n1 < 10 or n0 < 10:
-        raise ConfigError(f"the high sideband has {n0} 0-tag and {n1} double-b events: too few to learn weights "
-                          "(generate more background, or widen high_sideband / raise double_b.mistag)")
     sel = zero | one
     x, y, ws = arrays.h_inputs[sel], one[sel].astype(np.int64), w[sel]
     balanced = np.where(y == 1, ws / ws[y == 1].sum(), ws / ws[y == 0].sum()) * len(ws) / 2
@@ -187,6 +173,16 @@ def _learn_weights(arrays: JetArrays, w: np.ndarray, reg: _Regions, config: VRNN
     norm = w1 / reweighted0
     rel = np.sqrt((w[one] ** 2).sum() / w1**2 + ((w * ratio)[zero] ** 2).sum() / reweighted0**2)
     return _Estimate(clf, ratio, float(norm), float(norm * rel))
+
+
+def _check_sideband(arrays: JetArrays, config: VRNNYXHConfig) -> None:
+    """Enough SM events in HSB0 and HSB1 to learn the weights (checked before any training)."""
+    sm, m = arrays.label == 0, arrays.h_mass
+    hsb = sm & (m >= config.high_sideband[0]) & (m < config.high_sideband[1])
+    n0, n1 = int(np.sum(hsb & (arrays.category == 0))), int(np.sum(hsb & (arrays.category == 1)))
+    if n1 < 10 or n0 < 10:
+        raise ConfigError(f"the high sideband has {n0} 0-tag and {n1} double-b SM events: too few to learn weights "
+                          "(generate more background, or widen high_sideband / raise double_b.mistag)")
 
 
 def _predict(w: np.ndarray, est: _Estimate, source: np.ndarray) -> tuple[float, float]:
@@ -314,6 +310,7 @@ def run(config: VRNNYXHConfig, folder: str | Path, *, progress: bool = False) ->
     start = time.perf_counter()
     rng = np.random.default_rng(np.random.SeedSequence([config.seed, 1]))
     arrays = load_arrays(config, rng)
+    _check_sideband(arrays, config)
     device = resolve_device("auto")
     sm = np.flatnonzero(arrays.label == 0)
     order = rng.permutation(sm)
