@@ -63,6 +63,9 @@ def test_run_writes_what_summary_json_promises(yxh_samples, tmp_path):
     assert np.isfinite(s["z_global"]) and s["z_global"] == s["grid"]["background_only"]["z_global"]
     # the injected events are in the second search only
     assert s["grid"]["injected"]["observed_total"] >= 0
+    g = s["grid"]
+    assert g["injected"]["observed_total"] == (g["background_only"]["observed_total"]
+                                               + g["injected"]["injected_in_signal_region"])  # one SM draw
     assert s["training"]["seconds_per_epoch"] > 0 and s["scoring"]["jets_per_second"] > 0
     loaded = VRNN.load(tmp_path / "vrnn.pt", device="cpu")
     flat = result.arrays.sequences.reshape(len(result.arrays.label), -1).astype(np.float32)

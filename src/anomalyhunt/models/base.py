@@ -104,15 +104,18 @@ class Estimator:
     def score_samples(self, x, *, features: FeatureSpec | None = None, batch_size: int = 65536) -> np.ndarray:
         """One anomaly score per event (higher = more anomalous; see the subclass for its meaning)."""
         x = self._check_inputs(x, features)
-        module = getattr(self, self._fitted_attribute)
-        module.eval()
+        getattr(self, self._fitted_attribute).eval()
+        return self._finish_scores(self._batched(x, self._score_batch, batch_size))
+
+    def _batched(self, x: np.ndarray, per_batch, batch_size: int = 65536) -> np.ndarray:
+        """`per_batch(transformed batch tensor) -> (n,) tensor` over `x` in batches, without gradients, as one
+        float64 NumPy array (x already checked)."""
         parts = []
         with torch.no_grad():
             for start in range(0, len(x), batch_size):
                 xb = torch.as_tensor(self._transform(x[start:start + batch_size]), device=self.device_)
-                parts.append(self._score_batch(xb).double().cpu().numpy())
-        out = np.concatenate(parts) if parts else np.zeros((0,))
-        return self._finish_scores(out)
+                parts.append(per_batch(xb).double().cpu().numpy())
+        return np.concatenate(parts) if parts else np.zeros((0,))
 
     def _transform(self, x: np.ndarray) -> np.ndarray:
         """Column selection and scaling of a batch of raw inputs (identity by default)."""

@@ -197,12 +197,8 @@ class VRNN(Estimator):
     def reconstruction_error(self, x, *, features=None, batch_size: int = 65536) -> np.ndarray:
         """Per-jet reconstruction MSE (z = mu_q, in the standardised units), the other half of the loss."""
         x = self._check_inputs(x, features)
-        parts = []
-        with torch.no_grad():
-            for start in range(0, len(x), batch_size):
-                xb = torch.as_tensor(self._transform(x[start:start + batch_size]), device=self.device_)
-                parts.append(self.model_(xb.reshape(len(xb), -1, _STEP), sample=False)[0].double().cpu().numpy())
-        return np.concatenate(parts) if parts else np.zeros(0)
+        return self._batched(x, lambda xb: self.model_(xb.reshape(len(xb), -1, _STEP), sample=False)[0],
+                             batch_size)
 
     def anomaly_score(self, x, *, features=None) -> np.ndarray:
         """1 - exp(-KL_jet), in [0, 1)."""

@@ -80,15 +80,14 @@ def grid_significance(observed, predicted, predicted_error, *, n_toys: int = 200
     best = float(z.flat[flat])
     bt, st = b[tested], s[tested]
     # pseudo-experiments: N ~ Poisson(b); the prediction as a Gamma-distributed measurement of b with its error
-    shape = np.where(st > 0, (bt / np.where(st > 0, st, 1.0)) ** 2, np.inf)
+    # (shape (b / sigma)^2, mean b); a prediction without error stays fixed
+    uncertain = st > 0
+    shape = np.where(uncertain, (bt / np.where(uncertain, st, 1.0)) ** 2, 1.0)
     maxima = np.empty(n_toys)
     for i in range(n_toys):
         toy_n = rng.poisson(bt)
-        toy_b = np.where(np.isfinite(shape), rng.gamma(np.where(np.isfinite(shape), shape, 1.0),
-                                                       bt / np.where(np.isfinite(shape), shape, 1.0)), bt)
-        toy_b = np.maximum(toy_b, 1e-9)
-        toy_s = np.where(np.isfinite(shape), toy_b / np.sqrt(np.where(np.isfinite(shape), shape, 1.0)), 0.0)
-        maxima[i] = np.max(z_bi(toy_n, toy_b, toy_s))
+        toy_b = np.maximum(np.where(uncertain, rng.gamma(shape, bt / shape), bt), 1e-9)
+        maxima[i] = np.max(z_bi(toy_n, toy_b, np.where(uncertain, toy_b / np.sqrt(shape), 0.0)))
     above = int(np.sum(maxima >= best - 1e-12))
     p_global = min((above + 1) / (n_toys + 1), 0.5)  # p >= 1/2 is no excess at all: Z_global = 0
     return GridSignificance(z, best, tuple(int(i) for i in np.unravel_index(flat, b.shape)), float(p_global),

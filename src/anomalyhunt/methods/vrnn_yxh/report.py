@@ -17,10 +17,10 @@ __all__ = ["report_sections", "summary_lines"]
 
 def _closure_rows(summary: dict) -> list[list]:
     rows = []
-    for name in ("closure", "closure_injected"):
+    for name, label in (("closure", "background only"), ("closure_injected", "injected")):
         c = summary.get(name)
         if c:
-            rows.append([name.replace("closure_", "").replace("closure", "background only"), c["observed"],
+            rows.append([label, c["observed"],
                          c["observed_error"], c["predicted"], c["predicted_error"], c["pull"],
                          c["predicted_without_reweighting"], "yes" if c["within_uncertainty"] else "NO",
                          c["nonclosure"], f"{c['events_observed']} / {c['events_source']}"])

@@ -155,8 +155,7 @@ class _Estimate:
     norm_error: float
 
 
-def _learn_weights(arrays: JetArrays, w: np.ndarray, reg: _Regions, config: VRNNYXHConfig, seed: int,
-                   device) -> _Estimate:
+def _learn_weights(arrays: JetArrays, w: np.ndarray, reg: _Regions, config: VRNNYXHConfig, device) -> _Estimate:
     """HSB0 -> HSB1 weights from a classifier on the H candidate (balanced classes), and the normalisation that
     makes the reweighted HSB0 reproduce the HSB1 yield."""
     zero, one = reg.hsb & reg.tag0, reg.hsb & reg.tag1
@@ -166,7 +165,7 @@ def _learn_weights(arrays: JetArrays, w: np.ndarray, reg: _Regions, config: VRNN
     rc = config.reweighting
     clf = ClassifierEnsemble(1, hidden=rc.hidden, batch_size=rc.batch_size, max_epochs=rc.max_epochs,
                              patience=rc.patience, learning_rate=rc.learning_rate, validation_fraction=0.3,
-                             device=str(device), seed=seed).fit(x, y, balanced)
+                             device=str(device), seed=config.seed).fit(x, y, balanced)
     p = np.clip(clf.score_samples(arrays.h_inputs), 1e-6, 1 - 1e-6)
     ratio = p / (1.0 - p)
     w1, reweighted0 = w[one].sum(), (w * ratio)[zero].sum()
@@ -261,14 +260,14 @@ def _cell(edges, cell: tuple[int, ...]) -> dict[str, list[float]]:
     return {"m_y": [float(edges[0][i]), float(edges[0][i + 1])], "m_x": [float(edges[1][j]), float(edges[1][j + 1])]}
 
 
-def _jet_metrics(arrays: JetArrays, score: np.ndarray, test_bkg: np.ndarray, config: VRNNYXHConfig
-                 ) -> tuple[dict[str, Any], dict[str, Any]]:
+def _jet_metrics(arrays: JetArrays, score: np.ndarray, test_bkg: np.ndarray, signals: list[str],
+                 config: VRNNYXHConfig) -> tuple[dict[str, Any], dict[str, Any]]:
     """Per signal: AUC of each tagger (larger = tagged), the S:B gain at score > threshold and at D2 < d2_cut,
     and the ROC curves (for the figures)."""
     taggers = {"vrnn": score, "d2": -arrays.x_d2, "tau21": -arrays.x_tau21, "mass": arrays.x_mass}
     wb = arrays.weight[test_bkg]
     out, curves = {}, {}
-    for name in sorted(set(arrays.process[arrays.label == 1].tolist())):
+    for name in signals:
         sig = (arrays.label == 1) & (arrays.process == name)
         aucs, roc = {}, {}
         for tagger, values in taggers.items():
@@ -334,13 +333,12 @@ def run(config: VRNNYXHConfig, folder: str | Path, *, progress: bool = False) ->
     kl = model.score_samples(flat, features=spec)
     score_seconds = time.perf_counter() - t0
     # direction: the raw KL's AUC for each signal says which way anomalous jets lie
-    first = sorted(set(arrays.process[arrays.label == 1].tolist()))[0]
+    signals = sorted(set(arrays.process[arrays.label == 1].tolist()))
     raw_auc = {name: auc(kl[test_bkg], kl[(arrays.label == 1) & (arrays.process == name)],
-                         weights_background=arrays.weight[test_bkg])
-               for name in sorted(set(arrays.process[arrays.label == 1].tolist()))}
-    invert = config.direction == "low" or (config.direction == "auto" and raw_auc[first] < 0.5)
+                         weights_background=arrays.weight[test_bkg]) for name in signals}
+    invert = config.direction == "low" or (config.direction == "auto" and raw_auc[signals[0]] < 0.5)
     score, scale = normalise_score(kl, kl[train], arrays.weight[train], invert=invert)
-    jet, curves = _jet_metrics(arrays, score, test_bkg, config)
+    jet, curves = _jet_metrics(arrays, score, test_bkg, signals, config)
 
     # the search: every SM event (weights scaled so that they sum to the number of SM events: "event" units),
     # plus injected signal events of weight 1
@@ -362,7 +360,7 @@ def run(config: VRNNYXHConfig, folder: str | Path, *, progress: bool = False) ->
     for name, mask in searched.items():
         wm = np.where(mask, w, 0.0)
         reg = _regions(arrays, score, config, mask)
-        est = _learn_weights(arrays, wm, reg, config, config.seed, device)
+        est = _learn_weights(arrays, wm, reg, config, device)
         closure[name] = c = _closure(arrays, wm, reg, est, config)
         nonclosure = c["nonclosure"] if config.nonclosure_systematic and np.isfinite(c["nonclosure"]) else 0.0
         record, observed, pred, sig = _grid(arrays, wm, reg, est, config, rng, nonclosure)
