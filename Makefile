@@ -20,7 +20,7 @@ demo: $(STAMP)
 	$(BIN)/anomalyhunt demo --out runs/demo --overwrite
 
 test: $(STAMP)
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -rs
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks

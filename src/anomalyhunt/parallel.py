@@ -7,6 +7,8 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
+from .exceptions import AnomalyHuntError
+
 __all__ = ["dask_client", "run_futures"]
 
 
@@ -30,10 +32,39 @@ def dask_client(*, workers: int = 2, scheduler: str | None = None) -> Iterator:
 
 
 def run_futures(client, func: Callable, tasks: Iterable[tuple], *, on_result: Callable[[Any], None],
-                name: str = "task") -> None:
-    """Submit `func(*task)` for every task as futures and hand each result to `on_result` as it completes."""
-    from dask.distributed import as_completed
+                name: str = "task", stall_timeout_s: float | None = 3600.0) -> None:
+    """Submit `func(*task)` for every task as futures and hand each result to `on_result` as it completes.
+
+    A task whose worker dies is retried on another worker by Dask; when it has killed
+    `distributed.scheduler.allowed-failures` workers (out of memory, a crash in compiled code) it raises an
+    AnomalyHuntError naming the task. When no task finishes for `stall_timeout_s` seconds (a hung worker, a lost
+    scheduler) it raises too instead of waiting forever. Either way the futures still pending are cancelled, and
+    what `on_result` already received stays (the callers write each result as it comes, so a rerun resumes).
+    """
+    from dask.distributed import KilledWorker, wait
 
     futures = [client.submit(func, *task, pure=False, key=f"{name}-{i}") for i, task in enumerate(tasks)]
-    for future in as_completed(futures):
-        on_result(future.result())
+    order = {f.key: i for i, f in enumerate(futures)}
+    pending = set(futures)
+    try:
+        while pending:
+            try:
+                finished, pending = wait(list(pending), timeout=stall_timeout_s, return_when="FIRST_COMPLETED")
+            except TimeoutError:
+                keys = sorted((f.key for f in pending), key=order.get)
+                raise AnomalyHuntError(
+                    f"no {name} finished within {stall_timeout_s:g} s; {len(keys)} still pending "
+                    f"({', '.join(keys[:5])}{', ...' if len(keys) > 5 else ''}): a worker hangs or the scheduler "
+                    f"is gone") from None
+            for future in sorted(finished, key=lambda f: order[f.key]):
+                try:
+                    result = future.result()
+                except KilledWorker as exc:
+                    raise AnomalyHuntError(
+                        f"{future.key} killed {exc.allowed_failures + 1} Dask workers in a row (each died while "
+                        f"running it: out of memory, or a crash in compiled code); "
+                        f"rerun to resume from what was written") from exc
+                on_result(result)
+    finally:
+        if pending:
+            client.cancel(list(pending))

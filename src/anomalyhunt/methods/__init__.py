@@ -11,8 +11,17 @@ import importlib
 
 from ..exceptions import ConfigError
 from .base import Method, MethodResult, Report, html_table
+from .ceiling import (
+    CeilingConfig,
+    ceiling_entry,
+    ceiling_html,
+    ceiling_lines,
+    cross_fitted_scores,
+    supervised_ceiling,
+)
 
-__all__ = ["Method", "MethodResult", "Report", "get_method", "html_table", "method_names", "methods"]
+__all__ = ["CeilingConfig", "Method", "MethodResult", "Report", "ceiling_entry", "ceiling_html", "ceiling_lines",
+           "cross_fitted_scores", "get_method", "html_table", "method_names", "methods", "supervised_ceiling"]
 
 # registry: YAML name -> package holding METHOD
 _PACKAGES = {

@@ -47,6 +47,9 @@ class DoubleAEConfig:
     ratios at the same total efficiency; signal_fraction is injected signal as a fraction of the data half of the
     test background (the other half measures the ABCD non-closure); null_splits: random halvings of the
     background-only test sample over which the ABCD significance's calibration (mean 0, width 1) is checked.
+    `seed` fixes the events (unweighting, train/test split, injections); `training_seed` (default: `seed`) the
+    networks' initialisation, validation split and batch order, so that changing it alone measures the spread of
+    every trained figure on the same events (`benchmarks/double_ae_seeds.py`).
     """
 
     samples: tuple[str, ...]
@@ -60,7 +63,9 @@ class DoubleAEConfig:
     trigger_efficiency: float = 0.01
     null_splits: int = 100
     onnx: bool = True
+    supervised_ceiling: bool = True  # train the truth-label classifier of the LHCO practice (methods.ceiling)
     seed: int = 1
+    training_seed: int | None = None  # the networks' own seed (None: seed); alone it retrains on the same events
 
     def __post_init__(self) -> None:
         from ...features import rmm_layout
@@ -87,5 +92,7 @@ class DoubleAEConfig:
                               f"{list(self.efficiencies)} and {self.trigger_efficiency}")
         if not self.closure_splits or not all(r > 0 for r in self.closure_splits):
             raise ConfigError(f"closure_splits must be positive ratios, got {list(self.closure_splits)}")
-        if not 0 <= self.seed < 2**32:
-            raise ConfigError(f"seed must be in [0, 2^32), got {self.seed}")
+        for name in ("seed", "training_seed"):
+            value = getattr(self, name)
+            if value is not None and not 0 <= value < 2**32:
+                raise ConfigError(f"{name} must be in [0, 2^32), got {value}")

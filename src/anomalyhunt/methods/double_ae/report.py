@@ -17,6 +17,7 @@ from ...plots import (
 )
 from ..base import Report
 from ..base import html_table as table
+from ..ceiling import ceiling_html, ceiling_lines
 
 __all__ = ["report_sections", "summary_lines"]
 
@@ -65,6 +66,7 @@ def report_sections(result, plots: Path) -> Report:
         "<h2>Maximum SIC</h2>",
         table([[s, *(v.get(k, "-") for k in ("ae1", "ae2", "diagonal", "single_ae"))]
                for s, v in summary["max_sic"].items()], ["signal", "AE 1", "AE 2", "diagonal", "single AE"]),
+        ceiling_html(summary.get("supervised_ceiling", {}), "the diagonal cut on both autoencoders"),
         "<h2>ABCD closure on background only</h2>",
         table([[r["efficiency"], r["split"], r["observed"], r["predicted"], r["ratio"], r["error"],
                 (r["ratio"] - 1) / r["error"] if r["error"] and np.isfinite(r["error"]) else "-"]
@@ -123,6 +125,7 @@ def summary_lines(summary: dict) -> list[str]:
     for s, v in summary["max_sic"].items():
         out.append(f"  {s:<20} " + " / ".join(f"{v[k]:.2f}" if k in v else "-"
                                               for k in ("ae1", "ae2", "diagonal", "single_ae")))
+    out += ceiling_lines(summary.get("supervised_ceiling", {}))
     worst = max(summary["closure"], key=lambda r: abs(r["ratio"] - 1) / r["error"] if r["error"] else 0)
     out.append(f"ABCD closure on background: {len(summary['closure'])} working points, largest deviation "
                f"{worst['ratio']:.3f} +- {worst['error']:.3f} at efficiency {worst['efficiency']:g}")

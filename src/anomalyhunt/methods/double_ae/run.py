@@ -44,6 +44,7 @@ from ...stats import (
     working_point,
 )
 from ..base import SummaryResult
+from ..ceiling import CeilingConfig, supervised_ceiling
 from .config import DoubleAEConfig
 
 __all__ = ["DoubleAEResult", "run"]
@@ -113,8 +114,9 @@ def run(config: DoubleAEConfig, folder: Path, *, progress: bool = True) -> Doubl
     train_idx, test_idx = np.sort(background[:n_train]), np.sort(background[n_train:])
     x, spec = _features(config, events)
 
+    net_seed = config.seed if config.training_seed is None else config.training_seed
     model = DoubleDisCoAE(lam=m.lam, decorrelate=m.decorrelate, batch_size=m.batch_size, max_epochs=m.max_epochs,
-                          patience=m.patience, learning_rate=m.learning_rate, seed=config.seed,
+                          patience=m.patience, learning_rate=m.learning_rate, seed=net_seed,
                           progress=progress).fit(x[train_idx], features=spec)
     model.save(out / "model.pt")
     scores = model.score_samples(x, features=spec)
@@ -125,7 +127,7 @@ def run(config: DoubleAEConfig, folder: Path, *, progress: bool = True) -> Doubl
     if m.single_ae:
         log.info("single autoencoder for comparison")
         single = Autoencoder("disco2022", scale="minmax", batch_size=m.single_ae_batch_size,
-                             max_epochs=m.max_epochs, patience=m.patience, seed=config.seed,
+                             max_epochs=m.max_epochs, patience=m.patience, seed=net_seed,
                              learning_rate=m.learning_rate, progress=progress).fit(x[train_idx], features=spec)
         single_score = single.score_samples(x, features=spec)
     np.savez_compressed(out / "scores.npz", scores=scores, process=process.astype(str), kept=kept,
@@ -143,6 +145,13 @@ def run(config: DoubleAEConfig, folder: Path, *, progress: bool = True) -> Doubl
             curves["single_ae"] = _sic(single_score[test_idx], single_score[sel])
         sic_curves[s] = curves
         max_sic[s] = {k: float(v[1].max()) if len(v[1]) else 0.0 for k, v in curves.items()}
+
+    ceiling = {}
+    if config.supervised_ceiling:  # the method's selection is the diagonal cut on both scores
+        log.info("supervised ceiling: truth-label classifiers on the same inputs, one per benchmark")
+        ceiling = supervised_ceiling(x, test_idx, {s: process == s for s in signals}, None,
+                                     unsupervised_max_sic={s: v["diagonal"] for s, v in max_sic.items()},
+                                     config=CeilingConfig(seed=net_seed))
 
     closure = closure_scan(b1, b2, config.efficiencies, ratios=config.closure_splits)
 
@@ -237,6 +246,7 @@ def run(config: DoubleAEConfig, folder: Path, *, progress: bool = True) -> Doubl
         "closure": [{"efficiency": r["efficiency"], "split": r["split"], "ratio": r["ratio"], "error": r["error"],
                      "observed": r["observed"], "predicted": r["predicted"]} for r in closure],
         "max_sic": max_sic,
+        "supervised_ceiling": ceiling,
         "abcd_significance": abcd_significance_summary,
         "abcd_significance_background_only": {"efficiency": null_best["efficiency"],
                                               "significance": null_best["significance"],
@@ -251,7 +261,7 @@ def run(config: DoubleAEConfig, folder: Path, *, progress: bool = True) -> Doubl
         "signals": {s: int((process == s).sum()) for s in signals},
         "training": {"epochs": len(model.history_.train_loss), "best_epoch": model.history_.best_epoch,
                      "seconds": model.history_.seconds, "seconds_per_epoch": model.history_.seconds_per_epoch,
-                     "device": model.history_.device, "lam": m.lam, "batch_size": m.batch_size,
+                     "device": model.history_.device, "seed": net_seed, "lam": m.lam, "batch_size": m.batch_size,
                      "features": config.features, "inputs": int(x.shape[1]),
                      "single_ae_epochs": len(single.history_.train_loss) if single is not None else None},
     }

@@ -12,9 +12,10 @@ METHOD = Method(
     config=RMMAutoencoderConfig,
     run="anomalyhunt.methods.rmm_autoencoder.run:run",
     summary_keys=("auc", "auc_fourvec", "auc_uncontaminated", "regions", "sculpting", "background_fits", "excesses",
-                  "z_global", "null_test", "limits", "sensitivity_gain", "training", "injected", "luminosity_fb",
-                  "data_luminosity_fb", "pseudo_data"),
+                  "z_global", "null_test", "limits", "sensitivity_gain", "sensitivity_gain_clean",
+                  "sensitivity_gain_by_region", "sensitivity_gain_verdict", "supervised_ceiling", "training",
+                  "injected", "luminosity_fb", "data_luminosity_fb", "pseudo_data"),
     report_sections=("Separation SM vs BSM (AUC)", "Anomaly regions", "Largest local excesses",
-                     "Sensitivity gain of the loosest anomaly region",
+                     "Sensitivity gain of the anomaly regions", "Supervised ceiling",
                      "Background fits to the weighted SM simulation (sculpting check)"),
 )

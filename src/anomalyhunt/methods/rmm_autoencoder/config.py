@@ -43,6 +43,7 @@ class RMMAutoencoderConfig:
     toy_time_budget_s: float | None = None
     min_events_to_fit: float = 50.0
     null_test: bool = True
+    supervised_ceiling: bool = True  # train the truth-label classifier of the LHCO practice (methods.ceiling)
     seed: int = 1
 
     def __post_init__(self) -> None:

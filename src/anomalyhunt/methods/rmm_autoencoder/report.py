@@ -18,6 +18,7 @@ from ...plots import (
 )
 from ...stats import describe_z_global, p_to_z
 from ..base import Report, html_table
+from ..ceiling import ceiling_html, ceiling_lines
 
 __all__ = ["report_sections", "summary_lines"]
 
@@ -97,14 +98,15 @@ def _sections(summary: dict) -> list[str]:
         "<p>Null test (model trained without the injected signal, background-only pseudo-data): "
         + (f"largest Z_local = {null['z_local_max']:.2f}; {html.escape(describe_z_global(null))} over "
            f"{null['n_spectra']} spectra" if null else "not run") + "</p>",
-        "<h2>Sensitivity gain of the loosest anomaly region</h2>",
-        html_table([[k, v["channel"], v["mass"], v["significance_before"], v["significance_after"], v["gain"],
-                     v["signal_efficiency"], v["background_efficiency"]]
-                    for k, v in summary["sensitivity_gain"].items()],
-                   ["sample", "channel", "mass [GeV]", "S/sqrt(B) before", "after", "gain", "signal eff.",
-                    "background eff."]),
-        "<p>S and B are counted within +-1 mass resolution of the signal's peak at the analysis "
-        "luminosity; limits on every fitted spectrum are in summary.json (`limits`).</p>",
+        "<h2>Sensitivity gain of the anomaly regions</h2>",
+        f"<p><b>{html.escape(summary['sensitivity_gain_verdict'])}</b></p>",
+        *(_gain_table(model, region, gains) for model, regions in summary["sensitivity_gain_by_region"].items()
+          for region, gains in regions.items()),
+        "<p>S and B are counted within +-1 mass resolution of the signal's peak at the analysis luminosity. The "
+        "\"data\" model is trained on the data (with any injected signal), the \"clean\" one on the same events "
+        "without it. Effective events (Kish) say how many simulated SM events B rests on; a gain carried by one heavy "
+        "event is noise. Limits on every fitted spectrum are in summary.json (`limits`).</p>",
+        ceiling_html(summary.get("supervised_ceiling", {}), "the RMM autoencoder's score (data model)"),
         "<h2>Background fits to the weighted SM simulation (sculpting check)</h2>",
         html_table([[v["channel"], v["region"], v["n_effective"],
                      *((v["chi2_ndf"], v["max_abs_pull"], v["smooth"]) if "skipped" not in v else ("-", "-", "-")),
@@ -112,6 +114,18 @@ def _sections(summary: dict) -> list[str]:
                     for v in summary["background_fits"]],
                    ["spectrum", "region", "effective events", "chi2/ndf", "max |pull|", "smooth", "skipped"]),
     ]
+
+
+def _gain_table(model: str, region: str, gains: dict) -> str:
+    return f"<h3>{html.escape(region)}, {html.escape(model)} model</h3>" + html_table(
+        [[k, v["channel"], v["mass"], v["significance_before"], v["significance_after"],
+          v["gain"] if v["note"] == "" else v["note"], v["signal_efficiency_region"], v["background_efficiency_region"],
+          v["signal_efficiency"], v["background_efficiency"], v["n_eff_background_before"], v["n_eff_background_after"],
+          v["largest_weight_share_after"]]
+         for k, v in gains.items()],
+        ["sample", "channel", "mass [GeV]", "S/sqrt(B) before", "after", "gain", "signal eff. (all masses)",
+         "SM eff. (all masses)", "signal eff. (window)", "SM eff. (window)", "SM events (eff.) before", "after",
+         "heaviest event's share of B after"])
 
 
 def _skipped(z: dict) -> str:
@@ -140,6 +154,8 @@ def summary_lines(summary: dict) -> list[str]:
     if null := summary.get("null_test"):
         out.append(f"null test (no signal): Z_local max {null['z_local_max']:.2f} ({null['channel']}, "
                    f"{null['region']}) -> {describe_z_global(null)}")
+    out.append("sensitivity gain: " + summary["sensitivity_gain_verdict"])
+    out += ceiling_lines(summary.get("supervised_ceiling", {}))
     for channel, r in summary["sculpting"].items():
         if "chi2_ndf" in r:
             out.append(f"sculpting (SM simulation, {r['region']}): {channel} chi2/ndf = {r['chi2_ndf']:.2f}, "

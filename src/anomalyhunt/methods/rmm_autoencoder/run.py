@@ -45,9 +45,10 @@ from ...stats import (
     upper_limits,
 )
 from ..base import Report
+from ..ceiling import CeilingConfig, supervised_ceiling
 from .config import RMMAutoencoderConfig
 
-__all__ = ["RMMAutoencoderResult", "SpectrumLimits", "run"]
+__all__ = ["RMMAutoencoderResult", "SpectrumLimits", "gain_verdict", "run"]
 
 log = logging.getLogger(__name__)
 
@@ -86,7 +87,8 @@ class RMMAutoencoderResult:
     z_global: dict | None
     null_test: dict | None
     limits: tuple[SpectrumLimits, ...]
-    sensitivity_gain: dict[str, dict]
+    sensitivity_gain: dict[str, dict[str, dict[str, dict]]]  # model ("data", "clean") -> region -> sample -> gain
+    supervised_ceiling: dict[str, dict[str, float]]
     training: dict[str, Any]
     # for the report
     model: Autoencoder
@@ -110,7 +112,11 @@ class RMMAutoencoderResult:
             "z_global": self.z_global,
             "null_test": self.null_test,
             "limits": [x.record() for x in self.limits],
-            "sensitivity_gain": self.sensitivity_gain,
+            "sensitivity_gain": self.sensitivity_gain["data"][self.regions[0].name],
+            "sensitivity_gain_clean": next(iter(self.sensitivity_gain.get("clean", {}).values()), {}),
+            "sensitivity_gain_by_region": self.sensitivity_gain,
+            "sensitivity_gain_verdict": gain_verdict(self.sensitivity_gain),
+            "supervised_ceiling": self.supervised_ceiling,
             "training": self.training,
             "injected": c.inject, "luminosity_fb": c.luminosity_fb,
             "data_luminosity_fb": c.data_luminosity_fb or c.luminosity_fb,
@@ -178,11 +184,19 @@ def _limits(excesses: list[Excess], luminosity_fb: float) -> list[SpectrumLimits
 _PEAK_BINS = resolution_binning(50.0, 8000.0)
 
 
+def _effective(w: np.ndarray) -> float:
+    """Kish's effective number of events, (sum w)^2 / sum w^2: how many unweighted events the weights are worth."""
+    return float(w.sum() ** 2 / (w ** 2).sum()) if len(w) and (w ** 2).sum() > 0 else 0.0
+
+
 def _sensitivity_gains(samples, masses, score, threshold, *, process, weight, is_sm, sm_test,
                        luminosity_fb) -> dict:
     """Per BSM sample: S/sqrt(B) within +-1 resolution of the signal's peak (the fullest resolution-wide bin),
-    before and after the loosest anomaly region, in the channel whose window holds most of the signal (where
-    the resonance lives). With no simulated background in the window the gain is NaN, said so in `note`."""
+    before and after an anomaly region, in the channel whose window holds most of the signal (where the
+    resonance lives). With no simulated background in the window, before or after the cut, the gain is NaN and
+    `note` says so. `n_eff_background_*` are the effective numbers of simulated SM events behind B (Kish) and
+    `largest_weight_share_after` the share of B after the cut carried by its heaviest event: a gain resting on
+    one or two heavy W+jets events reads as such."""
     selected = score >= threshold
     # expected events at the luminosity; the scored SM part stands for all of the SM
     sm_scale = weight[is_sm].sum() / max(weight[sm_test].sum(), 1e-300)
@@ -206,12 +220,45 @@ def _sensitivity_gains(samples, masses, score, threshold, *, process, weight, is
                 best = (channel, g, centre, sigma)
         if best is not None:
             channel, g, centre, sigma = best
-            gains[s] = {"channel": channel, "mass": centre, "sigma": sigma, "gain": g.gain,
-                        "note": "" if g.b_before > 0 else "no simulated background in the window",
+            window = sm_test & (np.abs(masses[channel] - centre) <= sigma)
+            w_after = weight[window & selected]
+            note = ("no simulated background in the window" if g.b_before <= 0 else
+                    "no simulated background left in the window after the cut" if g.b_after <= 0 else "")
+            gains[s] = {"channel": channel, "mass": centre, "sigma": sigma,
+                        "gain": g.gain if g.b_after > 0 else float("nan"), "note": note,
                         "significance_before": g.significance_before, "significance_after": g.significance_after,
                         "signal_efficiency": g.s_after / g.s_before if g.s_before > 0 else float("nan"),
-                        "background_efficiency": g.b_after / g.b_before if g.b_before > 0 else float("nan")}
+                        "background_efficiency": g.b_after / g.b_before if g.b_before > 0 else float("nan"),
+                        # the cut over all masses: the SM's efficiency is about the region's cross section over the
+                        # SM's; a signal near it is not selected by the score at all, whatever the window does
+                        "signal_efficiency_region": float(weight[(process == s) & selected].sum()
+                                                          / max(weight[process == s].sum(), 1e-300)),
+                        "background_efficiency_region": float(weight[sm_test & selected].sum()
+                                                              / max(weight[sm_test].sum(), 1e-300)),
+                        "n_eff_background_before": _effective(weight[window]),
+                        "n_eff_background_after": _effective(w_after),
+                        "largest_weight_share_after": float(w_after.max() / w_after.sum()) if w_after.sum() > 0
+                        else float("nan")}
     return gains
+
+
+def _gains_by_region(samples, masses, score, regions, **kwargs) -> dict[str, dict[str, dict]]:
+    """Region name -> sample -> the gain record of `_sensitivity_gains` for that region's cut."""
+    return {r.name: _sensitivity_gains(samples, masses, score, r.threshold, **kwargs) for r in regions}
+
+
+def gain_verdict(by_model: dict[str, dict[str, dict[str, dict]]]) -> str:
+    """One plain sentence: does any anomaly region improve S/sqrt(B) on the inclusive search for any benchmark?"""
+    improved = sorted({(model, region, sample) for model, regions in by_model.items()
+                       for region, gains in regions.items() for sample, g in gains.items()
+                       if np.isfinite(g["gain"]) and g["gain"] > 1}, key=str)
+    defined = sum(np.isfinite(g["gain"]) for regions in by_model.values() for gains in regions.values()
+                  for g in gains.values())
+    if not improved:
+        return (f"No anomaly region improves S/sqrt(B) on the inclusive search for any benchmark ({defined} defined "
+                "gains, all <= 1; the others have no simulated background left in the window).")
+    listed = ", ".join(f"{sample} in {region} ({model} model)" for model, region, sample in improved[:6])
+    return f"{len(improved)} of {defined} defined gains exceed 1: {listed}{', ...' if len(improved) > 6 else ''}."
 
 
 def _rmm_features(config: RMMAutoencoderConfig, events, spec) -> np.ndarray:
@@ -277,7 +324,7 @@ def run(config: RMMAutoencoderConfig, folder: Path, *, progress: bool = True) ->
                  edges=edges, rng=rng)
     log.info("anomaly regions, background fits and bump hunt (%d to %d toys)", config.n_toys, config.max_toys)
     regions, models, excesses, z_global = _statistics(config, score=score, **stats)
-    auc_clean, null = {}, None
+    auc_clean, null, clean_regions, clean_score = {}, None, (), None
     if config.inject and config.null_test:
         # the same training events without the injected signal; the null test sees background only
         log.info("null test: a model trained without the injected signal")
@@ -286,14 +333,21 @@ def run(config: RMMAutoencoderConfig, folder: Path, *, progress: bool = True) ->
                              progress=progress).score_samples(features, features=spec)
         auc_clean = _aucs(clean_score, process, weight, sm_test, bsm_samples)
         null_config = dataclasses.replace(config, inject={})
-        _, _, null_excesses, null = _statistics(null_config, score=clean_score,
+        clean_regions, _, null_excesses, null = _statistics(null_config, score=clean_score,
                                                 **(stats | {"data_weight": np.where(is_sm, weight, 0.0)}))
         if null is not None:
             null["largest_excesses"] = [x.record() for x in null_excesses[:3]]
     loose = regions[0].name
     limits = _limits(excesses, config.data_luminosity_fb or config.luminosity_fb)
-    gains = _sensitivity_gains(bsm_samples, masses, score, regions[0].threshold, process=process, weight=weight,
-                               is_sm=is_sm, sm_test=sm_test, luminosity_fb=config.luminosity_fb)
+    gain_args = dict(process=process, weight=weight, is_sm=is_sm, sm_test=sm_test, luminosity_fb=config.luminosity_fb)
+    gains_by_region = {"data": _gains_by_region(bsm_samples, masses, score, regions, **gain_args)}
+    if clean_score is not None:
+        gains_by_region["clean"] = _gains_by_region(bsm_samples, masses, clean_score, clean_regions, **gain_args)
+    ceiling = {}
+    if config.supervised_ceiling:
+        log.info("supervised ceiling: truth-label classifiers on the RMMs, one per BSM sample")
+        ceiling = supervised_ceiling(features, sm_test, {s: process == s for s in bsm_samples}, score, weights=weight,
+                                     config=CeilingConfig(seed=config.seed))
     sculpting = {m.channel: m for m in models if m.region == loose and m.channel in ("m_jj", "m_bb")}
     h = model.history_
     training = {"events": int(train.sum()), "epochs": len(h.train_loss), "best_epoch": h.best_epoch,
@@ -302,5 +356,6 @@ def run(config: RMMAutoencoderConfig, folder: Path, *, progress: bool = True) ->
     return RMMAutoencoderResult(
         config=config, auc=aucs, auc_fourvec=auc_fourvec, auc_uncontaminated=auc_clean, regions=tuple(regions),
         background_fits=tuple(models), sculpting=sculpting, excesses=tuple(excesses), z_global=z_global,
-        null_test=null, limits=tuple(limits), sensitivity_gain=gains, training=training, model=model, score=score,
+        null_test=null, limits=tuple(limits), sensitivity_gain=gains_by_region, supervised_ceiling=ceiling,
+        training=training, model=model, score=score,
         process=process, weight=weight, is_sm=is_sm, sm_test=sm_test, curves=curves, events=events)

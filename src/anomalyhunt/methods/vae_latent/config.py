@@ -102,6 +102,7 @@ class VAELatentConfig:
     m_min: float = 2600.0
     m_max: float = 6000.0
     n_toys: int = 500
+    supervised_ceiling: bool = True  # train the truth-label classifier of the LHCO practice (methods.ceiling)
     seed: int = 4
 
     def __post_init__(self) -> None:

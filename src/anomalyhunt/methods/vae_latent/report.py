@@ -19,6 +19,7 @@ from ...plots.latent import (
 from ...stats import roc_curve
 from ..base import Report
 from ..base import html_table as table
+from ..ceiling import ceiling_html, ceiling_lines
 
 __all__ = ["report_sections", "summary_lines"]
 
@@ -135,7 +136,9 @@ def report_sections(result, plots: Path) -> Report:
     bump_rows = [[k, v["window_deviation"], v["outside_deviation"], v["control_spread"],
                   "yes" if v["visible"] else "no"] for k, v in summary["latent_bump"].items()]
     parts = (
-        "<h2>KL divergence against reconstruction error</h2>" + kl_part,
+        "<h2>KL divergence against reconstruction error</h2>" + kl_part
+        + ceiling_html(summary.get("supervised_ceiling", {}), "the ensemble KL trained on background only (S/B = 0; "
+                       "every S/B in summary.json, by_signal_fraction)"),
         "<h2>Bump hunt in m_jj after the KL cut</h2><p>On the training data (QCD as Poisson pseudo-data from its "
         "weighted histogram, plus the injected signal events), inclusive and after keeping the "
         f"{config.kl_efficiency:g} most anomalous by the ensemble KL; S/sqrt(B) counted in the signal window "
@@ -164,6 +167,7 @@ def summary_lines(summary: dict) -> list[str]:
         if "smooth" in rec:
             lines.append(f"sculpting (background only, {region}): chi2/ndf {rec['chi2_ndf']:.2f}, smooth: "
                          f"{rec['smooth']}")
+    lines += ceiling_lines(summary.get("supervised_ceiling", {}))
     visible = [k for k, v in summary["latent_bump"].items() if v["visible"]]
     lines.append(f"latent characterisation at S/B = {summary['latent_grid']['signal_fraction']}: bump visible in "
                  f"{', '.join(visible) or 'no observable'}")

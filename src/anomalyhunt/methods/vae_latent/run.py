@@ -21,11 +21,13 @@ from ...stats import (
     auc,
     background_models,
     bump_hunt,
+    max_sic,
     rejection_at_efficiency,
     resolution_binning,
 )
 from ...stats.regions import region_by_efficiency
 from ..base import SummaryResult
+from ..ceiling import CeilingConfig, ceiling_entry, supervised_ceiling
 from .config import VAELatentConfig
 
 __all__ = ["DijetArrays", "VAELatentResult", "load_arrays", "run", "sic_at_efficiency"]
@@ -173,6 +175,21 @@ def _metrics(t: _Trained, is_sig: np.ndarray, w: np.ndarray) -> dict[str, Any]:
                        "peak_confirmed_members": int(t.model.stopped_.sum()),
                        "seconds": t.model.seconds_, "seconds_per_epoch": t.model.seconds_ / t.model.epochs_run_,
                        "learning_rate": t.learning_rate, "events": len(t.train_idx)}
+    return out
+
+
+def _ceiling(arrays: DijetArrays, split: _Split, trained: dict[str, _Trained], config: VAELatentConfig) -> dict:
+    """The supervised ceiling on the test events for the ensemble KL trained on background only (S/B = 0), with
+    the fraction of every S/B ensemble in `by_signal_fraction`."""
+    is_sig, w = split.test_is_signal, split.test_weights(arrays)
+    name = arrays.signal_name
+    log.info("supervised ceiling: a truth-label classifier on the VAE's inputs")
+    out = supervised_ceiling(arrays.x[split.test], ~is_sig, {name: is_sig}, trained["0"].kl.mean(0), weights=w,
+                             config=CeilingConfig(seed=config.seed))
+    ceiling = out[name]["max_sic_supervised"]
+    out[name]["by_signal_fraction"] = {
+        tag: ceiling_entry(ceiling, max_sic(kl[~is_sig], kl[is_sig], weights_background=w[~is_sig]))
+        for tag, kl in ((tag, t.kl.mean(0)) for tag, t in trained.items())}
     return out
 
 
@@ -350,6 +367,7 @@ def run(config: VAELatentConfig, folder: str | Path, *, progress: bool = False) 
         metrics[tag] = _metrics(t, split.test_is_signal, split.test_weights(arrays))
         hunts[tag], bump_fits[tag] = _bump_hunt(arrays, t, config, edges, rng)
     sculpting = _sculpting(arrays, split, trained["0"], config, edges)
+    ceiling = _ceiling(arrays, split, trained, config) if config.supervised_ceiling else {}
     cc = config.characterisation
     log.info("latent characterisation at S/B = %s and on background only", _tag(cc.signal_fraction))
     latent = _characterise(arrays, split, trained[_tag(cc.signal_fraction)], config, rng, device, progress)
@@ -364,6 +382,7 @@ def run(config: VAELatentConfig, folder: str | Path, *, progress: bool = False) 
                               for tag, m in metrics.items()},
         "auc_members": {tag: {"kl": m["kl"]["auc_members"], "reco": m["reco"]["auc_members"]}
                         for tag, m in metrics.items()},
+        "supervised_ceiling": ceiling,
         "paper_sic_at_half": {k: {"value": v[0], "plus": v[1]} for k, v in PAPER_SIC_AT_HALF.items()},
         "training": {tag: m["training"] for tag, m in metrics.items()},
         "bump_hunt": hunts,

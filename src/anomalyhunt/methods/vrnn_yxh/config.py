@@ -113,6 +113,7 @@ class VRNNYXHConfig:
     inject: str = ""
     inject_events: int = 0
     n_toys: int = 2000
+    supervised_ceiling: bool = True  # train the truth-label classifier of the LHCO practice (methods.ceiling)
     seed: int = 1
 
     def __post_init__(self) -> None:

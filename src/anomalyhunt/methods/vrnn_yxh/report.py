@@ -11,6 +11,7 @@ from ...plots import loss_figure, save_figure
 from ...plots.jets import h_mass_regions_figure, jet_score_figure, significance_map_figure, tagger_roc_figure
 from ..base import Report
 from ..base import html_table as table
+from ..ceiling import ceiling_html, ceiling_lines
 
 __all__ = ["report_sections", "summary_lines"]
 
@@ -121,7 +122,8 @@ def report_sections(result, plots: Path) -> Report:
         + "</p>" + table(grid_rows, ["search", "max Z local", "m_Y [GeV]", "m_X [GeV]", "observed", "predicted",
                                      "Z global", "p global", "max Z local (stat. only)", "Z global (stat. only)",
                                      "cells", "observed total", "predicted total", "injected in SR"]))
-    parts = ("<h2>Anomalous-jet tagging</h2>" + tag_part,
+    parts = ("<h2>Anomalous-jet tagging</h2>" + tag_part
+             + ceiling_html(summary.get("supervised_ceiling", {}), "the VRNN score (its chosen direction)"),
              "<h2>Background estimate and its closure</h2>" + closure_part,
              "<h2>Significance over the (m_Y, m_X) grid</h2>" + grid_part)
     return Report("VRNN anomalous-jet tagging in a Y -> X H search (seed 001)", parts, tuple(images))
@@ -133,6 +135,7 @@ def summary_lines(summary: dict) -> list[str]:
         lines.append(f"{name}: jet AUC VRNN {aucs['vrnn']:.3f}, D2 {aucs['d2']:.3f}, tau21 {aucs['tau21']:.3f}, "
                      f"mass {aucs['mass']:.3f}; S:B gain {summary['sb_gain'][name]:.2f} (D2 < cut "
                      f"{summary['d2_gain'][name]:.2f})")
+    lines += ceiling_lines(summary.get("supervised_ceiling", {}))
     c = summary["closure"]
     lines.append(f"closure (LSB1): observed {c['observed']:.1f} +- {c['observed_error']:.1f}, predicted "
                  f"{c['predicted']:.1f} +- {c['predicted_error']:.1f} (pull {c['pull']:.2f})")

@@ -23,6 +23,7 @@ from ...features import dijet_mass, jet_sequences, sequence_feature_spec, sequen
 from ...models import VRNN, ClassifierEnsemble, resolve_device
 from ...stats import auc, grid_significance, roc_curve
 from ..base import SummaryResult
+from ..ceiling import CeilingConfig, supervised_ceiling
 from .config import VRNNYXHConfig
 
 __all__ = ["JetArrays", "VRNNYXHResult", "load_arrays", "normalise_score", "run"]
@@ -339,6 +340,11 @@ def run(config: VRNNYXHConfig, folder: str | Path, *, progress: bool = False) ->
     invert = config.direction == "low" or (config.direction == "auto" and raw_auc[signals[0]] < 0.5)
     score, scale = normalise_score(kl, kl[train], arrays.weight[train], invert=invert)
     jet, curves = _jet_metrics(arrays, score, test_bkg, signals, config)
+    ceiling = {}
+    if config.supervised_ceiling:  # on the X jets' sequences: SM test jets against each signal's
+        log.info("supervised ceiling: truth-label classifiers on the jet sequences, one per signal")
+        ceiling = supervised_ceiling(flat, test_bkg, {n: (arrays.label == 1) & (arrays.process == n) for n in signals},
+                                     score, weights=arrays.weight, config=CeilingConfig(seed=config.seed))
 
     # the search: every SM event (weights scaled so that they sum to the number of SM events: "event" units),
     # plus injected signal events of weight 1
@@ -374,6 +380,7 @@ def run(config: VRNNYXHConfig, folder: str | Path, *, progress: bool = False) ->
         "sb_gain": {name: m["working_points"]["vrnn"]["sb_gain"] for name, m in jet.items()},
         "d2_gain": {name: m["working_points"]["d2"]["sb_gain"] for name, m in jet.items()},
         "working_points": {name: m["working_points"] for name, m in jet.items()},
+        "supervised_ceiling": ceiling,
         "direction": {"chosen": "low KL is anomalous" if invert else "high KL is anomalous",
                       "setting": config.direction, "raw_kl_auc": raw_auc, "scale": scale},
         "closure": closure["background_only"],

@@ -1,0 +1,153 @@
+"""The supervised ceiling of an unsupervised search (the LHC Olympics practice).
+
+In simulation the truth labels are at hand: a classifier trained with them, on the same inputs and the same
+events the unsupervised detector scores, gives the best max SIC that a selection on those inputs reaches. An
+unsupervised method's max SIC is then quoted as a fraction of it.
+
+The classifier's scores are cross-fitted: the events are split into `folds`, and each fold is scored by a
+classifier trained on the other folds, so every event gets an out-of-sample score and the two max SICs are
+computed on exactly the same events with the same weights and the same background-efficiency floor. The two
+classes are balanced in the loss (each class's weights sum to the same total); weights within a class are kept.
+"""
+
+from __future__ import annotations
+
+import html
+import logging
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..config import check_types
+from ..exceptions import ConfigError
+from ..models import ClassifierEnsemble
+from ..stats import max_sic
+from .base import html_table
+
+__all__ = ["CeilingConfig", "ceiling_entry", "ceiling_html", "ceiling_lines", "cross_fitted_scores",
+           "supervised_ceiling"]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class CeilingConfig:
+    """The supervised classifier: an MLP (`hidden`) trained with Adam and early stopping, `folds`-fold
+    cross-fitted. `max_background` caps the background events used per signal (a random subset, the same one for
+    the supervised and the unsupervised max SIC), to bound the cost on large samples."""
+
+    hidden: tuple[int, ...] = (64, 64)
+    folds: int = 2
+    batch_size: int = 512
+    max_epochs: int = 40
+    patience: int = 5
+    learning_rate: float = 1e-3
+    max_background: int = 50_000
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        check_types(self)
+        if self.folds < 2:
+            raise ConfigError(f"folds must be at least 2 (scores are out of sample), got {self.folds}")
+        if not self.hidden or any(h < 1 for h in self.hidden):
+            raise ConfigError(f"hidden widths must be positive, got {self.hidden}")
+        for name in ("batch_size", "max_epochs", "patience", "max_background"):
+            if getattr(self, name) < 1:
+                raise ConfigError(f"{name} must be positive, got {getattr(self, name)}")
+        if not self.learning_rate > 0:
+            raise ConfigError(f"learning_rate must be positive, got {self.learning_rate}")
+
+
+def cross_fitted_scores(x_background, x_signal, *, weights_background=None, weights_signal=None,
+                        config: CeilingConfig = CeilingConfig()) -> tuple[np.ndarray, np.ndarray]:
+    """Out-of-sample classifier scores (probability of signal) of every background and signal event."""
+    xb, xs = np.asarray(x_background, dtype=np.float32), np.asarray(x_signal, dtype=np.float32)
+    if xb.ndim != 2 or xs.ndim != 2 or xb.shape[1] != xs.shape[1]:
+        raise ConfigError(f"need 2-D inputs with the same columns, got {xb.shape} and {xs.shape}")
+    if min(len(xb), len(xs)) < 2 * config.folds:
+        raise ConfigError(f"need at least {2 * config.folds} events of each class for {config.folds} folds, "
+                          f"got {len(xb)} background and {len(xs)} signal")
+    wb = np.ones(len(xb)) if weights_background is None else np.asarray(weights_background, dtype=np.float64)
+    ws = np.ones(len(xs)) if weights_signal is None else np.asarray(weights_signal, dtype=np.float64)
+    x = np.concatenate([xb, xs])
+    y = np.r_[np.zeros(len(xb)), np.ones(len(xs))].astype(int)
+    rng = np.random.default_rng(config.seed)
+    # each class split evenly over the folds
+    fold = np.empty(len(x), dtype=int)
+    for rows in (np.arange(len(xb)), len(xb) + np.arange(len(xs))):
+        fold[rows] = rng.permutation(np.arange(len(rows)) % config.folds)
+    scores = np.empty(len(x))
+    for k in range(config.folds):
+        train = fold != k
+        w = np.concatenate([wb, ws])[train]
+        yt = y[train]
+        for c in (0, 1):  # balanced classes; the mean weight is 1
+            total = w[yt == c].sum()
+            if not total > 0:
+                raise ConfigError("the events of one class carry no weight")
+            w[yt == c] *= 0.5 * len(w) / total
+        clf = ClassifierEnsemble(1, hidden=config.hidden, batch_size=config.batch_size, max_epochs=config.max_epochs,
+                                 patience=config.patience, learning_rate=config.learning_rate,
+                                 seed=config.seed + k).fit(x[train], yt, w)
+        scores[fold == k] = clf.score_samples(x[fold == k])
+    return scores[: len(xb)], scores[len(xb):]
+
+
+def ceiling_entry(max_sic_supervised: float, max_sic_unsupervised: float) -> dict[str, float]:
+    """One signal's `supervised_ceiling` record: both max SICs and their ratio (NaN when the ceiling is 0)."""
+    fraction = max_sic_unsupervised / max_sic_supervised if max_sic_supervised > 0 else math.nan
+    return {"max_sic_supervised": float(max_sic_supervised), "max_sic": float(max_sic_unsupervised),
+            "fraction": float(fraction)}
+
+
+def supervised_ceiling(x, background: np.ndarray, signals: dict[str, np.ndarray], score: np.ndarray | None, *,
+                       weights=None, unsupervised_max_sic: dict[str, float] | None = None,
+                       config: CeilingConfig = CeilingConfig()) -> dict[str, dict[str, float]]:
+    """Signal name -> {max_sic_supervised, max_sic, fraction}.
+
+    x: the detector's inputs (n, d); background: boolean mask (or indices) of the background events that the
+    unsupervised max SIC uses; signals: name -> mask of that signal's events; score: the unsupervised anomaly
+    score (higher = more anomalous) of every event; weights: event weights (None: unweighted). Both max SICs use
+    `stats.max_sic` with its default floor (10 background events' worth of efficiency) on the same events.
+    A method whose selection is not one score (seed 002's diagonal cut on two) passes `unsupervised_max_sic`
+    (name -> its max SIC on these background and signal events) instead of `score`.
+    """
+    x = np.asarray(x)
+    x = x[:, np.ptp(x, axis=0) > 0]  # columns that never change (empty RMM cells) carry nothing and cost time
+    if (score is None) == (unsupervised_max_sic is None):
+        raise ConfigError("give either score or unsupervised_max_sic")
+    if score is not None and len(score) != len(x):
+        raise ConfigError(f"score has {len(score)} entries for {len(x)} events")
+    w = np.ones(len(x)) if weights is None else np.asarray(weights, dtype=np.float64)
+    bkg = np.flatnonzero(np.asarray(background)) if np.asarray(background).dtype == bool else np.asarray(background)
+    rng = np.random.default_rng(config.seed)
+    if len(bkg) > config.max_background:
+        bkg = np.sort(rng.choice(bkg, config.max_background, replace=False))
+    out = {}
+    for name, mask in signals.items():
+        sig = np.flatnonzero(np.asarray(mask)) if np.asarray(mask).dtype == bool else np.asarray(mask)
+        log.info("supervised ceiling for %s: %d background and %d signal events", name, len(bkg), len(sig))
+        sb, ss = cross_fitted_scores(x[bkg], x[sig], weights_background=w[bkg], weights_signal=w[sig], config=config)
+        supervised = max_sic(sb, ss, weights_background=w[bkg], weights_signal=w[sig])
+        unsupervised = unsupervised_max_sic[name] if unsupervised_max_sic is not None else \
+            max_sic(score[bkg], score[sig], weights_background=w[bkg], weights_signal=w[sig])
+        out[name] = ceiling_entry(supervised, unsupervised)
+    return out
+
+
+def ceiling_html(ceiling: dict[str, dict[str, float]], selection: str) -> str:
+    """The report's table of a `supervised_ceiling` record, with what it means."""
+    if not ceiling:
+        return "<h2>Supervised ceiling</h2><p>Not computed (<code>supervised_ceiling: false</code>).</p>"
+    rows = [[name, v["max_sic_supervised"], v["max_sic"], v["fraction"]] for name, v in ceiling.items()]
+    return ("<h2>Supervised ceiling</h2><p>A classifier trained with the simulation's truth labels on the same inputs "
+            "and events (2-fold cross-fitted, so every score is out of sample) gives the best max SIC a selection "
+            f"on these inputs reaches; {html.escape(selection)} is quoted as a fraction of it.</p>"
+            + html_table(rows, ["signal", "max SIC, supervised", "max SIC, this method", "fraction"]))
+
+
+def ceiling_lines(ceiling: dict[str, dict[str, float]]) -> list[str]:
+    """A `supervised_ceiling` record for the terminal, one line per signal."""
+    return [f"  supervised ceiling {name:<22} max SIC {c['max_sic']:.2f} of {c['max_sic_supervised']:.2f} "
+            f"({c['fraction']:.0%})" for name, c in ceiling.items()]

@@ -1,0 +1,62 @@
+"""The supervised ceiling against the Neyman-Pearson optimum of a Gaussian toy, where max SIC is analytic."""
+
+import numpy as np
+import pytest
+from scipy.stats import norm
+
+from anomalyhunt.exceptions import ConfigError
+from anomalyhunt.methods import CeilingConfig, ceiling_entry, cross_fitted_scores, supervised_ceiling
+
+MU = 1.5  # the signal is shifted along the first of four dimensions only
+
+
+def _toy(n_bkg=20000, n_sig=4000, seed=0):
+    rng = np.random.default_rng(seed)
+    xb = rng.normal(size=(n_bkg, 4))
+    xs = rng.normal(size=(n_sig, 4))
+    xs[:, 0] += MU
+    return xb, xs
+
+
+def _analytic_max_sic(floor):
+    # the optimal selection is x0 > t: efficiencies 1 - Phi(t - MU) and 1 - Phi(t), with fpr above the floor
+    t = np.linspace(-3, norm.isf(floor), 4000)
+    return float(np.max(norm.sf(t - MU) / np.sqrt(norm.sf(t))))
+
+
+def test_cross_fitted_classifier_reaches_the_neyman_pearson_max_sic():
+    xb, xs = _toy()
+    x = np.concatenate([xb, xs])
+    bkg = np.r_[np.ones(len(xb), bool), np.zeros(len(xs), bool)]
+    optimal_score = x[:, 0]  # the likelihood ratio is monotone in x0
+    random_score = np.random.default_rng(1).random(len(x))
+    config = CeilingConfig(hidden=(16,), max_epochs=15, seed=3)
+    best = supervised_ceiling(x, bkg, {"shifted": ~bkg}, optimal_score, config=config)["shifted"]
+    blind = supervised_ceiling(x, bkg, {"shifted": ~bkg}, random_score, config=config)["shifted"]
+    expected = _analytic_max_sic(10.0 / len(xb))
+    assert best["max_sic_supervised"] == pytest.approx(expected, rel=0.12)
+    assert best["max_sic"] == pytest.approx(expected, rel=0.12)
+    assert 0.85 < best["fraction"] < 1.15  # an optimal unsupervised score sits at the ceiling
+    # a score that knows nothing keeps tpr = fpr, so its SIC = sqrt(fpr) <= 1, half the ceiling here
+    assert blind["max_sic"] < 1.1 and blind["fraction"] < 0.6
+
+
+def test_scores_are_out_of_sample_and_cover_every_event():
+    rng = np.random.default_rng(2)
+    xb, xs = rng.normal(size=(300, 3)), rng.normal(size=(300, 3))  # the classes are identical
+    sb, ss = cross_fitted_scores(xb, xs, config=CeilingConfig(hidden=(64, 64), max_epochs=40, patience=40))
+    assert sb.shape == (300,) and ss.shape == (300,) and np.isfinite(np.r_[sb, ss]).all()
+    # a classifier that memorised its training events would separate them; out of sample it cannot
+    from anomalyhunt.stats import auc
+    assert abs(auc(sb, ss) - 0.5) < 0.08
+
+
+def test_refusals_and_entry():
+    assert ceiling_entry(4.0, 2.0) == {"max_sic_supervised": 4.0, "max_sic": 2.0, "fraction": 0.5}
+    assert np.isnan(ceiling_entry(0.0, 1.0)["fraction"])
+    with pytest.raises(ConfigError, match="folds"):
+        CeilingConfig(folds=1)
+    with pytest.raises(ConfigError, match="same columns"):
+        cross_fitted_scores(np.zeros((10, 2)), np.zeros((10, 3)))
+    with pytest.raises(ConfigError, match="either score or"):
+        supervised_ceiling(np.zeros((10, 2)), np.ones(10, bool), {}, None)

@@ -1,0 +1,55 @@
+"""run_futures on a real LocalCluster: every result arrives; a hung task and a task that kills its worker end
+in a clear error instead of a wait without end."""
+
+import os
+import time
+
+import dask
+import distributed  # noqa: F401 - its config defaults must exist before dask.config.set below
+import pytest
+
+from anomalyhunt.exceptions import AnomalyHuntError
+from anomalyhunt.parallel import dask_client, run_futures
+
+
+def _square(x):
+    return x * x
+
+
+def _hang(x):
+    if x == 1:
+        time.sleep(15)
+    return x
+
+
+def _die(x):
+    if x == 2:
+        os._exit(1)  # the worker process dies, as it would when the kernel kills it for memory
+    return x
+
+
+@pytest.fixture
+def client():
+    with dask.config.set({"distributed.scheduler.allowed-failures": 0}), dask_client(workers=2) as c:
+        yield c
+
+
+def test_every_result_reaches_the_callback(client):
+    got = []
+    run_futures(client, _square, [(i,) for i in range(7)], on_result=got.append, name="square")
+    assert sorted(got) == [i * i for i in range(7)]
+
+
+def test_a_hung_task_ends_in_a_clear_error(client):
+    got = []
+    start = time.perf_counter()
+    with pytest.raises(AnomalyHuntError, match=r"no hang finished within 1 s; 1 still pending \(hang-1\)"):
+        run_futures(client, _hang, [(0,), (1,)], on_result=got.append, name="hang", stall_timeout_s=1)
+    assert got == [0]  # what finished was delivered
+    assert time.perf_counter() - start < 10
+
+
+def test_a_task_that_kills_its_worker_is_named(client):
+    got = []
+    with pytest.raises(AnomalyHuntError, match="die-2 killed 1 Dask workers in a row"):
+        run_futures(client, _die, [(0,), (1,), (2,)], on_result=got.append, name="die", stall_timeout_s=60)
