@@ -26,7 +26,7 @@ lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks
 
 bench: $(STAMP)
-	for b in generation rmm stats training disco ensemble readers data_vs_sim vae_ensemble vrnn_tagger; do $(BIN)/python benchmarks/$$b.py || exit 1; done
+	for b in generation rmm stats training disco ensemble readers data_vs_sim vae_ensemble vrnn_tagger stability; do $(BIN)/python benchmarks/$$b.py || exit 1; done
 
 clean:
 	rm -rf $(VENV) runs data .pytest_cache

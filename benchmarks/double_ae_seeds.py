@@ -8,7 +8,9 @@ epochs, each as mean +- standard deviation (min-max), and which of seed 002's cl
 Writes `seeds.json` with the table into --out.
 
 Run: .venv/bin/python benchmarks/double_ae_seeds.py [--config examples/double_ae.yaml] [--seeds 5]
-     [--out runs/double_ae_seeds] [--batch-size B] [--lam L]
+     [--out runs/double_ae_seeds] [--batch-size B] [--lam L] [--only K]
+With --only K it runs seed K alone and stops, so that two processes (OMP_NUM_THREADS=1 each) can share the seeds;
+a final call without it reuses every finished folder and prints the table.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import logging
 import sys
 import time
 from pathlib import Path
@@ -46,9 +49,14 @@ def main() -> None:
     parser.add_argument("--out", default="runs/double_ae_seeds")
     parser.add_argument("--batch-size", type=int, default=None, help="override double_ae.batch_size")
     parser.add_argument("--lam", type=float, default=None, help="override double_ae.lam")
+    parser.add_argument("--only", type=int, default=None,
+                        help="run this one training seed and stop (to share the seeds between processes)")
     args = parser.parse_args()
     if args.seeds < 2:
         sys.exit("--seeds must be at least 2 for a spread")
+    # the runs' progress lines (training epochs, stages) on stderr, also when it goes to a log file
+    logging.basicConfig(format="%(asctime)s %(message)s", datefmt="%H:%M:%S")
+    logging.getLogger("anomalyhunt").setLevel(logging.INFO)
     base = load_run_config(args.config)
     model = base.config.double_ae
     if args.batch_size is not None:
@@ -57,7 +65,7 @@ def main() -> None:
         model = dataclasses.replace(model, lam=args.lam)
     out = Path(args.out)
     summaries = []
-    for seed in range(1, args.seeds + 1):
+    for seed in [args.only] if args.only is not None else range(1, args.seeds + 1):
         folder = out / f"seed{seed}"
         if (folder / "summary.json").exists():
             print(f"seed {seed}: reusing {folder}", flush=True)
@@ -67,6 +75,8 @@ def main() -> None:
             run(dataclasses.replace(base, config=config), folder, workers=0)
             print(f"seed {seed}: {time.perf_counter() - start:.0f} s", flush=True)
         summaries.append(json.loads((folder / "summary.json").read_text()))
+    if args.only is not None:
+        return
 
     signals = list(summaries[0]["max_sic"])
     table = {

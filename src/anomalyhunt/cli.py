@@ -176,7 +176,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 
     demo = DemoConfig(scale=args.scale, seed=args.seed)
     return _finish(run(demo.run_config(), args.out, overwrite=args.overwrite, workers=args.workers,
-                       command_line=sys.argv, render=True))
+                       scheduler=args.scheduler, command_line=sys.argv, render=True))
 
 
 def _cmd_screenshot(args: argparse.Namespace) -> int:
@@ -277,6 +277,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_run_options(p, "runs/demo")
     p.add_argument("--scale", type=float, default=1.0, help="multiply every sample size")
     p.add_argument("--seed", type=int, default=2026)
+    p.add_argument("--scheduler", default=None, help="Dask scheduler address for generating samples (tcp://...)")
     p.set_defaults(func=_cmd_demo)
 
     p = sub.add_parser("screenshot", help="open a run's report.html in headless Chromium, check its plots, save PNG")
