@@ -23,23 +23,17 @@ import sys
 import time
 from pathlib import Path
 
-import numpy as np
-
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from anomalyhunt.pipeline import load_run_config  # noqa: E402
 from anomalyhunt.pipeline.run import run  # noqa: E402
+from benchmarks import stability  # noqa: E402
+from benchmarks.stability import spread  # noqa: E402
 
 SELECTIONS = ("ae1", "ae2", "diagonal", "single_ae")
 
 
-def spread(values) -> dict:
-    v = np.asarray([x for x in values if x is not None], dtype=float)
-    return {"mean": float(v.mean()), "std": float(v.std(ddof=1)) if len(v) > 1 else 0.0,
-            "min": float(v.min()), "max": float(v.max()), "n": len(v)}
-
-
 def cell(d: dict, fmt: str = "{:.2f}") -> str:
-    return f"{fmt.format(d['mean'])} +- {fmt.format(d['std'])} ({fmt.format(d['min'])}-{fmt.format(d['max'])})"
+    return stability.cell(d, fmt)
 
 
 def main() -> None:

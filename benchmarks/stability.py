@@ -70,9 +70,15 @@ def train_once(x, spec, train, test, process, weight, signals, *, seed, scale, m
 
 
 def spread(values) -> dict:
-    v = np.asarray(values, dtype=float)
+    """Mean, standard deviation, min, max and count over seeds (None entries left out)."""
+    v = np.asarray([x for x in values if x is not None], dtype=float)
     return {"mean": float(v.mean()), "std": float(v.std(ddof=1)) if len(v) > 1 else 0.0,
-            "min": float(v.min()), "max": float(v.max())}
+            "min": float(v.min()), "max": float(v.max()), "n": len(v)}
+
+
+def cell(d: dict, fmt: str = "{:.3f}") -> str:
+    """A `spread` as "mean +- std (min-max)"."""
+    return f"{fmt.format(d['mean'])} +- {fmt.format(d['std'])} ({fmt.format(d['min'])}-{fmt.format(d['max'])})"
 
 
 def figure(runs: dict, weight_test: np.ndarray, path: Path) -> None:
@@ -148,9 +154,6 @@ def main() -> None:
     tmp = out / "stability.json.tmp"
     tmp.write_text(json.dumps({"summary": table, "per_seed": per_seed, "seeds": args.seeds}, indent=1))
     tmp.replace(out / "stability.json")
-
-    def cell(d, fmt="{:.3f}"):
-        return f"{fmt.format(d['mean'])} +- {fmt.format(d['std'])} ({fmt.format(d['min'])}-{fmt.format(d['max'])})"
 
     names = list(runs)
     print(f"\n| quantity ({args.seeds} seeds: mean +- std (min-max)) | " + " | ".join(names) + " |")

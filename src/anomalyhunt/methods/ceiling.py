@@ -77,10 +77,11 @@ def cross_fitted_scores(x_background, x_signal, *, weights_background=None, weig
     fold = np.empty(len(x), dtype=int)
     for rows in (np.arange(len(xb)), len(xb) + np.arange(len(xs))):
         fold[rows] = rng.permutation(np.arange(len(rows)) % config.folds)
+    w_all = np.concatenate([wb, ws])
     scores = np.empty(len(x))
     for k in range(config.folds):
         train = fold != k
-        w = np.concatenate([wb, ws])[train]
+        w = w_all[train]
         yt = y[train]
         for c in (0, 1):  # balanced classes; the mean weight is 1
             total = w[yt == c].sum()
@@ -99,6 +100,12 @@ def ceiling_entry(max_sic_supervised: float, max_sic_unsupervised: float) -> dic
     fraction = max_sic_unsupervised / max_sic_supervised if max_sic_supervised > 0 else math.nan
     return {"max_sic_supervised": float(max_sic_supervised), "max_sic": float(max_sic_unsupervised),
             "fraction": float(fraction)}
+
+
+def _indices(selection) -> np.ndarray:
+    """Event indices from a boolean mask or from indices."""
+    selection = np.asarray(selection)
+    return np.flatnonzero(selection) if selection.dtype == bool else selection
 
 
 def supervised_ceiling(x, background: np.ndarray, signals: dict[str, np.ndarray], score: np.ndarray | None, *,
@@ -120,13 +127,13 @@ def supervised_ceiling(x, background: np.ndarray, signals: dict[str, np.ndarray]
     if score is not None and len(score) != len(x):
         raise ConfigError(f"score has {len(score)} entries for {len(x)} events")
     w = np.ones(len(x)) if weights is None else np.asarray(weights, dtype=np.float64)
-    bkg = np.flatnonzero(np.asarray(background)) if np.asarray(background).dtype == bool else np.asarray(background)
+    bkg = _indices(background)
     rng = np.random.default_rng(config.seed)
     if len(bkg) > config.max_background:
         bkg = np.sort(rng.choice(bkg, config.max_background, replace=False))
     out = {}
     for name, mask in signals.items():
-        sig = np.flatnonzero(np.asarray(mask)) if np.asarray(mask).dtype == bool else np.asarray(mask)
+        sig = _indices(mask)
         log.info("supervised ceiling for %s: %d background and %d signal events", name, len(bkg), len(sig))
         sb, ss = cross_fitted_scores(x[bkg], x[sig], weights_background=w[bkg], weights_signal=w[sig], config=config)
         supervised = max_sic(sb, ss, weights_background=w[bkg], weights_signal=w[sig])

@@ -189,62 +189,74 @@ def _effective(w: np.ndarray) -> float:
     return float(w.sum() ** 2 / (w ** 2).sum()) if len(w) and (w ** 2).sum() > 0 else 0.0
 
 
-def _sensitivity_gains(samples, masses, score, threshold, *, process, weight, is_sm, sm_test,
-                       luminosity_fb) -> dict:
-    """Per BSM sample: S/sqrt(B) within +-1 resolution of the signal's peak (the fullest resolution-wide bin),
-    before and after an anomaly region, in the channel whose window holds most of the signal (where the
-    resonance lives). With no simulated background in the window, before or after the cut, the gain is NaN and
-    `note` says so. `n_eff_background_*` are the effective numbers of simulated SM events behind B (Kish) and
-    `largest_weight_share_after` the share of B after the cut carried by its heaviest event: a gain resting on
-    one or two heavy W+jets events reads as such."""
-    selected = score >= threshold
-    # expected events at the luminosity; the scored SM part stands for all of the SM
-    sm_scale = weight[is_sm].sum() / max(weight[sm_test].sum(), 1e-300)
-    weight = weight * luminosity_fb * 1000.0 * np.where(sm_test, sm_scale, 1.0)
-    gains = {}
+def _signal_windows(samples, masses, *, process, weight, sm_test) -> dict[str, tuple[str, float, float]]:
+    """Per BSM sample: (channel, centre, sigma) of the +-1 resolution window around the signal's peak (the
+    fullest resolution-wide bin), in the channel whose window holds most of the signal (where the resonance
+    lives). The window does not depend on the anomaly score, so every model and region shares it."""
+    windows = {}
     for s in samples:
-        best = None
+        best, most = None, -1.0
         for channel, m in masses.items():
             sig = (process == s) & np.isfinite(m)
-            bkg = sm_test & np.isfinite(m)
-            if sig.sum() < 10 or bkg.sum() < 10:
+            if sig.sum() < 10 or (sm_test & np.isfinite(m)).sum() < 10:
                 continue
             counts, edges = np.histogram(m[sig], bins=_PEAK_BINS, weights=weight[sig])
             k = int(np.argmax(counts))  # bins are one resolution wide: the fullest one holds the peak
             centre = float(0.5 * (edges[k] + edges[k + 1]))
             sigma = float(mass_resolution(centre))
-            g = sensitivity_gain(m[bkg], m[sig], selected_background=selected[bkg], selected_signal=selected[sig],
-                                 mass=centre, sigma=sigma, weights_background=weight[bkg],
-                                 weights_signal=weight[sig])
-            if best is None or g.s_before > best[1].s_before:
-                best = (channel, g, centre, sigma)
+            inside = float(weight[sig & (np.abs(m - centre) <= sigma)].sum())
+            if inside > most:
+                best, most = (channel, centre, sigma), inside
         if best is not None:
-            channel, g, centre, sigma = best
-            window = sm_test & (np.abs(masses[channel] - centre) <= sigma)
-            w_after = weight[window & selected]
-            note = ("no simulated background in the window" if g.b_before <= 0 else
-                    "no simulated background left in the window after the cut" if g.b_after <= 0 else "")
-            gains[s] = {"channel": channel, "mass": centre, "sigma": sigma,
-                        "gain": g.gain if g.b_after > 0 else float("nan"), "note": note,
-                        "significance_before": g.significance_before, "significance_after": g.significance_after,
-                        "signal_efficiency": g.s_after / g.s_before if g.s_before > 0 else float("nan"),
-                        "background_efficiency": g.b_after / g.b_before if g.b_before > 0 else float("nan"),
-                        # the cut over all masses: the SM's efficiency is about the region's cross section over the
-                        # SM's; a signal near it is not selected by the score at all, whatever the window does
-                        "signal_efficiency_region": float(weight[(process == s) & selected].sum()
-                                                          / max(weight[process == s].sum(), 1e-300)),
-                        "background_efficiency_region": float(weight[sm_test & selected].sum()
-                                                              / max(weight[sm_test].sum(), 1e-300)),
-                        "n_eff_background_before": _effective(weight[window]),
-                        "n_eff_background_after": _effective(w_after),
-                        "largest_weight_share_after": float(w_after.max() / w_after.sum()) if w_after.sum() > 0
-                        else float("nan")}
-    return gains
+            windows[s] = best
+    return windows
 
 
-def _gains_by_region(samples, masses, score, regions, **kwargs) -> dict[str, dict[str, dict]]:
-    """Region name -> sample -> the gain record of `_sensitivity_gains` for that region's cut."""
-    return {r.name: _sensitivity_gains(samples, masses, score, r.threshold, **kwargs) for r in regions}
+def _gain_record(sample, window, selected, masses, *, process, weight, sm_test) -> dict:
+    """S/sqrt(B) in the sample's window before and after the cut `selected`, and what it rests on. With no
+    simulated background in the window, before or after the cut, the gain is NaN and `note` says so.
+    `n_eff_background_*` are the effective numbers of simulated SM events behind B (Kish) and
+    `largest_weight_share_after` the share of B after the cut carried by its heaviest event: a gain resting on
+    one or two heavy W+jets events reads as such."""
+    channel, centre, sigma = window
+    m = masses[channel]
+    sig = (process == sample) & np.isfinite(m)
+    bkg = sm_test & np.isfinite(m)
+    g = sensitivity_gain(m[bkg], m[sig], selected_background=selected[bkg], selected_signal=selected[sig],
+                         mass=centre, sigma=sigma, weights_background=weight[bkg], weights_signal=weight[sig])
+    in_window = sm_test & (np.abs(m - centre) <= sigma)
+    w_after = weight[in_window & selected]
+    note = ("no simulated background in the window" if g.b_before <= 0 else
+            "no simulated background left in the window after the cut" if g.b_after <= 0 else "")
+    return {"channel": channel, "mass": centre, "sigma": sigma,
+            "gain": g.gain if g.b_after > 0 else float("nan"), "note": note,
+            "significance_before": g.significance_before, "significance_after": g.significance_after,
+            "signal_efficiency": g.s_after / g.s_before if g.s_before > 0 else float("nan"),
+            "background_efficiency": g.b_after / g.b_before if g.b_before > 0 else float("nan"),
+            # the cut over all masses: the SM's efficiency is about the region's cross section over the SM's; a
+            # signal near it is not selected by the score at all, whatever the window does
+            "signal_efficiency_region": float(weight[(process == sample) & selected].sum()
+                                              / max(weight[process == sample].sum(), 1e-300)),
+            "background_efficiency_region": float(weight[sm_test & selected].sum()
+                                                  / max(weight[sm_test].sum(), 1e-300)),
+            "n_eff_background_before": _effective(weight[in_window]),
+            "n_eff_background_after": _effective(w_after),
+            "largest_weight_share_after": float(w_after.max() / w_after.sum()) if w_after.sum() > 0
+            else float("nan")}
+
+
+def _sensitivity_gains(samples, masses, scores, *, process, weight, is_sm, sm_test,
+                       luminosity_fb) -> dict[str, dict[str, dict[str, dict]]]:
+    """Model name -> region name -> BSM sample -> gain record (`_gain_record`), for `scores`: model name ->
+    (per-event score, its anomaly regions). Each sample's window is found once (`_signal_windows`)."""
+    # expected events at the luminosity; the scored SM part stands for all of the SM
+    sm_scale = weight[is_sm].sum() / max(weight[sm_test].sum(), 1e-300)
+    weight = weight * luminosity_fb * 1000.0 * np.where(sm_test, sm_scale, 1.0)
+    common = dict(process=process, weight=weight, sm_test=sm_test)
+    windows = _signal_windows(samples, masses, **common)
+    return {model: {r.name: {s: _gain_record(s, window, score >= r.threshold, masses, **common)
+                             for s, window in windows.items()} for r in regions}
+            for model, (score, regions) in scores.items()}
 
 
 def gain_verdict(by_model: dict[str, dict[str, dict[str, dict]]]) -> str:
@@ -339,10 +351,9 @@ def run(config: RMMAutoencoderConfig, folder: Path, *, progress: bool = True) ->
             null["largest_excesses"] = [x.record() for x in null_excesses[:3]]
     loose = regions[0].name
     limits = _limits(excesses, config.data_luminosity_fb or config.luminosity_fb)
-    gain_args = dict(process=process, weight=weight, is_sm=is_sm, sm_test=sm_test, luminosity_fb=config.luminosity_fb)
-    gains_by_region = {"data": _gains_by_region(bsm_samples, masses, score, regions, **gain_args)}
-    if clean_score is not None:
-        gains_by_region["clean"] = _gains_by_region(bsm_samples, masses, clean_score, clean_regions, **gain_args)
+    scored = {"data": (score, regions)} | ({"clean": (clean_score, clean_regions)} if clean_score is not None else {})
+    gains_by_region = _sensitivity_gains(bsm_samples, masses, scored, process=process, weight=weight, is_sm=is_sm,
+                                         sm_test=sm_test, luminosity_fb=config.luminosity_fb)
     ceiling = {}
     if config.supervised_ceiling:
         log.info("supervised ceiling: truth-label classifiers on the RMMs, one per BSM sample")

@@ -187,9 +187,11 @@ def _ceiling(arrays: DijetArrays, split: _Split, trained: dict[str, _Trained], c
     out = supervised_ceiling(arrays.x[split.test], ~is_sig, {name: is_sig}, trained["0"].kl.mean(0), weights=w,
                              config=CeilingConfig(seed=config.seed))
     ceiling = out[name]["max_sic_supervised"]
-    out[name]["by_signal_fraction"] = {
-        tag: ceiling_entry(ceiling, max_sic(kl[~is_sig], kl[is_sig], weights_background=w[~is_sig]))
-        for tag, kl in ((tag, t.kl.mean(0)) for tag, t in trained.items())}
+
+    def entry(kl: np.ndarray) -> dict[str, float]:
+        return ceiling_entry(ceiling, max_sic(kl[~is_sig], kl[is_sig], weights_background=w[~is_sig]))
+
+    out[name]["by_signal_fraction"] = {tag: entry(t.kl.mean(0)) for tag, t in trained.items()}
     return out
 
 
