@@ -106,6 +106,36 @@ def test_rerun_into_a_folder_of_another_dataset_is_refused(ttbar_reference):
         generate(GenerationConfig("ttbar", 600, seed=99, chunk_size=200), out, workers=0)
 
 
+def test_dataset_made_with_another_preset_definition_is_neither_reused_nor_extended(ttbar_reference, tmp_path):
+    """A preset whose numbers changed since a dataset was made (here: its jet threshold, as recorded in the
+    manifest) makes the dataset stale: `generate` refuses it by name, and a run regenerates nothing from it."""
+    import shutil
+
+    from anomalyhunt.generate import detector_changes
+    from anomalyhunt.pipeline.generation import _done
+    from anomalyhunt.pipeline.runconfig import SampleRequest
+
+    config, out, _ = ttbar_reference
+    old = tmp_path / "old"
+    shutil.copytree(out, old)
+    manifest = events.read_manifest(old)
+    assert detector_changes(manifest, "chekanov2022") == []
+    request = SampleRequest("ttbar", 600, seed=11, chunk_size=200, out=str(old))
+    assert _done(request) is not None
+    manifest["detector"]["jet_pt_min"] = 35.0
+    del manifest["detector"]["fake_e"]  # a field added later counts as its default (0), which differs here
+    events.write_manifest(old, manifest)
+    assert detector_changes(manifest, "chekanov2022") == ["jet_pt_min: 35.0 -> 40.0", "fake_e: 0.0 -> 0.01"]
+    assert _done(request) is None
+    with pytest.raises(ConfigError, match="another definition of detector preset 'chekanov2022'.*jet_pt_min"):
+        generate(config, old, workers=0)
+
+
+def test_a_fake_lepton_process_needs_a_preset_with_fake_rates():
+    with pytest.raises(ConfigError, match="no fake rates"):
+        GenerationConfig("qcd_fake_lepton", 10, preset="atlas2024")
+
+
 def _cli(*args):
     return subprocess.run([*CLI, *args], capture_output=True, text=True)
 

@@ -59,3 +59,19 @@ def test_tau_signals_select_events_with_missing_energy(generated, process):
     assert np.mean(ak.to_numpy(ev.met.pt)) > 15.0  # neutrinos from the tau decays
     assert set(ev.label.to_list()) == {1}
 
+
+
+def test_qcd_fake_lepton_entries_are_jets_made_leptons_with_flat_weights(generated):
+    n = 400
+    manifest, ev = generated("qcd_fake_lepton", n)
+    weight = np.asarray(ev.weight)
+    assert len(ev) > 50
+    assert weight.sum() == pytest.approx(manifest["selected_sigma_pb"], rel=1e-9)
+    assert weight.max() / weight.min() < 1 + 1e-3  # p (1 - p)^(n - 1): flat to order p
+    ids = np.asarray(ev.event_id)
+    assert len(np.unique(ids)) == len(ids)
+    leptons = ak.concatenate([ev.electrons.pt, ev.muons.pt], axis=1)
+    assert ak.all(ak.max(leptons, axis=1) > 23.0)
+    # sigma_selected = sigma x (fake_e + fake_mu) x (entries per generated event), to order p
+    assert manifest["selected_sigma_pb"] / manifest["sigma_pb"] == pytest.approx(2.2e-5 * len(ev) / n, rel=1e-3)
+    assert set(ev.label.to_list()) == {0}

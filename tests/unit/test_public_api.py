@@ -11,7 +11,7 @@ API = {
                            "completeness", "dataset_summary", "load_samples", "unweight", "READERS", "SELECTIONS",
                            "ImportConfig", "detect_format", "import_files", "plan_import"},
     "anomalyhunt.generate": {"CATALOGUE", "PRESETS", "ChunkSummary", "DetectorPreset", "GenerationConfig",
-                             "Process", "generate", "generate_chunk", "get_preset", "get_process",
+                             "Process", "detector_changes", "generate", "generate_chunk", "get_preset", "get_process",
                              "process_names", "reconstruct", "sample_name", "select"},
     "anomalyhunt.features": {"RMM_PRESETS", "RMMLayout", "SEARCH_MASSES", "SEARCH_MASS_CELLS", "InputColumns",
                              "adc2021_names", "adc2021_slots", "fit_columns", "flatten", "four_vector_names",

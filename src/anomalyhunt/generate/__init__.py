@@ -3,7 +3,7 @@
 from .detector import PRESETS, DetectorPreset, get_preset
 from .processes import CATALOGUE, Process, get_process, process_names, sample_name
 from .reconstruction import reconstruct, select
-from .runner import ChunkSummary, GenerationConfig, generate, generate_chunk
+from .runner import ChunkSummary, GenerationConfig, detector_changes, generate, generate_chunk
 
 __all__ = [
     "CATALOGUE",
@@ -12,6 +12,7 @@ __all__ = [
     "DetectorPreset",
     "GenerationConfig",
     "Process",
+    "detector_changes",
     "generate",
     "generate_chunk",
     "get_preset",

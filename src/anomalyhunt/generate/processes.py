@@ -22,7 +22,10 @@ class Process:
     """One entry of the catalogue.
 
     `settings(params)` returns Pythia `readString` lines; `defaults` are the parameters a user may override
-    (masses in GeV). `label` is 1 for BSM processes.
+    (masses in GeV). `label` is 1 for BSM processes. `forced_fake`: every event's lepton is a jet made to fake
+    one, with the probability of that in the event weight (the detector preset's fake rates; see
+    `reconstruction._forced_fakes`), so that a process that passes a lepton selection only through fakes can
+    be simulated without generating a thousand events for each one kept.
     """
 
     name: str
@@ -30,6 +33,7 @@ class Process:
     settings: Callable[[Mapping[str, float]], list[str]]
     defaults: Mapping[str, float] = field(default_factory=dict)
     label: int = 0
+    forced_fake: bool = False
 
     def resolve(self, params: Mapping[str, float] | None = None) -> dict[str, float]:
         """Defaults updated with `params`, rejecting names the process does not know."""
@@ -65,6 +69,13 @@ _register(Process(
     "qcd", "QCD multijets (HardQCD:all), pTHat-biased",
     lambda p: ["HardQCD:all = on", *_biased(p)],
     {"pthat_min": 50.0, "bias_pow": 4.0},
+))
+_register(Process(
+    "qcd_fake_lepton", "QCD multijets (HardQCD:all, unbiased above pthat_min) whose lepton is a jet faking one: "
+    "each event carries the probability that one of its jets fakes an e or mu (the detector preset's fake_e, "
+    "fake_mu), the QCD part of a lepton-triggered sample such as ADC2021's",
+    lambda p: ["HardQCD:all = on", f"PhaseSpace:pTHatMin = {p['pthat_min']:g}"],
+    {"pthat_min": 20.0}, forced_fake=True,
 ))
 _register(Process(
     "wjets", "W + jet (qqbar -> W g, q g -> W q), all W decays, pTHat-biased",

@@ -166,15 +166,47 @@ def _output(p: ak.Array, *, charge=None) -> ak.Array:
     return out[ak.argsort(out.pt, ascending=False, stable=True)]
 
 
+def _fake_hypotheses(jets: ak.Array, *, preset: DetectorPreset, rng: np.random.Generator):
+    """Entries for a sample whose leptons are all fakes (QCD): one per jet that could make a selected lepton.
+
+    A jet is eligible when a lepton with its momentum would pass the preset's lepton threshold, selection
+    threshold and acceptance; each fakes an e or mu with probability p = fake_e + fake_mu. Instead of drawing
+    that rare outcome, an event with n eligible jets becomes n entries, entry k being "jet k faked and no other
+    did", made an electron (probability fake_e / p) or a muon, with weight factor p (1 - p)^(n - 1). The
+    factors sum to the probability of exactly one fake; two fakes in one event (order p^2) and the no-fake
+    branch are left out. Near-equal factors keep the weights flat, so unweighting keeps most entries.
+    Returns, per entry: the source event, its rank among its event's eligible jets and the factor, and over
+    the entries' jets the flat (electron, muon) fake masks.
+    """
+    p = preset.fake_e + preset.fake_mu
+    threshold = max(preset.selection_lepton_pt, preset.lepton_pt_min)
+    counts = ak.to_numpy(ak.num(jets))
+    eligible = ak.to_numpy(ak.flatten((jets.pt > threshold) & (abs(jets.eta) < preset.lepton_eta_max)))
+    n_eligible = np.bincount(np.repeat(np.arange(len(counts)), counts)[eligible], minlength=len(counts))
+    source = np.repeat(np.arange(len(counts)), n_eligible)
+    rank = np.arange(len(source)) - np.repeat(np.cumsum(n_eligible) - n_eligible, n_eligible)
+    chosen = ak.to_numpy(ak.flatten(ak.local_index(jets)))[eligible]  # the faking jet's position, per entry
+    entry_counts = counts[source]
+    entry_of_jet = np.repeat(np.arange(len(source)), entry_counts)
+    position = np.arange(int(entry_counts.sum())) - np.repeat(np.cumsum(entry_counts) - entry_counts, entry_counts)
+    fakes = position == chosen[entry_of_jet]
+    electron = (rng.random(len(source)) < preset.fake_e / p)[entry_of_jet]
+    factor = p * (1.0 - p) ** (n_eligible[source] - 1)
+    return source, rank, factor, fakes & electron, fakes & ~electron
+
+
 def reconstruct(particles: ak.Array, b_hadrons: ak.Array, *, preset: DetectorPreset,
-                rng: np.random.Generator) -> ak.Array:
+                rng: np.random.Generator, forced_fake: bool = False) -> ak.Array:
     """Reconstruct objects and MET for a batch of events.
 
     particles: final-state particles per event, records with `id`, `px`, `py`, `pz`, `e` (GeV).
     b_hadrons: b hadrons per event (any status), records with `px`, `py`, `pz`, `e`.
     Returns one record per event with `jets`, `bjets`, `muons`, `electrons`, `photons` and `met` (and
     `fatjets` when the preset makes large-R jets), in the event-contract layout (no selection applied: see
-    `select`).
+    `select`). With `forced_fake`, each event becomes one entry per jet that could fake a selected lepton,
+    with that jet made the lepton (`_fake_hypotheses`), and the records carry `fake_source` (the input event),
+    `fake_rank` (the jet's rank among the eligible ones) and `fake_weight` (the factor the event weight must be
+    multiplied by).
     """
     visible = particles[~_jagged_isin(abs(particles.id), INVISIBLE_IDS) & ((particles.px != 0) | (particles.py != 0))]
     visible = _with_kinematics(visible)
@@ -221,11 +253,18 @@ def reconstruct(particles: ak.Array, b_hadrons: ak.Array, *, preset: DetectorPre
     n_jets = int(ak.sum(counts))
     u_tag, u_fake, u_charge = rng.random(n_jets), rng.random(n_jets), rng.random(n_jets)
     flat_truth_b = ak.to_numpy(ak.flatten(truth_b))
-    tagged = np.where(flat_truth_b, u_tag < preset.btag_eff, u_tag < preset.btag_mistag)
-    fake_e = u_fake < preset.fake_e
-    fake_mu = (u_fake >= preset.fake_e) & (u_fake < preset.fake_e + preset.fake_mu)
+    tagged = ak.unflatten(np.where(flat_truth_b, u_tag < preset.btag_eff, u_tag < preset.btag_mistag), counts)
     fake_charge = ak.unflatten(np.where(u_charge < 0.5, -1, 1), counts)
-    tagged, fake_e, fake_mu = (ak.unflatten(x, counts) for x in (tagged, fake_e, fake_mu))
+    if forced_fake:
+        source, rank, fake_weight, fake_e, fake_mu = _fake_hypotheses(jets, preset=preset, rng=rng)
+        jets, tagged, fake_charge, iso_smeared, aid_iso, met_x, met_y, jet_inputs, b_hadrons = (
+            x[source] for x in (jets, tagged, fake_charge, iso_smeared, aid_iso, met_x, met_y, jet_inputs,
+                                b_hadrons))
+        counts = ak.num(jets)
+    else:
+        fake_e = u_fake < preset.fake_e
+        fake_mu = (u_fake >= preset.fake_e) & (u_fake < preset.fake_e + preset.fake_mu)
+    fake_e, fake_mu = (ak.unflatten(x, counts) for x in (fake_e, fake_mu))
     plain = ~(fake_e | fake_mu)
 
     lepton_charge = -np.sign(iso_smeared.id)
@@ -258,6 +297,8 @@ def reconstruct(particles: ak.Array, b_hadrons: ak.Array, *, preset: DetectorPre
     if preset.fatjet_r:
         # Large-R jets are measured alongside the small-R ones (same inputs); they do not enter MET twice.
         record["fatjets"] = _fatjets(jet_inputs, b_hadrons, preset=preset, rng=rng)
+    if forced_fake:
+        record.update(fake_source=source, fake_rank=rank, fake_weight=fake_weight)
     return ak.zip(record, depth_limit=1)
 
 

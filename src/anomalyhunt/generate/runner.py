@@ -21,14 +21,15 @@ from .. import __version__
 from ..events import io as event_io
 from ..exceptions import ConfigError
 from ..parallel import dask_client, run_futures
-from .detector import get_preset
+from .detector import DetectorPreset, get_preset
 from .processes import get_process, sample_name
 from .pythia import PythiaRun, pythia_version
 from .reconstruction import reconstruct, select
 
-__all__ = ["GenerationConfig", "ChunkSummary", "generate", "generate_chunk", "chunk_seeds"]
+__all__ = ["GenerationConfig", "ChunkSummary", "generate", "generate_chunk", "chunk_seeds", "detector_changes"]
 
 _MAX_CHUNKS = 100_000
+_HYPOTHESES_PER_EVENT = 100
 
 
 @dataclass(frozen=True)
@@ -45,8 +46,13 @@ class GenerationConfig:
     batch_size: int = 500
 
     def __post_init__(self) -> None:
-        get_process(self.process).pythia_settings(self.params)  # unknown or inconsistent parameters fail here
-        get_preset(self.preset)
+        process = get_process(self.process)
+        process.pythia_settings(self.params)  # unknown or inconsistent parameters fail here
+        preset = get_preset(self.preset)
+        if process.forced_fake and not preset.fake_e + preset.fake_mu > 0:
+            raise ConfigError(f"process '{self.process}' makes its leptons from jet fakes, but detector preset "
+                              f"{preset.name!r} has no fake rates (fake_e = fake_mu = 0); choose a preset with "
+                              "them (adc2021, chekanov2022)")
         if not isinstance(self.n_events, int | np.integer) or self.n_events <= 0:
             raise ConfigError(f"n_events must be a positive integer, got {self.n_events!r}")
         if not 0 <= self.seed < 2**32:
@@ -88,6 +94,19 @@ class ChunkSummary:
     selected_sigma_pb: float
 
 
+def detector_changes(manifest: Mapping[str, Any], preset: str) -> list[str]:
+    """How the detector preset a dataset was made with (its manifest's `detector`) differs from the preset of
+    that name now, one 'field: then -> now' line each; empty when they agree. A field the manifest lacks
+    (added to the presets later) counts as its default."""
+    recorded = manifest.get("detector")
+    if recorded is None:
+        return []
+    defaults = {f.name: f.default for f in dataclasses.fields(DetectorPreset)}
+    return [f"{name}: {recorded.get(name, defaults[name])!r} -> {value!r}"
+            for name, value in get_preset(preset).as_dict().items()
+            if recorded.get(name, defaults[name]) != value]
+
+
 def chunk_seeds(seed: int, sample: str, index: int) -> tuple[int, np.random.Generator]:
     """Pythia seed and NumPy generator (detector smearing, tagging, fakes) of one chunk."""
     sequence = np.random.SeedSequence([seed, zlib.crc32(sample.encode()), index])
@@ -112,13 +131,26 @@ def generate_chunk(config: GenerationConfig, index: int, out_dir: str) -> ChunkS
     kept, kept_weights, kept_ids = [], [], []
     weight_sum, offset = 0.0, 0
     for batch in run.batches(n_generated, batch_size=config.batch_size):
-        objects = reconstruct(batch.particles, batch.b_hadrons, preset=preset, rng=rng)
+        objects = reconstruct(batch.particles, batch.b_hadrons, preset=preset, rng=rng,
+                              forced_fake=process.forced_fake)
+        # one entry per generated event; with forced fakes, one per fake-lepton hypothesis of an event (its id
+        # is the event's number x 100 + the faking jet's rank)
+        source, factor, ids = np.arange(len(batch.weights)), np.ones(len(objects)), None
+        if process.forced_fake:
+            source, factor = ak.to_numpy(objects.fake_source), ak.to_numpy(objects.fake_weight)
+            rank = ak.to_numpy(objects.fake_rank)
+            if len(rank) and rank.max() >= _HYPOTHESES_PER_EVENT:
+                raise ConfigError(f"an event of {config.sample} has more than {_HYPOTHESES_PER_EVENT} jets that "
+                                  "could fake a lepton")
+            ids = (index * config.chunk_size + offset + source) * _HYPOTHESES_PER_EVENT + rank
+            objects = ak.without_field(ak.without_field(ak.without_field(objects, "fake_source"), "fake_rank"),
+                                       "fake_weight")
         mask = select(objects, preset=preset)
         kept.append(objects[mask])
-        kept_weights.append(batch.weights[mask])
-        kept_ids.append(index * config.chunk_size + offset + np.flatnonzero(mask))
+        kept_weights.append(batch.weights[source[mask]] * factor[mask])
+        kept_ids.append(ids[mask] if ids is not None else index * config.chunk_size + offset + np.flatnonzero(mask))
         weight_sum += float(batch.weights.sum())
-        offset += len(mask)
+        offset += len(batch.weights)
     sigma, sigma_err = run.sigma_pb
     # Each chunk carries its share n_chunk / N of its own cross-section estimate, so the dataset's weights
     # sum to the event-weighted mean cross section whatever the chunking.
@@ -185,6 +217,11 @@ def generate(config: GenerationConfig, out: str | Path, *, workers: int = 2, sch
         raise ConfigError(f"workers must be >= 0, got {workers}")
     event_io.prepare_dataset_folder(out)
     event_io.check_resumable(out, config.as_dict())
+    if (out / event_io.MANIFEST).exists():
+        changed = detector_changes(event_io.read_manifest(out), config.preset)
+        if changed:
+            raise ConfigError(f"{out}: generated with another definition of detector preset {config.preset!r} "
+                              f"({'; '.join(changed)}); delete the folder or choose another --out")
     summaries, todo = [], []
     for index in range(config.n_chunks):
         path = out / _chunk_file(index)

@@ -9,7 +9,7 @@ from typing import Any
 
 from ..events import read_manifest
 from ..exceptions import EventFileError
-from ..generate import generate, get_process
+from ..generate import detector_changes, generate, get_process
 from ..parallel import dask_client
 from ..progress import progress
 from .runconfig import SampleRequest
@@ -20,12 +20,14 @@ log = logging.getLogger(__name__)
 
 
 def _done(request: SampleRequest) -> dict | None:
-    """The manifest of a finished dataset made from exactly this request, else None."""
+    """The manifest of a finished dataset made from exactly this request (the same detector preset
+    definition included), else None."""
     try:
         manifest = read_manifest(request.out)
     except EventFileError:
         return None
-    if manifest.get("complete") and manifest.get("config") == request.generation().as_dict():
+    if (manifest.get("complete") and manifest.get("config") == request.generation().as_dict()
+            and not detector_changes(manifest, request.preset)):
         return manifest
     return None
 

@@ -17,12 +17,12 @@ def particle(pdg, pt, eta, phi, m=0.0):
     return {"id": pdg, "px": px, "py": py, "pz": pz, "e": float(np.sqrt(px**2 + py**2 + pz**2 + m**2))}
 
 
-def run(events, b_hadrons=None, preset=EXACT, seed=0):
+def run(events, b_hadrons=None, preset=EXACT, seed=0, forced=False):
     particles = ak.Array(events)
     bh = ak.Array(b_hadrons if b_hadrons is not None else [[] for _ in events])
     if len(ak.flatten(bh)) == 0:
         bh = ak.unflatten(ak.zip({k: np.zeros(0) for k in ("px", "py", "pz", "e")}), np.zeros(len(events), int))
-    return reconstruct(particles, bh, preset=preset, rng=np.random.default_rng(seed))
+    return reconstruct(particles, bh, preset=preset, rng=np.random.default_rng(seed), forced_fake=forced)
 
 
 def jet_spray(pt, eta, phi, n=4):
@@ -116,3 +116,40 @@ def test_selection_counts_leptons_and_jets():
 def test_helpers():
     assert delta_r(0.0, np.pi - 0.05, 0.0, -np.pi + 0.05) == pytest.approx(0.1)
     assert is_b_hadron(np.array([511, -521, 5122, 411, 2212, 5])).tolist() == [True, True, True, False, False, False]
+
+
+FAKES = DetectorPreset(**{**EXACT.as_dict(), "jet_eta_max": 4.0, "fake_e": 0.01, "fake_mu": 0.005,
+                          "min_leptons": 1, "selection_lepton_pt": 30.0})
+# two jets that could make a selected lepton, one too soft (20 GeV) and one outside the lepton acceptance
+TWO_ELIGIBLE = jet_spray(50, 0.0, 0.0) + jet_spray(40, 1.0, 2.5) + jet_spray(25, -1.0, -1.0) + jet_spray(60, 3.0, 1.0)
+
+
+def test_forced_fakes_make_one_entry_per_eligible_jet_with_its_probability():
+    ev = run([TWO_ELIGIBLE, jet_spray(25, 0.0, 0.0), jet_spray(45, 0.5, 0.0)], preset=FAKES, seed=3,
+             forced=True)
+    assert ak.to_numpy(ev.fake_source).tolist() == [0, 0, 2]
+    assert ak.to_numpy(ev.fake_rank).tolist() == [0, 1, 0]
+    p = 0.015
+    assert ak.to_numpy(ev.fake_weight) == pytest.approx([p * (1 - p), p * (1 - p), p])
+    leptons = ak.concatenate([ev.electrons.pt, ev.muons.pt], axis=1)
+    assert ak.num(leptons).tolist() == [1, 1, 1]
+    lead = ak.to_numpy(leptons[:, 0])
+    assert sorted(lead[:2]) == pytest.approx([40, 50], rel=1e-3)  # each eligible jet once, in clustering order
+    assert lead[2] == pytest.approx(45, rel=1e-3)
+    # the faking jet left the jets; the others stayed
+    assert ak.num(ev.jets).tolist() == [3, 3, 0]
+
+
+def test_forced_fakes_agree_with_drawing_the_fakes():
+    """Sum of the entry weights = the rate of selected fake-lepton events when the fakes are drawn (to p^2)."""
+    n = 20_000
+    drawn = run([TWO_ELIGIBLE] * n, preset=FAKES, seed=5)
+    passing = select(drawn, preset=FAKES)
+    forced = run([TWO_ELIGIBLE], preset=FAKES, forced=True)
+    expected = n * float(ak.sum(forced.fake_weight))
+    assert expected == pytest.approx(n * 2 * 0.015 * 0.985)
+    assert abs(passing.sum() - expected) < 3.5 * np.sqrt(expected)
+    # e:mu = fake_e : fake_mu among the forced entries
+    many = run([TWO_ELIGIBLE] * 2000, preset=FAKES, seed=6, forced=True)
+    n_e = int(ak.sum(ak.num(many.electrons)))
+    assert n_e / len(many) == pytest.approx(2 / 3, abs=0.03)

@@ -22,6 +22,12 @@ from ..ceiling import ceiling_html, ceiling_lines
 __all__ = ["report_sections", "summary_lines"]
 
 
+
+def _cocktail(background: dict) -> str:
+    fractions = background.get("cocktail_fraction", {})
+    return ", ".join(f"{p} {n}" + (f" ({fractions[p]:.1%})" if p in fractions else "")
+                     for p, n in background["cocktail"].items())
+
 def report_sections(result, plots: Path) -> Report:
     """Figures saved into `plots`, and the HTML sections of the report."""
     summary, model, single = result.summary_data, result.model, result.single
@@ -58,9 +64,9 @@ def report_sections(result, plots: Path) -> Report:
         f"<p>Training on {summary['background']['train']} background events ({html.escape(training['features'])}"
         f" features, {training['inputs']} inputs): {training['epochs']} epochs (best {training['best_epoch']}), "
         f"{training['seconds_per_epoch']:.2f} s/epoch on {html.escape(training['device'])}, lambda = "
-        f"{training['lam']:g}, batch {training['batch_size']}. Background cocktail (unweighted): "
-        f"{html.escape(str(summary['background']['cocktail']))}; test background {summary['background']['test']}"
-        " events.</p>",
+        f"{training['lam']:g}, batch {training['batch_size']}. Background cocktail (unweighted, events and "
+        f"share): {html.escape(_cocktail(summary['background']))}; test background "
+        f"{summary['background']['test']} events.</p>",
         f"<p>Distance correlation dCor<sup>2</sup> of the two losses on test background: "
         f"<b>{summary['dcor_background']:.4f}</b>.</p>",
         "<h2>Maximum SIC</h2>",

@@ -108,6 +108,9 @@ def run(config: DoubleAEConfig, folder: Path, *, progress: bool = True) -> Doubl
     kept = np.zeros(len(events), dtype=bool)
     kept[is_sm] = unweight(weight[is_sm], rng)
     cocktail = {p: int((kept & (process == p)).sum()) for p in sorted(set(process[is_sm]))}
+    fractions = {p: n / max(sum(cocktail.values()), 1) for p, n in cocktail.items()}
+    log.info("background cocktail (unweighted): %s", ", ".join(f"{p} {n} ({fractions[p]:.1%})"
+                                                               for p, n in cocktail.items()))
     background = np.flatnonzero(kept)
     rng.shuffle(background)
     n_train = int(round(config.train_fraction * len(background)))
@@ -257,7 +260,8 @@ def run(config: DoubleAEConfig, folder: Path, *, progress: bool = True) -> Doubl
         "injection": injection,
         "trigger": {"efficiency": config.trigger_efficiency, "thresholds": list(t_trig), "runs": trigger},
         "onnx": onnx,
-        "background": {"cocktail": cocktail, "train": int(len(train_idx)), "test": int(len(test_idx))},
+        "background": {"cocktail": cocktail, "cocktail_fraction": fractions, "train": int(len(train_idx)),
+                       "test": int(len(test_idx))},
         "signals": {s: int((process == s).sum()) for s in signals},
         "training": {"epochs": len(model.history_.train_loss), "best_epoch": model.history_.best_epoch,
                      "seconds": model.history_.seconds, "seconds_per_epoch": model.history_.seconds_per_epoch,
