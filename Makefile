@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test venv lint bench clean
+.PHONY: bench-gpu demo test venv lint bench clean
 
 venv: $(STAMP)
 
@@ -20,13 +20,17 @@ demo: $(STAMP)
 	$(BIN)/anomalyhunt demo --out runs/demo --overwrite
 
 test: $(STAMP)
-	$(BIN)/python -m pytest -q -rs
+	$(BIN)/python -m pytest -q -rs --durations=20
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks
 
 bench: $(STAMP)
 	for b in generation rmm stats training disco ensemble readers data_vs_sim vae_ensemble vrnn_tagger stability; do $(BIN)/python benchmarks/$$b.py || exit 1; done
+
+# the GPU figures of issue #16 (run on a machine with CUDA; each script prints the CPU-comparable numbers)
+bench-gpu: $(STAMP)
+	for b in training disco ensemble; do $(BIN)/python benchmarks/$$b.py --device cuda || exit 1; done
 
 clean:
 	rm -rf $(VENV) runs data .pytest_cache
