@@ -22,7 +22,7 @@ def _config(paths, **changes):
 
 
 def test_dask_fan_out_gives_the_numbers_of_one_process(fourlepton_samples, tmp_path):
-    config = _config(fourlepton_samples, n_null=6, n_injections=2)  # small: every trial runs twice here
+    config = _config(fourlepton_samples)
     (tmp_path / "a").mkdir()
     (tmp_path / "b").mkdir()
     local = run(config, tmp_path / "a", progress=False)
@@ -48,14 +48,14 @@ def test_dask_fan_out_gives_the_numbers_of_one_process(fourlepton_samples, tmp_p
                     assert fb == pytest.approx(limit["median"] / 10.0)
     assert set(summary["limits_fb"]) == {"mlc", "bce"} and "t_nplm" in summary["limits_fb"]["mlc"]
     assert set(summary["bootstrap_null"]["bce"]) == {"mean_loss", "mean_score", "max_score", "std_score"}
-    assert summary["bootstrap_null"]["mlc"]["mean_loss"]["n"] == 6
+    assert summary["bootstrap_null"]["mlc"]["mean_loss"]["n"] == 10
     p = [v for by_kind in summary["null_pvalues"].values() for by in by_kind.values() for v in by.values()]
-    assert all(1 / 7 <= v <= 1 for v in p)
+    assert all(1 / 11 <= v <= 1 for v in p)
     rows = list(csv.DictReader((tmp_path / "a" / "trials.csv").open()))
-    n_trials = 2 * 6 + 1 + 2 * 2  # two nulls, observed, injections
+    n_trials = 2 * 10 + 1 + 2 * 3  # two nulls, observed, injections
     assert len(rows) == 2 * n_trials
     injected = [r for r in rows if r["kind"] == "injection" and r["n_signal"] == "20"]
-    assert all(r["signal"] == "scalar_4l_150" for r in injected) and len(injected) == 2 * 2
+    assert all(r["signal"] == "scalar_4l_150" for r in injected) and len(injected) == 2 * 3
 
 
 def test_refusals_come_before_training(fourlepton_samples, tmp_path):
