@@ -15,7 +15,7 @@ from .io import (
     write,
     write_manifest,
 )
-from .samples import SampleSummary, dataset_summary, load_samples, unweight
+from .samples import SampleSummary, dataset_summary, group_split, load_samples, unweight
 from .schema import COLLECTIONS, EVENT_FIELDS, LEPTON_COLLECTIONS, empty_events, schema_problems
 
 __all__ = [
@@ -32,6 +32,7 @@ __all__ = [
     "dataset_summary",
     "detect_format",
     "empty_events",
+    "group_split",
     "import_files",
     "iter_chunks",
     "load_samples",

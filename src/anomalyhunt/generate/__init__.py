@@ -3,7 +3,7 @@
 from .detector import PRESETS, DetectorPreset, get_preset
 from .processes import CATALOGUE, Process, get_process, process_names, sample_name
 from .reconstruction import reconstruct, select
-from .runner import ChunkSummary, GenerationConfig, detector_changes, generate, generate_chunk
+from .runner import ChunkSummary, GenerationConfig, detector_changes, generate, generate_chunk, source_events
 
 __all__ = [
     "CATALOGUE",
@@ -21,4 +21,5 @@ __all__ = [
     "reconstruct",
     "sample_name",
     "select",
+    "source_events",
 ]

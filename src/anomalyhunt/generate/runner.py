@@ -22,11 +22,12 @@ from ..events import io as event_io
 from ..exceptions import ConfigError
 from ..parallel import dask_client, run_futures
 from .detector import DetectorPreset, get_preset
-from .processes import get_process, sample_name
+from .processes import CATALOGUE, get_process, sample_name
 from .pythia import PythiaRun, pythia_version
 from .reconstruction import reconstruct, select
 
-__all__ = ["GenerationConfig", "ChunkSummary", "generate", "generate_chunk", "chunk_seeds", "detector_changes"]
+__all__ = ["GenerationConfig", "ChunkSummary", "generate", "generate_chunk", "chunk_seeds", "detector_changes",
+           "source_events"]
 
 _MAX_CHUNKS = 100_000
 _HYPOTHESES_PER_EVENT = 100
@@ -92,6 +93,26 @@ class ChunkSummary:
     sigma_pb: float
     sigma_err_pb: float
     selected_sigma_pb: float
+
+
+def source_events(event_id: np.ndarray, process: np.ndarray) -> np.ndarray:
+    """One integer per entry naming the generated event it was made from, for splits that must keep an event on
+    one side. Entries of a forced-fake process (one per jet that could fake the lepton, ids = the event's number
+    x 100 + the jet's rank) share their event's number; every other entry is an event of its own. Datasets of one
+    forced-fake process with different seeds share numbers, which only makes some groups larger than needed."""
+    event_id = np.asarray(event_id, dtype=np.int64)
+    process = np.asarray(process, dtype=object)
+    forced = np.zeros(len(event_id), dtype=bool)
+    for name in set(process.tolist()):
+        entry = CATALOGUE.get(name)
+        if entry is not None and entry.forced_fake:
+            forced |= process == name
+    groups = np.arange(len(event_id), dtype=np.int64) + 1  # positive: an entry alone
+    names = {name: i for i, name in enumerate(sorted(set(process[forced].tolist())))}
+    codes = np.array([names[p] for p in process[forced]], dtype=np.int64)
+    # negative: (process, event number) pairs, distinct from every single entry and from each other
+    groups[forced] = -1 - (event_id[forced] // _HYPOTHESES_PER_EVENT) * max(len(names), 1) - codes
+    return groups
 
 
 def detector_changes(manifest: Mapping[str, Any], preset: str) -> list[str]:

@@ -98,21 +98,30 @@ def abcd(score1, score2, *, thresholds: tuple[float, float], weights=None) -> AB
 
 
 def null_significances(score1, score2, efficiency: float, *, n_splits: int = 200, rng=None,
-                       weights=None) -> np.ndarray:
+                       weights=None, groups=None) -> np.ndarray:
     """ABCD significances of background-only scores over `n_splits` random halvings: each time one half plays
     the simulation (the non-closure k +- sigma_k is measured there), the other the data. The working point is
     the diagonal one of all events at `efficiency`, fixed once. Calibrated if the mean is ~0 and the standard
-    deviation ~1 (the halvings reuse events, so this checks the statistic, not an independent ensemble)."""
+    deviation ~1 (the halvings reuse events, so this checks the statistic, not an independent ensemble).
+    `groups` (one value per event): events sharing a value go to the same half, e.g. the entries made from one
+    generated event."""
     s1 = np.asarray(score1, dtype=np.float64)
     s2 = np.asarray(score2, dtype=np.float64)
     w = np.ones_like(s1) if weights is None else np.asarray(weights, dtype=np.float64)
     if n_splits < 2:
         raise StatsInputError(f"n_splits must be at least 2, got {n_splits}")
     rng = np.random.default_rng(rng)
+    if groups is None:
+        inverse, n_groups = np.arange(len(s1)), len(s1)
+    else:
+        if len(groups) != len(s1):
+            raise StatsInputError(f"groups has {len(groups)} entries for {len(s1)} events")
+        unique, inverse = np.unique(np.asarray(groups), return_inverse=True)
+        inverse, n_groups = inverse.reshape(-1), len(unique)
     t = working_point(s1, s2, efficiency, weights=w)
     out = np.empty(n_splits)
     for i in range(n_splits):
-        sim = rng.random(len(s1)) < 0.5
+        sim = (rng.random(n_groups) < 0.5)[inverse]
         calib = abcd(s1[sim], s2[sim], thresholds=t, weights=w[sim])
         r = abcd(s1[~sim], s2[~sim], thresholds=t, weights=w[~sim])
         k, dk = (calib.closure, calib.closure_error) if np.isfinite(calib.closure) else (1.0, 1.0)

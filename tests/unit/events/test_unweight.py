@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from anomalyhunt.events import unweight
+from anomalyhunt.events import group_split, unweight
 
 
 def test_kept_fractions_follow_the_weights():
@@ -22,3 +22,20 @@ def test_empty_and_reproducible():
     assert unweight(np.zeros(0), np.random.default_rng(0)).shape == (0,)
     w = np.random.default_rng(3).random(100)
     np.testing.assert_array_equal(unweight(w, np.random.default_rng(5)), unweight(w, np.random.default_rng(5)))
+
+
+def test_group_split_keeps_each_group_on_one_side():
+    rng = np.random.default_rng(0)
+    groups = np.repeat(np.arange(3000), rng.integers(1, 4, 3000))  # 1-3 entries a group
+    mask = group_split(groups, 0.5, np.random.default_rng(1))
+    for g in np.unique(groups[mask]):
+        assert mask[groups == g].all()
+    assert not np.intersect1d(groups[mask], groups[~mask]).size
+    assert 0.49 * len(groups) < mask.sum() <= round(0.5 * len(groups))
+    # singletons: an ordinary random split of exactly round(f n) entries, reproducible with the seed
+    single = group_split(np.arange(1001), 0.3, np.random.default_rng(2))
+    assert single.sum() == 300
+    np.testing.assert_array_equal(single, group_split(np.arange(1001), 0.3, np.random.default_rng(2)))
+    assert group_split(groups, 0.0, rng).sum() == 0 and group_split(groups, 1.0, rng).all()
+    with pytest.raises(ValueError, match="fraction"):
+        group_split(groups, 1.5, rng)

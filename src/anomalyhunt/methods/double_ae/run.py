@@ -3,7 +3,8 @@
 Steps (each figure and number lands in the run folder):
 1. Background = the Standard-Model samples, unweighted into one cocktail at physical rates (accept-reject on
    the event weights, seeded; the number kept per process is recorded), split into a training and a test
-   half. BSM samples are the benchmarks.
+   half by generated event (the fake-lepton entries of one QCD event stay together). BSM samples are the
+   benchmarks.
 2. Features: the ADC2021 57-number layout (or the RMM), MinMax-scaled on the training background.
 3. DoubleDisCoAE trained on background only (as in the paper); a single autoencoder of the same architecture
    trained without decorrelation for comparison.
@@ -27,9 +28,10 @@ from typing import Any
 import numpy as np
 import torch
 
-from ...events import load_samples, unweight
+from ...events import group_split, load_samples, unweight
 from ...exceptions import ConfigError, StatsInputError
 from ...features import adc2021_slots, feature_spec, flatten, rmm
+from ...generate import source_events
 from ...models import Autoencoder, DoubleDisCoAE, distance_correlation
 from ...models.onnx_timing import onnx_timing
 from ...stats import (
@@ -111,10 +113,11 @@ def run(config: DoubleAEConfig, folder: Path, *, progress: bool = True) -> Doubl
     fractions = {p: n / max(sum(cocktail.values()), 1) for p, n in cocktail.items()}
     log.info("background cocktail (unweighted): %s", ", ".join(f"{p} {n} ({fractions[p]:.1%})"
                                                                for p, n in cocktail.items()))
+    # split by generated event: the fake-lepton entries of one QCD event go to the same side (source_events)
     background = np.flatnonzero(kept)
-    rng.shuffle(background)
-    n_train = int(round(config.train_fraction * len(background)))
-    train_idx, test_idx = np.sort(background[:n_train]), np.sort(background[n_train:])
+    source = source_events(np.asarray(events.event_id), process)
+    in_train = group_split(source[background], config.train_fraction, rng)
+    train_idx, test_idx = background[in_train], background[~in_train]
     x, spec = _features(config, events)
 
     net_seed = config.seed if config.training_seed is None else config.training_seed
@@ -160,8 +163,8 @@ def run(config: DoubleAEConfig, folder: Path, *, progress: bool = True) -> Doubl
 
     # ABCD significance: the test background is halved; one half plays the simulation (working points and the
     # non-closure k +- sigma_k measured there, where no signal is), the other the data into which signal goes
-    order = rng.permutation(len(b1))
-    sim, data = np.sort(order[: len(order) // 2]), np.sort(order[len(order) // 2:])
+    in_sim = group_split(source[test_idx], 0.5, rng)
+    sim, data = np.flatnonzero(in_sim), np.flatnonzero(~in_sim)
     diagonal = {eff: working_point(b1[sim], b2[sim], eff) for eff in config.efficiencies}
     non_closure = {}
     for eff, t in diagonal.items():
@@ -203,7 +206,7 @@ def run(config: DoubleAEConfig, folder: Path, *, progress: bool = True) -> Doubl
     null_best = max(null_scan, key=lambda r: r["significance"])
     splits = {}
     for eff in config.efficiencies:
-        z = null_significances(b1, b2, eff, n_splits=config.null_splits, rng=rng)
+        z = null_significances(b1, b2, eff, n_splits=config.null_splits, rng=rng, groups=source[test_idx])
         splits[eff] = {"mean": float(z.mean()), "std": float(z.std(ddof=1)), "n_splits": len(z),
                        "fraction_above_2": float(np.mean(z > 2))}
     abcd_significance_summary = {}
