@@ -88,11 +88,13 @@ def test_overwrite_replaces_the_whole_run_folder(disco_samples, tmp_path):
     assert sorted(p.name for p in out.parent.iterdir()) == ["one"]
 
 
-def test_a_killed_run_leaves_no_run_folder_and_the_rerun_succeeds(search_samples, tmp_path):
+def test_a_killed_run_leaves_no_run_folder_and_the_rerun_writes_a_complete_one(search_samples, tmp_path):
+    """kill -9 during training leaves only the partial folder; the rerun through the CLI (the search with its
+    defaults, the four-vector comparison included) writes the whole run folder."""
     _, paths = search_samples
     config = tmp_path / "run.yaml"
     config.write_text(f"samples: [{', '.join(paths)}]\ninject: {{ssm_wprime_2000: 1.0}}\nmax_epochs: 300\n"
-                      "patience: 300\nn_toys: 50\nmax_toys: 400\nmin_events_to_fit: 5\ncompare_fourvec: false\n")
+                      "patience: 300\nn_toys: 50\nmax_toys: 400\nmin_events_to_fit: 5\n")
     out = tmp_path / "runs" / "killed"
     args = [*CLI, "run", str(config), "--out", str(out), "--workers", "0"]
     proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
@@ -112,7 +114,29 @@ def test_a_killed_run_leaves_no_run_folder_and_the_rerun_succeeds(search_samples
     result = subprocess.run(args, capture_output=True, text=True)
     assert result.returncode == 0, result.stderr[-2000:]
     assert sorted(p.name for p in out.parent.iterdir()) == ["killed"]
-    assert (out / "summary.json").exists()
+    _assert_complete_search_run(out)
+
+
+def _assert_complete_search_run(out):
+    summary = json.loads((out / "summary.json").read_text())
+    assert set(summary["auc"]) == set(summary["auc_fourvec"]) == {"ssm_wprime_2000"}
+    assert 0.0 <= summary["auc"]["ssm_wprime_2000"] <= 1.0
+    assert set(summary["sculpting"]) == {"m_jj", "m_bb"}
+    assert all("chi2_ndf" in v or "skipped" in v for v in summary["sculpting"].values())
+    assert len(summary["background_fits"]) == 9 * 3  # nine channels x three regions, fitted or skipped
+    assert set(summary["auc_uncontaminated"]) == {"ssm_wprime_2000"}
+    assert isinstance(summary["excesses"], list)
+    assert len(summary["limits"]) == len(summary["excesses"])
+    for lim in summary["limits"]:
+        assert len(lim["masses"]) == len(lim["observed_pb"]) > 0 and min(lim["expected_pb"]) > 0
+    gain = summary["sensitivity_gain"]["ssm_wprime_2000"]
+    assert gain["channel"] in ("m_jj", "m_jb", "m_bb", "m_je", "m_jmu", "m_jgamma", "m_be", "m_bmu", "m_bgamma")
+    assert 0 <= gain["signal_efficiency"] <= 1
+    assert gain["significance_before"] > 0 or gain["note"] == "no simulated background in the window"
+    assert "z_global" in summary and summary["training"]["epochs"] <= 2
+    for name in ("config.json", "model.pt", "scores.npz", "report.html", "plots/loss.png", "plots/scores.png"):
+        assert (out / name).exists(), name
+    assert (out / "report.html").read_text().count("data:image/png;base64,") >= 3
 
 
 def test_methods_command_lists_every_method():

@@ -34,11 +34,10 @@ def test_scalar_4l_refuses_daughters_heavier_than_the_parent():
         GenerationConfig("scalar_4l", 10, params={"mass": 30.0, "m_b": 25.0, "m_c": 15.0})
 
 
-def test_fourlepton_background_is_mostly_on_shell_zz(tmp_path):
-    manifest = generate(GenerationConfig("fourlepton_bkg", 2000, seed=4, preset="fourlepton", chunk_size=2000),
-                        tmp_path, workers=0)
-    ev = event_io.read(tmp_path)
-    assert manifest["n_selected"] > 60
+def test_fourlepton_background_is_mostly_on_shell_zz(fourlepton_samples):
+    simulation = fourlepton_samples[0]  # the session's 2500 fourlepton_bkg events (tests/integration/conftest.py)
+    manifest, ev = event_io.read_manifest(simulation), event_io.read(simulation)
+    assert manifest["n_generated"] == 2500 and manifest["n_selected"] > 75
     v = ak.zip({k: ev.electrons[k] for k in ("pt", "eta", "phi", "mass")}, with_name="Momentum4D")
     m_ee = ak.to_numpy((v[:, 0] + v[:, 1]).mass)
     assert np.median(m_ee) == pytest.approx(91.2, abs=3.0)
