@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import uuid
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -43,15 +44,20 @@ def run_futures(client, func: Callable, tasks: Iterable[tuple], *, on_result: Ca
     """
     from dask.distributed import KilledWorker, wait
 
-    futures = [client.submit(func, *task, pure=False, key=f"{name}-{i}") for i, task in enumerate(tasks)]
+    # Dask runs a key once and hands its result to every future with that key, so keys must be unique on the
+    # scheduler: two datasets of one sample generated side by side (or two jobs on one shared scheduler) would
+    # otherwise receive each other's chunks. Messages name tasks by `name-i`.
+    token = uuid.uuid4().hex[:12]
+    futures = [client.submit(func, *task, pure=False, key=f"{name}-{i}-{token}") for i, task in enumerate(tasks)]
     order = {f.key: i for i, f in enumerate(futures)}
+    label = {f.key: f"{name}-{i}" for i, f in enumerate(futures)}
     pending = set(futures)
     try:
         while pending:
             try:
                 finished, pending = wait(list(pending), timeout=stall_timeout_s, return_when="FIRST_COMPLETED")
             except TimeoutError:
-                keys = sorted((f.key for f in pending), key=order.get)
+                keys = [label[k] for k in sorted((f.key for f in pending), key=order.get)]
                 raise AnomalyHuntError(
                     f"no {name} finished within {stall_timeout_s:g} s; {len(keys)} still pending "
                     f"({', '.join(keys[:5])}{', ...' if len(keys) > 5 else ''}): a worker hangs or the scheduler "
@@ -61,7 +67,7 @@ def run_futures(client, func: Callable, tasks: Iterable[tuple], *, on_result: Ca
                     result = future.result()
                 except KilledWorker as exc:
                     raise AnomalyHuntError(
-                        f"{future.key} killed {exc.allowed_failures + 1} Dask workers in a row (each died while "
+                        f"{label[future.key]} killed {exc.allowed_failures + 1} Dask workers in a row (each died while "
                         f"running it: out of memory, or a crash in compiled code); "
                         f"rerun to resume from what was written") from exc
                 on_result(result)

@@ -40,6 +40,21 @@ def test_every_result_reaches_the_callback(client):
     assert sorted(got) == [i * i for i in range(7)]
 
 
+def test_calls_side_by_side_on_one_client_get_their_own_results(client):
+    """Two callers with the same task name at once (two datasets of one sample): Dask would hand both the
+    result of whichever key ran first if the keys were not unique per call."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    def call(offset):
+        got = []
+        run_futures(client, _square, [(offset + i,) for i in range(4)], on_result=got.append, name="square")
+        return sorted(got)
+
+    with ThreadPoolExecutor(2) as pool:
+        first, second = pool.map(call, (0, 10))
+    assert first == [0, 1, 4, 9] and second == [100, 121, 144, 169]
+
+
 def test_a_hung_task_ends_in_a_clear_error(client):
     got = []
     start = time.perf_counter()
