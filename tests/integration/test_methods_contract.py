@@ -11,6 +11,7 @@ import time
 import pytest
 
 from anomalyhunt.methods import get_method, method_names
+from anomalyhunt.pipeline import find_browser, render_report
 
 CLI = [sys.executable, "-m", "anomalyhunt.cli"]
 
@@ -137,6 +138,10 @@ def _assert_complete_search_run(out):
     for name in ("config.json", "model.pt", "scores.npz", "report.html", "plots/loss.png", "plots/scores.png"):
         assert (out / name).exists(), name
     assert (out / "report.html").read_text().count("data:image/png;base64,") >= 3
+    if find_browser() is not None:  # the report opens in headless Chromium with every plot decoded
+        loaded, total = render_report(out / "report.html", out / "report.png")
+        assert loaded == total >= 3
+        assert (out / "report.png").stat().st_size > 10_000
 
 
 def test_methods_command_lists_every_method():

@@ -102,16 +102,11 @@ def source_events(event_id: np.ndarray, process: np.ndarray) -> np.ndarray:
     forced-fake process with different seeds share numbers, which only makes some groups larger than needed."""
     event_id = np.asarray(event_id, dtype=np.int64)
     process = np.asarray(process, dtype=object)
-    forced = np.zeros(len(event_id), dtype=bool)
-    for name in set(process.tolist()):
-        entry = CATALOGUE.get(name)
-        if entry is not None and entry.forced_fake:
-            forced |= process == name
+    forced = np.isin(process, [n for n in set(process.tolist()) if n in CATALOGUE and CATALOGUE[n].forced_fake])
+    names, codes = np.unique(process[forced].astype(str), return_inverse=True)
     groups = np.arange(len(event_id), dtype=np.int64) + 1  # positive: an entry alone
-    names = {name: i for i, name in enumerate(sorted(set(process[forced].tolist())))}
-    codes = np.array([names[p] for p in process[forced]], dtype=np.int64)
     # negative: (process, event number) pairs, distinct from every single entry and from each other
-    groups[forced] = -1 - (event_id[forced] // _HYPOTHESES_PER_EVENT) * max(len(names), 1) - codes
+    groups[forced] = -1 - (event_id[forced] // _HYPOTHESES_PER_EVENT) * max(len(names), 1) - codes.reshape(-1)
     return groups
 
 
