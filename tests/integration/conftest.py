@@ -26,6 +26,12 @@ def _generate_together(client, jobs) -> list[str]:
 
 
 @pytest.fixture(scope="session")
+def generate_together(generation_client):
+    """A function generating (GenerationConfig, folder) jobs side by side on the session's client."""
+    return lambda jobs: _generate_together(generation_client, jobs)
+
+
+@pytest.fixture(scope="session")
 def search_samples(tmp_path_factory, generation_client):
     """SM ttbar and W + jets plus a 2 TeV W' (chekanov2022 preset): (root folder, dataset paths)."""
     root = tmp_path_factory.mktemp("search")
@@ -49,7 +55,8 @@ def fourlepton_samples(tmp_path_factory, generation_client):
     another seed, and the 150 GeV scalar_4l signal. Dataset paths in that order."""
     return _tiny_samples(generation_client, tmp_path_factory.mktemp("fourlepton"), "fourlepton",
                          (("simulation", "fourlepton_bkg", 2500, 31, {}), ("pool", "fourlepton_bkg", 5000, 32, {}),
-                          ("scalar_4l_150", "scalar_4l", 400, 33, {"mass": 150.0})))
+                          ("scalar_4l_150", "scalar_4l", 400, 33, {"mass": 150.0})),
+                         chunks={"pool": 2500})  # two workers: the pool's halves beside the simulation
 
 
 @pytest.fixture(scope="session")
@@ -71,8 +78,10 @@ def yxh_samples(tmp_path_factory, generation_client):
                           ("yxh_dark", "yxh_dark", 250, 54, {})))
 
 
-def _tiny_samples(client, root, preset: str, specs) -> list[str]:
-    """Generate (name, process, events, seed, params) samples, one chunk each, side by side; their paths."""
-    return _generate_together(client, [(GenerationConfig(process, n, seed=seed, preset=preset, chunk_size=n,
-                                                          params=params), root / name)
+def _tiny_samples(client, root, preset: str, specs, chunks=None) -> list[str]:
+    """Generate (name, process, events, seed, params) samples side by side, one chunk each unless `chunks`
+    (name -> chunk size) says otherwise; their paths."""
+    chunks = chunks or {}
+    return _generate_together(client, [(GenerationConfig(process, n, seed=seed, preset=preset,
+                                                          chunk_size=chunks.get(name, n), params=params), root / name)
                                        for name, process, n, seed, params in specs])

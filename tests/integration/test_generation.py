@@ -182,13 +182,15 @@ def test_batch_weights_are_pythias_own_event_weights():
     assert np.ptp(np.log(pythia)) > 2  # the bias spreads the weights over orders of magnitude
 
 
-def test_total_weight_does_not_depend_on_the_chunking(tmp_path):
+def test_total_weight_does_not_depend_on_the_chunking(tmp_path, generate_together):
     # each chunk carries its share n_chunk / N of its own cross-section estimate: 1 or 4 chunks, same total
+    sizes = (800, 200)
+    folders = generate_together([(GenerationConfig("ttbar", 800, seed=31, chunk_size=c), tmp_path / f"c{c}")
+                                 for c in sizes])
     totals = {}
-    for chunk_size in (800, 200):
-        out = tmp_path / f"c{chunk_size}"
-        generate(GenerationConfig("ttbar", 800, seed=31, chunk_size=chunk_size), out, workers=0)
+    for chunk_size, out in zip(sizes, folders, strict=True):
         manifest = events.read_manifest(out)
+        assert len(manifest["files"]) == 800 // chunk_size
         totals[chunk_size] = np.sum(events.read(out).weight) / (manifest["n_selected"] / manifest["n_generated"])
         assert totals[chunk_size] == pytest.approx(manifest["sigma_pb"], rel=0.1)
     assert totals[200] == pytest.approx(totals[800], rel=0.15)

@@ -73,6 +73,31 @@ def test_scores_are_out_of_sample_and_cover_every_event(monkeypatch):
     assert np.all(np.r_[sb, ss] == 0.5)
 
 
+def test_groups_keep_the_entries_of_one_event_in_one_fold(monkeypatch):
+    import anomalyhunt.methods.ceiling as ceiling
+
+    monkeypatch.setattr(ceiling, "ClassifierEnsemble", _Memoriser)
+    rng = np.random.default_rng(4)
+    # every background event entered twice (as the fake-lepton entries of one QCD event share its jets)
+    rows = rng.normal(size=(150, 3))
+    xb, groups = np.repeat(rows, 2, axis=0), np.repeat(np.arange(150), 2)
+    xs = rng.normal(size=(200, 3))
+    leaky, _ = cross_fitted_scores(xb, xs, config=CeilingConfig(folds=2))
+    assert np.mean(leaky == 0.0) > 0.3  # by entry, a copy trains the model that scores its twin
+    sb, ss = cross_fitted_scores(xb, xs, groups_background=groups, config=CeilingConfig(folds=2))
+    assert np.all(np.r_[sb, ss] == 0.5)
+    # the same through supervised_ceiling, which takes one group id per event of x
+    x = np.concatenate([xb, xs])
+    bkg = np.r_[np.ones(len(xb), bool), np.zeros(len(xs), bool)]
+    g = np.r_[groups, 1000 + np.arange(len(xs))]
+    out = supervised_ceiling(x, bkg, {"s": ~bkg}, x[:, 0], groups=g, config=CeilingConfig(folds=2))
+    assert out["s"]["max_sic_supervised"] == pytest.approx(1.0)  # a constant score keeps everything: SIC 1
+    with pytest.raises(ConfigError, match="groups"):
+        cross_fitted_scores(xb, xs, groups_background=groups[:-1])
+    with pytest.raises(ConfigError, match="fewer than 2 groups"):
+        cross_fitted_scores(xb, xs, groups_background=np.zeros(len(xb)))
+
+
 def test_identical_classes_stay_inseparable_out_of_sample():
     rng = np.random.default_rng(2)
     xb, xs = rng.normal(size=(300, 3)), rng.normal(size=(300, 3))  # the classes are identical

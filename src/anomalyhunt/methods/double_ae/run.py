@@ -155,7 +155,7 @@ def run(config: DoubleAEConfig, folder: Path, *, progress: bool = True) -> Doubl
     ceiling = {}
     if config.supervised_ceiling:  # the method's selection is the diagonal cut on both scores
         log.info("supervised ceiling: truth-label classifiers on the same inputs, one per benchmark")
-        ceiling = supervised_ceiling(x, test_idx, {s: process == s for s in signals}, None,
+        ceiling = supervised_ceiling(x, test_idx, {s: process == s for s in signals}, None, groups=source,
                                      unsupervised_max_sic={s: v["diagonal"] for s, v in max_sic.items()},
                                      config=CeilingConfig(seed=net_seed))
 
