@@ -1,7 +1,9 @@
-"""Generation throughput: events/s per process, full chain vs Pythia alone on the same events, Dask scaling.
+"""Generation throughput: events/s per process, full chain vs Pythia alone on the same events, Dask scaling,
+and several one-chunk samples on one client one after another (`generate` each) against together
+(`generate_many`, as a run's `ensure_samples` does).
 
-Run: .venv/bin/python benchmarks/generation.py [--events N]. Prints a Markdown table; ratios are measured in
-the same run on the same seeds, so they hold on a shared machine where absolute times do not.
+Run: .venv/bin/python benchmarks/generation.py [--events N] [--only-together]. Prints a Markdown table; ratios
+are measured in the same run on the same seeds, so they hold on a shared machine where absolute times do not.
 """
 
 from __future__ import annotations
@@ -13,8 +15,17 @@ import time
 
 import numpy as np
 
-from anomalyhunt.generate import GenerationConfig, generate, get_preset, get_process, reconstruct, select
+from anomalyhunt.generate import (
+    GenerationConfig,
+    generate,
+    generate_many,
+    get_preset,
+    get_process,
+    reconstruct,
+    select,
+)
 from anomalyhunt.generate.pythia import PythiaRun
+from anomalyhunt.parallel import dask_client
 
 
 def pythia_alone(process: str, n: int, seed: int) -> float:
@@ -54,13 +65,38 @@ def dask_scaling(n: int) -> dict[int, float]:
     return times
 
 
+def one_after_another_vs_together(n: int, workers: int = 2) -> tuple[float, float]:
+    """Seconds for four samples of one chunk each on one `workers`-worker client: `generate` one sample after
+    the other, then `generate_many` (the same chunks, into fresh folders)."""
+    processes = ("ttbar", "wjets", "ssm_wprime", "zjets_ll")
+    times = []
+    with dask_client(workers=workers) as client:
+        for together in (False, True):
+            with tempfile.TemporaryDirectory() as out:
+                jobs = [(GenerationConfig(p, n, seed=5, chunk_size=n), f"{out}/{p}") for p in processes]
+                start = time.perf_counter()
+                if together:
+                    generate_many(jobs, client=client)
+                else:
+                    for config, folder in jobs:
+                        generate(config, folder, client=client)
+                times.append(time.perf_counter() - start)
+    return times[0], times[1]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--events", type=int, default=1000)
     parser.add_argument("--preset", default="chekanov2022")
+    parser.add_argument("--only-together", action="store_true", help="only the one-after-another/together figure")
     args = parser.parse_args()
     n = args.events
     print(f"machine: {platform.processor() or platform.machine()}, {platform.python_version()}, events: {n}")
+    alone, together = one_after_another_vs_together(n)
+    print(f"four one-chunk samples of {n} events on one 2-worker client: one after another {alone:.1f} s, "
+          f"together {together:.1f} s, speed-up {alone / together:.2f}x")
+    if args.only_together:
+        return
     print("| process | Pythia alone [ev/s] | nextBatch [ev/s] | full chain [ev/s] | reco / Pythia | full / Pythia |")
     print("|---|---|---|---|---|---|")
     for process in ("ttbar", "qcd", "wjets", "ssm_wprime"):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -33,7 +33,8 @@ def dask_client(*, workers: int = 2, scheduler: str | None = None) -> Iterator:
 
 
 def run_futures(client, func: Callable, tasks: Iterable[tuple], *, on_result: Callable[[Any], None],
-                name: str = "task", stall_timeout_s: float | None = 3600.0) -> None:
+                name: str = "task", labels: Sequence[str] | None = None,
+                stall_timeout_s: float | None = 3600.0) -> None:
     """Submit `func(*task)` for every task as futures and hand each result to `on_result` as it completes.
 
     A task whose worker dies is retried on another worker by Dask; when it has killed
@@ -41,6 +42,7 @@ def run_futures(client, func: Callable, tasks: Iterable[tuple], *, on_result: Ca
     AnomalyHuntError naming the task. When no task finishes for `stall_timeout_s` seconds (a hung worker, a lost
     scheduler) it raises too instead of waiting forever. Either way the futures still pending are cancelled, and
     what `on_result` already received stays (the callers write each result as it comes, so a rerun resumes).
+    Messages name a task by its entry of `labels` (one per task), else `name-i`.
     """
     from dask.distributed import KilledWorker, wait
 
@@ -49,8 +51,11 @@ def run_futures(client, func: Callable, tasks: Iterable[tuple], *, on_result: Ca
     # otherwise receive each other's chunks. Messages name tasks by `name-i`.
     token = uuid.uuid4().hex[:12]
     futures = [client.submit(func, *task, pure=False, key=f"{name}-{i}-{token}") for i, task in enumerate(tasks)]
+    if labels is not None and len(labels) != len(futures):
+        client.cancel(futures)
+        raise ValueError(f"{len(labels)} labels for {len(futures)} tasks")
     order = {f.key: i for i, f in enumerate(futures)}
-    label = {f.key: f"{name}-{i}" for i, f in enumerate(futures)}
+    label = {f.key: f"{name}-{i}" if labels is None else labels[i] for i, f in enumerate(futures)}
     pending = set(futures)
     try:
         while pending:

@@ -1,11 +1,9 @@
 """Tiny Pythia samples shared by the integration tests (generated once per test session, side by side on two
 Dask workers)."""
 
-from concurrent.futures import ThreadPoolExecutor
-
 import pytest
 
-from anomalyhunt.generate import GenerationConfig, generate
+from anomalyhunt.generate import GenerationConfig, generate_many
 from anomalyhunt.parallel import dask_client
 
 
@@ -18,10 +16,8 @@ def generation_client():
 
 
 def _generate_together(client, jobs) -> list[str]:
-    """Generate (GenerationConfig, folder) jobs at once: one thread submits each dataset's chunks to the client,
-    so the datasets run side by side on its workers. Their folders, in order."""
-    with ThreadPoolExecutor(max_workers=len(jobs)) as pool:
-        list(pool.map(lambda job: generate(job[0], job[1], client=client), jobs))
+    """Generate (GenerationConfig, folder) jobs at once on the client (`generate_many`); their folders, in order."""
+    generate_many(jobs, client=client)
     return [str(out) for _, out in jobs]
 
 

@@ -13,7 +13,7 @@ import pytest
 
 from anomalyhunt import events
 from anomalyhunt.exceptions import ConfigError
-from anomalyhunt.generate import GenerationConfig, generate
+from anomalyhunt.generate import GenerationConfig, generate, generate_many
 from anomalyhunt.generate.processes import get_process
 from anomalyhunt.generate.pythia import PythiaRun
 
@@ -72,15 +72,39 @@ def test_bias_weight_formula_matches_pythia_event_weights():
     assert np.ptp(weights) > 0.01
 
 
-def test_resume_after_lost_chunk_and_stale_temporary(ttbar_reference, tmp_path):
+def test_datasets_generated_together_match_alone_and_each_resumes(ttbar_reference, tmp_path, generation_client):
+    """generate_many: the chunks of two datasets on one client at once; each dataset is what `generate` makes
+    alone, its manifest what its own chunk files say, and a lost chunk is redone without touching the other."""
     config, out, _ = ttbar_reference
-    generate(config, tmp_path, workers=0)
-    (tmp_path / "chunk-00001.parquet").unlink()
-    (tmp_path / ".chunk-00001.parquet.abc.part").write_bytes(b"half")
-    manifest = generate(config, tmp_path, workers=0)
-    assert manifest["complete"] and manifest["n_generated"] == 600
-    assert not list(tmp_path.glob(".*.part"))
-    assert ak.to_list(events.read(tmp_path)) == ak.to_list(events.read(out))
+    jobs = [(config, tmp_path / "tt"), (GenerationConfig("wjets", 100, seed=11, chunk_size=100), tmp_path / "w")]
+    seen = []
+    manifests = generate_many(jobs, client=generation_client, progress=lambda done, total: seen.append((done, total)))
+    assert seen[0] == (0, 4) and seen[-1] == (4, 4) and len(seen) == 5
+    assert ak.to_list(events.read(tmp_path / "tt")) == ak.to_list(events.read(out))
+    for (job, folder), manifest in zip(jobs, manifests, strict=True):
+        assert manifest["complete"] and manifest["sample"] == job.sample and manifest["n_generated"] == job.n_events
+        assert len(events.read(folder)) == manifest["n_selected"]
+        assert generate(job, folder, workers=0) == manifest  # rebuilt from the chunk files alone: the same
+    untouched = (tmp_path / "w" / "chunk-00000.parquet").stat().st_mtime_ns
+    (tmp_path / "tt" / "chunk-00001.parquet").unlink()
+    (tmp_path / "tt" / ".chunk-00001.parquet.abc.part").write_bytes(b"half")  # a killed writer's temporary
+    seen.clear()
+    again = generate_many(jobs, client=generation_client, progress=lambda done, total: seen.append((done, total)))
+    assert seen == [(3, 4), (4, 4)] and again == manifests
+    assert not list((tmp_path / "tt").glob(".*.part"))
+    assert ak.to_list(events.read(tmp_path / "tt")) == ak.to_list(events.read(out))
+    assert (tmp_path / "w" / "chunk-00000.parquet").stat().st_mtime_ns == untouched
+
+
+def test_generate_many_checks_every_folder_before_generating(ttbar_reference, tmp_path):
+    config, out, _ = ttbar_reference
+    fresh = tmp_path / "fresh"
+    with pytest.raises(ConfigError, match="share one folder"):
+        generate_many([(config, fresh), (config, tmp_path / "x" / ".." / "fresh")], workers=0)
+    other = GenerationConfig("ttbar", 600, seed=12, chunk_size=200)  # `out` holds the seed-11 dataset
+    with pytest.raises(ConfigError, match="holds a different dataset"):
+        generate_many([(config, fresh), (other, out)], workers=0)
+    assert not list(fresh.glob("*.parquet"))  # refused before the first dataset's first event
 
 
 def test_killed_run_resumes_to_exactly_the_requested_events(ttbar_reference, tmp_path):

@@ -3,7 +3,15 @@
 from .detector import PRESETS, DetectorPreset, get_preset
 from .processes import CATALOGUE, Process, get_process, process_names, sample_name
 from .reconstruction import reconstruct, select
-from .runner import ChunkSummary, GenerationConfig, detector_changes, generate, generate_chunk, source_events
+from .runner import (
+    ChunkSummary,
+    GenerationConfig,
+    detector_changes,
+    generate,
+    generate_chunk,
+    generate_many,
+    source_events,
+)
 
 __all__ = [
     "CATALOGUE",
@@ -15,6 +23,7 @@ __all__ = [
     "detector_changes",
     "generate",
     "generate_chunk",
+    "generate_many",
     "get_preset",
     "get_process",
     "process_names",

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import zlib
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -26,8 +26,8 @@ from .processes import CATALOGUE, get_process, sample_name
 from .pythia import PythiaRun, pythia_version
 from .reconstruction import reconstruct, select
 
-__all__ = ["GenerationConfig", "ChunkSummary", "generate", "generate_chunk", "chunk_seeds", "detector_changes",
-           "source_events"]
+__all__ = ["GenerationConfig", "ChunkSummary", "generate", "generate_chunk", "generate_many", "chunk_seeds",
+           "detector_changes", "source_events"]
 
 _MAX_CHUNKS = 100_000
 _HYPOTHESES_PER_EVENT = 100
@@ -228,41 +228,69 @@ def generate(config: GenerationConfig, out: str | Path, *, workers: int = 2, sch
     client: an open `dask.distributed.Client` to reuse across several datasets (overrides both).
     progress(done, total) is called after each chunk. Returns the manifest.
     """
-    out = Path(out)
+    return generate_many([(config, out)], workers=workers, scheduler=scheduler, client=client, progress=progress)[0]
+
+
+def generate_many(jobs: Sequence[tuple[GenerationConfig, str | Path]], *, workers: int = 2,
+                  scheduler: str | None = None, client=None,
+                  progress: Callable[[int, int], None] | None = None) -> list[dict[str, Any]]:
+    """Generate several datasets at once, each (config, folder) resumable on its own as with `generate`.
+
+    Every missing chunk of every dataset is one task on one Dask client, submitted together, so a dataset of one
+    chunk does not leave the other workers idle while it runs. Every folder is checked before any event is
+    generated. progress(done, total) counts chunks over all datasets. Returns the manifests, in order.
+    """
     if workers < 0:
         raise ConfigError(f"workers must be >= 0, got {workers}")
-    event_io.prepare_dataset_folder(out)
-    event_io.check_resumable(out, config.as_dict())
-    if (out / event_io.MANIFEST).exists():
-        changed = detector_changes(event_io.read_manifest(out), config.preset)
-        if changed:
-            raise ConfigError(f"{out}: generated with another definition of detector preset {config.preset!r} "
-                              f"({'; '.join(changed)}); delete the folder or choose another --out")
-    summaries, todo = [], []
-    for index in range(config.n_chunks):
-        path = out / _chunk_file(index)
-        if path.exists():
-            summaries.append(ChunkSummary(**event_io.read_metadata(path)["chunk"]))
-        else:
-            todo.append(index)
-    event_io.write_manifest(out, _manifest(config, summaries))
+    outs = [Path(out) for _, out in jobs]
+    resolved = [out.resolve() for out in outs]
+    shared = sorted({str(out) for out in resolved if resolved.count(out) > 1})
+    if shared:
+        raise ConfigError(f"two datasets would share one folder: {', '.join(shared)}")
+    summaries: list[list[ChunkSummary]] = []
+    tasks, labels = [], []
+    for k, ((config, _), out) in enumerate(zip(jobs, outs, strict=True)):
+        event_io.prepare_dataset_folder(out)
+        event_io.check_resumable(out, config.as_dict())
+        if (out / event_io.MANIFEST).exists():
+            changed = detector_changes(event_io.read_manifest(out), config.preset)
+            if changed:
+                raise ConfigError(f"{out}: generated with another definition of detector preset {config.preset!r} "
+                                  f"({'; '.join(changed)}); delete the folder or choose another --out")
+        done = []
+        for index in range(config.n_chunks):
+            path = out / _chunk_file(index)
+            if path.exists():
+                done.append(ChunkSummary(**event_io.read_metadata(path)["chunk"]))
+            else:
+                tasks.append((k, config, index, str(out)))
+                labels.append(f"{config.sample} chunk {index}")
+        summaries.append(done)
+    for (config, _), out, done in zip(jobs, outs, summaries, strict=True):
+        event_io.write_manifest(out, _manifest(config, done))
+    total = sum(config.n_chunks for config, _ in jobs)
 
-    def finished(summary: ChunkSummary) -> None:
-        summaries.append(summary)
-        event_io.write_manifest(out, _manifest(config, summaries))
+    def finished(result: tuple[int, ChunkSummary]) -> None:
+        k, summary = result
+        summaries[k].append(summary)
+        event_io.write_manifest(outs[k], _manifest(jobs[k][0], summaries[k]))
         if progress is not None:
-            progress(len(summaries), config.n_chunks)
+            progress(sum(map(len, summaries)), total)
 
     if progress is not None:
-        progress(len(summaries), config.n_chunks)
-    if todo and client is None and workers == 0 and scheduler is None:
-        for index in todo:
-            finished(generate_chunk(config, index, str(out)))
-    elif todo and client is not None:
-        run_futures(client, generate_chunk, [(config, i, str(out)) for i in todo], on_result=finished,
-                    name=f"generate-{config.sample}")
-    elif todo:
+        progress(sum(map(len, summaries)), total)
+    name = f"generate-{jobs[0][0].sample}" if len(jobs) == 1 else "generate"
+    if tasks and client is None and workers == 0 and scheduler is None:
+        for task in tasks:
+            finished(_numbered_chunk(*task))
+    elif tasks and client is not None:
+        run_futures(client, _numbered_chunk, tasks, on_result=finished, name=name, labels=labels)
+    elif tasks:
         with dask_client(workers=workers, scheduler=scheduler) as own:
-            run_futures(own, generate_chunk, [(config, i, str(out)) for i in todo], on_result=finished,
-                        name=f"generate-{config.sample}")
-    return event_io.read_manifest(out)
+            run_futures(own, _numbered_chunk, tasks, on_result=finished, name=name, labels=labels)
+    return [event_io.read_manifest(out) for out in outs]
+
+
+def _numbered_chunk(k: int, config: GenerationConfig, index: int, out_dir: str) -> tuple[int, ChunkSummary]:
+    """`generate_chunk` with the number of its dataset among those generated together."""
+    return k, generate_chunk(config, index, out_dir)

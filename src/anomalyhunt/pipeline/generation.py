@@ -9,7 +9,7 @@ from typing import Any
 
 from ..events import read_manifest
 from ..exceptions import EventFileError
-from ..generate import detector_changes, generate, get_process
+from ..generate import detector_changes, generate_many, get_process
 from ..parallel import dask_client
 from ..progress import progress
 from .runconfig import SampleRequest
@@ -43,14 +43,15 @@ def ensure_samples(requests: tuple[SampleRequest, ...], *, workers: int = 2,
         log.info("generating %d of %d samples (%d Pythia events) on %s", len(todo), len(requests),
                  sum(r.events for r in todo), scheduler or (f"{workers} local Dask workers" if workers
                                                              else "this process"))
+        jobs = [(r.generation(), r.out) for r in todo]
+        name = jobs[0][0].sample if len(jobs) == 1 else f"{len(jobs)} samples"
+        # every sample's chunks at once on one client: a one-chunk sample does not idle the other workers
         with ExitStack() as stack:
             client = stack.enter_context(dask_client(workers=workers, scheduler=scheduler)) \
                 if workers or scheduler else None
-            for r in todo:
-                gen = r.generation()
-                with progress(f"generating {gen.sample}", total=gen.n_chunks, unit="chunk", logger=log) as bar:
-                    generate(gen, r.out, client=client, workers=0,
-                             progress=lambda done, total, bar=bar: bar.update(done, total))
+            with progress(f"generating {name}", total=sum(g.n_chunks for g, _ in jobs), unit="chunk",
+                          logger=log) as bar:
+                generate_many(jobs, client=client, workers=0, progress=bar.update)
         manifests = [_done(r) or read_manifest(r.out) for r in requests]
     records = []
     for r, m in zip(requests, manifests, strict=True):
