@@ -62,6 +62,12 @@ def test_a_hung_task_ends_in_a_clear_error(client):
         run_futures(client, _hang, [(0,), (1,)], on_result=got.append, name="hang", stall_timeout_s=1)
     assert got == [0]  # what finished was delivered
     assert time.perf_counter() - start < 10
+    # with labels, messages name the task by its label
+    with pytest.raises(AnomalyHuntError, match=r"1 still pending \(ttbar chunk 7\)"):
+        run_futures(client, _hang, [(0,), (1,)], on_result=got.append, name="hang",
+                    labels=["w chunk 0", "ttbar chunk 7"], stall_timeout_s=1)
+    with pytest.raises(ValueError, match="1 labels for 2 tasks"):
+        run_futures(client, _square, [(0,), (1,)], on_result=got.append, labels=["one"])
 
 
 def test_a_task_that_kills_its_worker_is_named(client):
