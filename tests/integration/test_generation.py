@@ -1,5 +1,6 @@
 """Pythia generation end to end: determinism, resumption, cross sections, weights, CLI errors."""
 
+import logging
 import os
 import signal
 import subprocess
@@ -16,6 +17,7 @@ from anomalyhunt.exceptions import ConfigError
 from anomalyhunt.generate import GenerationConfig, generate, generate_many
 from anomalyhunt.generate.processes import get_process
 from anomalyhunt.generate.pythia import PythiaRun
+from anomalyhunt.pipeline import SampleRequest, ensure_samples
 
 CLI = [sys.executable, "-m", "anomalyhunt.cli"]
 
@@ -229,3 +231,22 @@ def test_no_two_chunks_share_events(ttbar_reference):
         keys.append({(round(float(m), 4), len(j)) + tuple(np.round(ak.to_numpy(j.pt[:2]), 4))
                      for m, j in zip(ev.met.pt, ev.jets, strict=True)})
     assert not (keys[0] & keys[1]) and not (keys[1] & keys[2]) and not (keys[0] & keys[2])
+
+
+def test_a_runs_missing_samples_are_made_together_and_then_reused(tmp_path, generation_client, caplog):
+    """ensure_samples on a scheduler: both samples in one go (one progress line over their 3 chunks), and a
+    second call finds them finished and generates nothing."""
+    requests = (SampleRequest("ttbar", 100, seed=3, chunk_size=100, out=str(tmp_path / "tt")),
+                SampleRequest("wjets", 100, seed=3, chunk_size=50, out=str(tmp_path / "w")))
+    address = generation_client.scheduler.address
+    with caplog.at_level(logging.INFO, logger="anomalyhunt"):
+        records = ensure_samples(requests, scheduler=address)
+    assert [(r["sample"], r["n_generated"]) for r in records] == [("ttbar", 100), ("wjets", 100)]
+    assert "generating 2 samples: 3/3 chunk" in caplog.text
+    written = {p: p.stat().st_mtime_ns for p in tmp_path.rglob("*.parquet")}
+    assert len(written) == 3
+    caplog.clear()
+    with caplog.at_level(logging.INFO, logger="anomalyhunt"):
+        assert ensure_samples(requests, scheduler=address) == records
+    assert "generating" not in caplog.text
+    assert {p: p.stat().st_mtime_ns for p in tmp_path.rglob("*.parquet")} == written
