@@ -46,14 +46,14 @@ def run_futures(client, func: Callable, tasks: Iterable[tuple], *, on_result: Ca
     """
     from dask.distributed import KilledWorker, wait
 
+    tasks = list(tasks)
+    if labels is not None and len(labels) != len(tasks):
+        raise ValueError(f"{len(labels)} labels for {len(tasks)} tasks")
     # Dask runs a key once and hands its result to every future with that key, so keys must be unique on the
     # scheduler: two datasets of one sample generated side by side (or two jobs on one shared scheduler) would
-    # otherwise receive each other's chunks. Messages name tasks by `name-i`.
+    # otherwise receive each other's chunks. Messages name tasks by their label instead.
     token = uuid.uuid4().hex[:12]
     futures = [client.submit(func, *task, pure=False, key=f"{name}-{i}-{token}") for i, task in enumerate(tasks)]
-    if labels is not None and len(labels) != len(futures):
-        client.cancel(futures)
-        raise ValueError(f"{len(labels)} labels for {len(futures)} tasks")
     order = {f.key: i for i, f in enumerate(futures)}
     label = {f.key: f"{name}-{i}" if labels is None else labels[i] for i, f in enumerate(futures)}
     pending = set(futures)

@@ -146,9 +146,9 @@ def supervised_ceiling(x, background: np.ndarray, signals: dict[str, np.ndarray]
     if score is not None and len(score) != len(x):
         raise ConfigError(f"score has {len(score)} entries for {len(x)} events")
     w = np.ones(len(x)) if weights is None else np.asarray(weights, dtype=np.float64)
-    g = np.arange(len(x)) if groups is None else np.asarray(groups)
-    if len(g) != len(x):
-        raise ConfigError(f"groups has {len(g)} entries for {len(x)} events")
+    if groups is not None and len(groups) != len(x):
+        raise ConfigError(f"groups has {len(groups)} entries for {len(x)} events")
+    g = None if groups is None else np.asarray(groups)
     bkg = _indices(background)
     rng = np.random.default_rng(config.seed)
     if len(bkg) > config.max_background:
@@ -158,7 +158,8 @@ def supervised_ceiling(x, background: np.ndarray, signals: dict[str, np.ndarray]
         sig = _indices(mask)
         log.info("supervised ceiling for %s: %d background and %d signal events", name, len(bkg), len(sig))
         sb, ss = cross_fitted_scores(x[bkg], x[sig], weights_background=w[bkg], weights_signal=w[sig],
-                                     groups_background=g[bkg], groups_signal=g[sig], config=config)
+                                     groups_background=None if g is None else g[bkg],
+                                     groups_signal=None if g is None else g[sig], config=config)
         supervised = max_sic(sb, ss, weights_background=w[bkg], weights_signal=w[sig])
         unsupervised = unsupervised_max_sic[name] if unsupervised_max_sic is not None else \
             max_sic(score[bkg], score[sig], weights_background=w[bkg], weights_signal=w[sig])

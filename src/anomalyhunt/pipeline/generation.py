@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import logging
-from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
 from ..events import read_manifest
 from ..exceptions import EventFileError
 from ..generate import detector_changes, generate_many, get_process
-from ..parallel import dask_client
 from ..progress import progress
 from .runconfig import SampleRequest
 
@@ -46,12 +44,8 @@ def ensure_samples(requests: tuple[SampleRequest, ...], *, workers: int = 2,
         jobs = [(r.generation(), r.out) for r in todo]
         name = jobs[0][0].sample if len(jobs) == 1 else f"{len(jobs)} samples"
         # every sample's chunks at once on one client: a one-chunk sample does not idle the other workers
-        with ExitStack() as stack:
-            client = stack.enter_context(dask_client(workers=workers, scheduler=scheduler)) \
-                if workers or scheduler else None
-            with progress(f"generating {name}", total=sum(g.n_chunks for g, _ in jobs), unit="chunk",
-                          logger=log) as bar:
-                generate_many(jobs, client=client, workers=0, progress=bar.update)
+        with progress(f"generating {name}", total=sum(g.n_chunks for g, _ in jobs), unit="chunk", logger=log) as bar:
+            generate_many(jobs, workers=workers, scheduler=scheduler, progress=bar.update)
         manifests = [_done(r) or read_manifest(r.out) for r in requests]
     records = []
     for r, m in zip(requests, manifests, strict=True):
