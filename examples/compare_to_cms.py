@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from pathlib import Path
 
 import awkward as ak
@@ -21,6 +22,7 @@ import numpy as np
 from scipy import stats as sps
 
 from anomalyhunt import events as ev
+from anomalyhunt.exceptions import AnomalyHuntError
 from anomalyhunt.features import feature_spec, flatten, rmm, rmm_cell_names
 from anomalyhunt.models import Autoencoder
 from anomalyhunt.plots import rmm_difference_figure, save_figure, score_figure
@@ -44,9 +46,10 @@ def main() -> None:
     parser.add_argument("--out", default="docs/cms_ttbar")
     args = parser.parse_args()
 
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
+    # everything that can be refused is checked before the output folder exists: no empty folder is left behind
+    model = Autoencoder.load(args.model)
     samples = {"generated ttbar": ev.read(args.generated), "CMS ttbar": ev.read(args.cms)}
+    out = Path(args.out)
     matrices = {k: rmm(v, preset=args.preset) for k, v in samples.items()}
     weights = {k: np.asarray(v.weight, dtype=np.float64) for k, v in samples.items()}
     (gen_mean, gen_err), (cms_mean, cms_err) = (weighted_mean_and_error(matrices[k], weights[k]) for k in samples)
@@ -60,7 +63,6 @@ def main() -> None:
     cells = [{"cell": str(names.flat[i]), "generated": float(gen_mean.flat[i]), "cms": float(cms_mean.flat[i]),
               "difference": float(difference.flat[i]), "z": float(z.flat[i])} for i in order]
 
-    model = Autoencoder.load(args.model)
     spec = feature_spec("rmm", args.preset)
     scores = {k: model.score_samples(flatten(m), features=spec) for k, m in matrices.items()}
     gen_score, cms_score = scores["generated ttbar"], scores["CMS ttbar"]
@@ -77,6 +79,7 @@ def main() -> None:
                   "cms_fraction_above_generated_q90": float(np.mean(cms_score > threshold)),
                   "ks_pvalue_unweighted": float(sps.ks_2samp(gen_score, cms_score).pvalue)},
     }
+    out.mkdir(parents=True, exist_ok=True)
     (out / "comparison.json").write_text(json.dumps(summary, indent=2))
     figure = rmm_difference_figure(difference, preset=args.preset, label="generated - CMS",
                                    title="mean RMM: generated ttbar - CMS NanoAOD ttbar")
@@ -91,4 +94,8 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    try:
+        main()
+    except AnomalyHuntError as exc:  # one line, as the anomalyhunt command prints its errors
+        print(f"compare_to_cms: error: {exc}", file=sys.stderr)
+        sys.exit(2)

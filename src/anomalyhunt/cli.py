@@ -131,6 +131,7 @@ def _cmd_features(args: argparse.Namespace) -> int:
     config = FeatureConfig(kind=args.kind, preset=args.preset, sqrt_s=args.sqrt_s)
     with progress(f"{args.kind} features", unit="file", logger=logging.getLogger("anomalyhunt.features")) as bar:
         out = write_features(args.input, args.output, config, workers=args.workers, scheduler=args.scheduler,
+                             allow_incomplete=args.allow_incomplete,
                              progress=lambda done, total: bar.update(done, total))
     print(f"wrote {out} and {out.with_suffix('.json')}")
     return 0
@@ -196,10 +197,18 @@ def _add_run_options(p: argparse.ArgumentParser, default_out: str) -> None:
     p.add_argument("--workers", type=int, default=2, help="Dask LocalCluster workers for generating samples")
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse with its errors as one line, alone and last (no usage block above it): the line a user reads in
+    a log is the one that says what was wrong; `--help` shows the usage."""
+
+    def error(self, message: str):
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="anomalyhunt", description=__doc__.splitlines()[0])
+    parser = _Parser(prog="anomalyhunt", description=__doc__.splitlines()[0])
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress lines, results only")
-    sub = parser.add_subparsers(dest="command", required=True)
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     p = sub.add_parser("processes", help="list the process catalogue")
     p.set_defaults(func=_cmd_processes)
@@ -256,6 +265,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--sqrt-s", type=float, default=13000.0)
     p.add_argument("--workers", type=int, default=0, help="Dask workers, one future per file (0: in process)")
     p.add_argument("--scheduler", default=None)
+    p.add_argument("--allow-incomplete", action="store_true",
+                   help="compute features of a dataset whose generation was interrupted (the chunks it has)")
     p.set_defaults(func=_cmd_features)
 
     p = sub.add_parser("plot-rmm", help="mean RMM image per process of a dataset")
@@ -306,14 +317,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     except AnomalyHuntError as exc:
         print(f"anomalyhunt: error: {exc}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
-        print("anomalyhunt: interrupted; rerun the same command to resume", file=sys.stderr)
-        return 130
     except BrokenPipeError:  # output piped into `head` and the like: stop quietly
         import os
 
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
+    except OSError as exc:  # a path the system refuses (permissions, a full disk) that no check above foresaw
+        where = f"{exc.filename}: " if exc.filename else ""
+        print(f"anomalyhunt: error: {where}{exc.strerror or exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("anomalyhunt: interrupted; rerun the same command to resume", file=sys.stderr)
+        return 130
     return 0
 
 

@@ -29,6 +29,7 @@ API = {
                           "p_to_z", "rejection_at_efficiency", "resolution_binning", "roc_curve", "sculpting_check",
                           "sensitivity_gain", "sic_curve", "signal_templates", "tpr_at_fpr", "upper_limits",
                           "z_to_p", "Excess", "SpectrumModel", "background_models", "hunt",
+                          "SidebandCheck", "sideband_check", "skipped_models",
                           "SignalPlusBackground", "ToyBudget", "cls_limits", "describe_z_global",
                           "null_significances", "profile_factors", "seed002_significance", "Chi2Fit", "InjectionLimit",
                           "empirical_pvalue", "fit_chi2", "injection_limit", "ks_uniform",

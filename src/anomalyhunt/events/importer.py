@@ -15,6 +15,7 @@ Weights (pb per event, the contract's convention):
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import logging
 import time
 from collections.abc import Callable, Mapping
@@ -34,6 +35,8 @@ from .formats import FileSummary, Reader, Selection, detect_format, get_reader, 
 __all__ = ["ImportConfig", "ImportPlan", "plan_import", "import_files", "read_external", "import_chunk"]
 
 _log = logging.getLogger(__name__)
+
+_FORMAT_SUFFIXES = {".root", ".lhe", ".lhef", ".gz", ".hepmc", ".hepmc2", ".hepmc3", ".h5", ".hdf5"}
 
 
 @dataclass(frozen=True)
@@ -98,7 +101,14 @@ class ImportPlan:
 
     @property
     def process(self) -> str:
-        return self.config.process or Path(self.config.inputs[0]).name.split(".")[0]
+        """The process name: the one given, else the first file's name without its format suffixes (so that
+        `pylhe-testfile-madgraph-2.0.0-wbj.lhe` keeps its version number)."""
+        if self.config.process:
+            return self.config.process
+        name = Path(self.config.inputs[0]).name
+        while Path(name).suffix.lower() in _FORMAT_SUFFIXES:
+            name = Path(name).stem
+        return name
 
     @property
     def n_events(self) -> int:
@@ -110,6 +120,7 @@ class ImportPlan:
     def metadata(self) -> dict[str, Any]:
         sqrt_s = {f.sqrt_s for f in self.files if f.sqrt_s}
         return {
+            "dataset_id": event_io.dataset_id(self.config.as_dict()),
             "generator": f"import:{self.reader.name}",
             "format": self.reader.name,
             "format_description": self.reader.description,
@@ -133,6 +144,7 @@ def plan_import(config: ImportConfig) -> ImportPlan:
     for p in paths:
         if not p.is_file():
             raise EventFileError(f"{p}: no such file")
+    _refuse_repeated(paths)
     formats = {str(p): config.format or detect_format(p) for p in paths}
     if "anomalyhunt" in formats.values():
         raise ConfigError("an input is already an anomalyhunt event file; nothing to import")
@@ -172,6 +184,30 @@ def plan_import(config: ImportConfig) -> ImportPlan:
                    for i, s in enumerate(summaries) for start in range(0, s.n_events, config.chunk_size))
     notes = tuple(n for s in summaries for n in s.notes)
     return ImportPlan(config, reader, selection, summaries, scale, is_data, sigma, convention, chunks, notes)
+
+
+def _refuse_repeated(paths: list[Path]) -> None:
+    """The same file given twice (by two names, or as two copies) would enter every event twice."""
+    seen: dict[Path, Path] = {}
+    for p in paths:
+        real = p.resolve()
+        if real in seen:
+            raise ConfigError(f"{p}: given twice (also as {seen[real]}); each input may be imported once")
+        seen[real] = p
+    by_size: dict[int, list[Path]] = {}
+    for p in paths:
+        by_size.setdefault(p.stat().st_size, []).append(p)
+    for same_size in by_size.values():
+        digests: dict[str, Path] = {}
+        for p in same_size if len(same_size) > 1 else ():
+            digest = hashlib.sha256()
+            with open(p, "rb") as handle:
+                for block in iter(lambda h=handle: h.read(1 << 20), b""):
+                    digest.update(block)
+            if digest.hexdigest() in digests:
+                raise ConfigError(f"{p}: the same content as {digests[digest.hexdigest()]}; each input may be "
+                                  "imported once")
+            digests[digest.hexdigest()] = p
 
 
 def _converted(plan: ImportPlan, index: int) -> ak.Array:
@@ -237,9 +273,8 @@ def import_files(config: ImportConfig, out: str | Path, *, workers: int = 2, sch
     out = Path(out)
     if workers < 0:
         raise ConfigError(f"workers must be >= 0, got {workers}")
+    event_io.check_apart(out, list(config.inputs))
     plan = plan_import(config)
-    for note in plan.notes:
-        _log.info("note: %s", note)
     event_io.prepare_dataset_folder(out)
     event_io.check_resumable(out, config.as_dict())
     entries, todo = [], []

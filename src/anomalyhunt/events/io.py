@@ -6,6 +6,7 @@ same folder and renames it, so a killed job never leaves a half file that looks 
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import tempfile
@@ -35,6 +36,9 @@ __all__ = [
     "nonfinite_fields",
     "prepare_dataset_folder",
     "check_resumable",
+    "dataset_id",
+    "check_apart",
+    "check_complete",
 ]
 
 MANIFEST = "manifest.json"
@@ -197,13 +201,14 @@ def completeness(path: str | os.PathLike) -> tuple[int, int] | None:
     return len(manifest.get("files", [])), int(planned) if planned is not None else -1
 
 
-def _check_complete(path: str | os.PathLike, allow_incomplete: bool) -> None:
+def check_complete(path: str | os.PathLike, allow_incomplete: bool) -> None:
     status = completeness(path)
     if status is not None and not allow_incomplete:
         done, planned = status
         of = f"{done} of {planned}" if planned >= 0 else f"{done}"
         raise EventFileError(f"{path}: incomplete dataset ({of} chunks written; its generation was interrupted). "
-                             "Rerun the same generate command to finish it, or read it with allow_incomplete=True")
+                             "Rerun the same generate command to finish it, or read it with allow_incomplete=True "
+                             "(--allow-incomplete)")
 
 
 def write_manifest(folder: str | os.PathLike, manifest: Mapping[str, Any]) -> None:
@@ -238,8 +243,72 @@ def check_resumable(out: str | os.PathLike, config: Mapping[str, Any]) -> None:
                           "or delete it")
 
 
+def dataset_id(config: Mapping[str, Any]) -> str:
+    """The identity of a dataset: a hash of the configuration that made it (generation or import settings).
+    Every chunk file carries it in its metadata and the manifest records it, so that a chunk of another dataset
+    copied into a folder is recognised."""
+    text = json.dumps(dict(config), sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+# Metadata keys that name what a dataset is: a chunk whose value differs from its manifest's belongs elsewhere.
+_IDENTITY_KEYS = ("dataset_id", "generator", "process", "sample", "seed", "params", "detector_preset", "selection",
+                  "format", "inputs", "object_selection", "sqrt_s")
+
+
+def _check_chunk(folder: Path, manifest: Mapping[str, Any], entry: Mapping[str, Any]) -> None:
+    """One listed chunk against its manifest: it exists, is our Parquet file, belongs to this dataset (same
+    identity), is the chunk the manifest lists under that name, and holds the number of events it records."""
+    path = folder / entry["file"]
+    pfile = _open(path)
+    meta = pfile.schema_arrow.metadata or {}
+    if _META_KEY not in meta:
+        raise EventFileError(f"{path}: not an anomalyhunt event file (no '{_META_KEY.decode()}' metadata)")
+    try:
+        chunk_meta = json.loads(meta[_META_KEY])
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise EventFileError(f"{path}: damaged metadata ({exc})") from None
+    for key in _IDENTITY_KEYS:
+        if key in chunk_meta and key in manifest and chunk_meta[key] != manifest[key]:
+            raise EventFileError(f"{path}: belongs to another dataset ({key} {_short(chunk_meta[key])}, the "
+                                 f"manifest's {_short(manifest[key])}); regenerate or re-import this chunk")
+    recorded = chunk_meta.get("chunk") if isinstance(chunk_meta.get("chunk"), dict) else {}
+    for key in ("chunk", "file"):
+        if key in recorded and key in entry and recorded[key] != entry[key]:
+            raise EventFileError(f"{path}: holds {key} {recorded[key]!r}, the manifest lists {entry[key]!r} under "
+                                 "this name; the file was moved or copied from elsewhere")
+    rows = pfile.metadata.num_rows
+    for where, expected in (("the manifest", entry.get("n_selected")), ("its own metadata",
+                                                                        recorded.get("n_selected"))):
+        if isinstance(expected, int) and expected != rows:
+            raise EventFileError(f"{path}: holds {rows} events, {where} says {expected}; the file was truncated "
+                                 "or replaced")
+
+
+def _short(value: Any) -> str:
+    text = json.dumps(value, sort_keys=True, default=str)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def check_apart(output: str | os.PathLike, inputs: list[str | os.PathLike] | tuple, *, option: str = "--out"
+                ) -> None:
+    """Refuse an output path that is, contains, or lies inside any of `inputs` (files or folders): a command
+    must never write over, delete or mix with what it reads. Checked on resolved paths (symlinks followed)."""
+    out = Path(output).resolve()
+    for item in inputs:
+        source = Path(item).resolve()
+        if out == source:
+            raise ConfigError(f"{option} {output}: is one of the inputs ({item}); choose another output")
+        if source.is_relative_to(out):
+            raise ConfigError(f"{option} {output}: holds the input {item}; writing there could replace it, "
+                              "choose another output")
+        if out.is_relative_to(source) and not source.is_file():
+            raise ConfigError(f"{option} {output}: lies inside the input {item}; choose an output outside it")
+
+
 def dataset_files(path: str | os.PathLike) -> list[Path]:
-    """The event files behind `path`: the file itself, or the files a dataset's manifest lists.
+    """The event files behind `path`: the file itself, or the files a dataset's manifest lists, each checked
+    against the manifest (dataset identity, chunk name, event count) before any event is read.
 
     A folder without a manifest is read as every `*.parquet` in it (sorted), so that several datasets can
     be combined by pointing at their parent folder's files.
@@ -251,6 +320,8 @@ def dataset_files(path: str | os.PathLike) -> list[Path]:
         raise EventFileError(f"{path}: no such file or folder")
     if (path / MANIFEST).exists():
         manifest = read_manifest(path)
+        for entry in manifest.get("files", []):
+            _check_chunk(path, manifest, entry)
         files = [path / entry["file"] for entry in manifest.get("files", [])]
     else:
         files = sorted(path.glob("*.parquet")) or sorted(path.glob("*/*.parquet"))
@@ -284,7 +355,7 @@ def read(path: str | os.PathLike, *, format: str | None = None, allow_incomplete
         return read_external(config)
     if options:
         raise ConfigError(f"events.read: {', '.join(options)} only apply to outside formats, not to {path}")
-    _check_complete(path, allow_incomplete)
+    check_complete(path, allow_incomplete)
     arrays = [_read_file(f) for f in dataset_files(path)]
     return arrays[0] if len(arrays) == 1 else ak.concatenate(arrays)
 
@@ -294,7 +365,7 @@ def iter_chunks(path: str | os.PathLike, *, step: int = 100_000, allow_incomplet
     """Iterate over a file or dataset in pieces of at most `step` events, never holding more in memory."""
     if step <= 0:
         raise EventFileError(f"step must be positive, got {step}")
-    _check_complete(path, allow_incomplete)
+    check_complete(path, allow_incomplete)
     for f in dataset_files(path):
         pfile = _open(f)
         try:

@@ -42,8 +42,10 @@ def load_feature_file(path: str | os.PathLike, *, spec: FeatureSpec | None = Non
     if source_files is not None:
         wanted = [str(Path(f).resolve()) for f in source_files]
         if list(meta.get("files", [])) != wanted:
-            raise EventFileError(f"{path}: computed from other event files ({len(meta.get('files', []))} files) than "
-                                 f"the sample it stands for ({len(wanted)} files)")
+            stored = list(meta.get("files", []))
+            differ = next((f"{a} instead of {b}" for a, b in zip(stored, wanted, strict=False) if a != b),
+                          f"{len(stored)} files instead of {len(wanted)}")
+            raise EventFileError(f"{path}: computed from other event files than the sample it stands for ({differ})")
     if len(array) != int(np.sum(meta.get("events_per_file", [len(array)]))):
         raise EventFileError(f"{path}: holds {len(array)} events, its sidecar says {sum(meta['events_per_file'])}")
     return array, stored

@@ -6,6 +6,7 @@ parameters, and a function from parameters to Pythia settings strings.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
@@ -44,9 +45,26 @@ class Process:
             raise ConfigError(f"process '{self.name}' has no parameter {unknown[0]!r} (known: {known})")
         resolved = {**self.defaults, **params}
         for key, value in resolved.items():
-            if not value > 0:
-                raise ConfigError(f"process '{self.name}': parameter {key} must be positive, got {value}")
+            if not (isinstance(value, int | float) and not isinstance(value, bool)):
+                raise ConfigError(f"process '{self.name}': parameter {key} must be a number, got {value!r}")
+            if not (math.isfinite(value) and value > 0):
+                raise ConfigError(f"process '{self.name}': parameter {key} must be a positive finite number, "
+                                  f"got {value}")
         return resolved
+
+    def check_physical(self, params: Mapping[str, float] | None, sqrt_s: float) -> None:
+        """Refuse parameters no collision at `sqrt_s` (GeV) can make: masses (`mass`, `m_*`) at or above sqrt(s),
+        a pTHat threshold at or above sqrt(s)/2, a fraction (`r_inv`) above 1. Pythia would otherwise spin for
+        ever looking for phase space, or fail to initialise with nothing said."""
+        for key, value in self.resolve(params).items():
+            if (key == "mass" or key.startswith("m_")) and value >= sqrt_s:
+                raise ConfigError(f"process '{self.name}': {key} = {value:g} GeV cannot be produced at sqrt(s) = "
+                                  f"{sqrt_s:g} GeV")
+            if key == "pthat_min" and value >= sqrt_s / 2:
+                raise ConfigError(f"process '{self.name}': pthat_min = {value:g} GeV is above sqrt(s)/2 = "
+                                  f"{sqrt_s / 2:g} GeV")
+            if key == "r_inv" and value > 1:
+                raise ConfigError(f"process '{self.name}': r_inv is a fraction in (0, 1], got {value:g}")
 
     def pythia_settings(self, params: Mapping[str, float] | None = None) -> list[str]:
         return self.settings(self.resolve(params))

@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import os
-import sys
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
 from dataclasses import dataclass
 
 import awkward as ak
 import numpy as np
 
 from ..exceptions import GenerationError
+from ..native_output import quiet_native
 from .reconstruction import is_b_hadron
 
 __all__ = ["PythiaBatch", "PythiaRun", "pythia_version", "quiet_stdout", "MB_TO_PB"]
@@ -19,19 +17,10 @@ __all__ = ["PythiaBatch", "PythiaRun", "pythia_version", "quiet_stdout", "MB_TO_
 MB_TO_PB = 1e9
 
 
-@contextmanager
-def quiet_stdout() -> Iterator[None]:
+def quiet_stdout():
     """Send C-level stdout to /dev/null: Pythia prints an LHE file's SLHA header at init whatever Print:quiet, and
     FastJet its banner at the first clustering."""
-    sys.stdout.flush()
-    saved = os.dup(1)
-    try:
-        with open(os.devnull, "w") as null:
-            os.dup2(null.fileno(), 1)
-            yield
-    finally:
-        os.dup2(saved, 1)
-        os.close(saved)
+    return quiet_native(1)
 
 
 def pythia_version() -> str:
@@ -77,7 +66,7 @@ class PythiaRun:
             if not self._pythia.readString(line):
                 raise GenerationError(f"Pythia rejected the setting {line!r}")
         if not self._pythia.init():
-            raise GenerationError("Pythia failed to initialise (see the settings above)")
+            raise GenerationError("Pythia failed to initialise with the settings: " + "; ".join(settings))
         # nextBatch does not carry event weights, so the pTHat bias weight is recomputed from Pythia's own
         # settings: w = (pTHatRef / pTHat)^pow, exactly what info.weight() returns (checked in the tests).
         self._bias = None

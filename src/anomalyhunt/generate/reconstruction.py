@@ -14,6 +14,7 @@ import fastjet
 import numpy as np
 
 from ..events.schema import LEPTON_COLLECTIONS
+from ..native_output import quiet_native
 from .detector import DetectorPreset
 from .substructure import d2, nsubjettiness
 
@@ -99,9 +100,7 @@ def _swallow_fastjet_banner() -> None:
     if _BANNER_SHOWN:
         return
     _BANNER_SHOWN = True
-    from .pythia import quiet_stdout  # pythia imports this module
-
-    with quiet_stdout():
+    with quiet_native(1):
         one = [fastjet.PseudoJet(1.0, 0.0, 0.0, 1.0)]
         fastjet.ClusterSequence(one, fastjet.JetDefinition(fastjet.antikt_algorithm, 0.4))
 

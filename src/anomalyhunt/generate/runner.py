@@ -8,6 +8,7 @@ whatever the number of workers and however often the run was interrupted. A fini
 from __future__ import annotations
 
 import dataclasses
+import math
 import zlib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -62,8 +63,9 @@ class GenerationConfig:
             raise ConfigError(f"chunk_size and batch_size must be positive, got {self.chunk_size}, {self.batch_size}")
         if self.n_chunks > _MAX_CHUNKS:
             raise ConfigError(f"{self.n_chunks} chunks is too many: raise chunk_size (now {self.chunk_size})")
-        if self.sqrt_s <= 0:
-            raise ConfigError(f"sqrt_s must be positive, got {self.sqrt_s}")
+        if not (math.isfinite(self.sqrt_s) and self.sqrt_s > 0):
+            raise ConfigError(f"sqrt_s must be a positive finite number, got {self.sqrt_s}")
+        process.check_physical(self.params, self.sqrt_s)
 
     @property
     def sample(self) -> str:
@@ -186,6 +188,7 @@ def generate_chunk(config: GenerationConfig, index: int, out_dir: str) -> ChunkS
 def _dataset_metadata(config: GenerationConfig) -> dict[str, Any]:
     preset = get_preset(config.preset)
     return {
+        "dataset_id": event_io.dataset_id(config.as_dict()),
         "generator": "pythia8",
         "generator_version": pythia_version(),
         "process": config.process,

@@ -8,6 +8,7 @@ Layout: {"format": "anomalyhunt-model", "version": 1, "estimator": class name, "
 from __future__ import annotations
 
 import json
+import pickle
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -58,6 +59,10 @@ def load_model_file(path: str | Path, *, estimator: str) -> tuple[dict, dict[str
     try:
         payload = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # noqa: BLE001 - unpickling refusals, zip errors, truncation: all mean "not ours"
+        if "weights_only" in str(exc) or isinstance(exc, pickle.UnpicklingError):
+            # torch's own message advises turning the safety off; a user must never be told that
+            raise ModelFileError(f"{path}: refused: the file holds Python objects other than tensors, and opening "
+                                 "it could run code; only model files written by anomalyhunt are read") from None
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise ModelFileError(f"{path}: not a readable anomalyhunt model file ({first[:200]})") from None
     if not isinstance(payload, dict) or payload.get("format") != FORMAT:

@@ -17,7 +17,7 @@ import numpy as np
 import pyarrow.parquet as pq
 
 from ..events import dataset_files, iter_chunks
-from ..events.io import atomic_write_text
+from ..events.io import atomic_write_text, check_apart, check_complete
 from ..exceptions import ConfigError, EventFileError
 from ..features import (
     adc2021_slots,
@@ -86,12 +86,17 @@ def _fill_from_file(path: str, out: str, offset: int, config: FeatureConfig, ste
 
 
 def write_features(source: str | os.PathLike, out: str | os.PathLike, config: FeatureConfig, *, step: int = 20_000,
-                   workers: int = 0, scheduler: str | None = None,
+                   workers: int = 0, scheduler: str | None = None, allow_incomplete: bool = False,
                    progress: Callable[[int, int], None] | None = None) -> Path:
-    """Compute features of every event in `source` into `out` (.npy) plus `out` with suffix .json."""
+    """Compute features of every event in `source` into `out` (.npy) plus `out` with suffix .json.
+
+    A dataset whose generation was interrupted is refused unless `allow_incomplete`; `out` may not lie inside
+    the dataset it is computed from."""
     out = Path(out)
     if out.suffix != ".npy":
         raise ConfigError(f"feature output must end in .npy, got {out}")
+    check_apart(out, [source], option="--output")
+    check_complete(source, allow_incomplete)
     files = dataset_files(source)
     counts = []
     for f in files:
@@ -105,7 +110,11 @@ def write_features(source: str | os.PathLike, out: str | os.PathLike, config: Fe
     except OSError as exc:
         raise EventFileError(f"{out.parent}: cannot create the output folder ({exc.strerror})") from exc
     tmp = out.with_name(f".{out.name}.part")
-    np.lib.format.open_memmap(tmp, mode="w+", dtype=np.float32, shape=(int(offsets[-1]), *feature_shape(config)))
+    try:
+        np.lib.format.open_memmap(tmp, mode="w+", dtype=np.float32, shape=(int(offsets[-1]), *feature_shape(config)))
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        raise EventFileError(f"{out}: cannot write the feature file ({exc.strerror or exc})") from None
     tasks = [(str(f), str(tmp), int(o), config, step) for f, o in zip(files, offsets[:-1], strict=True)]
     finished = []
 

@@ -4,6 +4,11 @@ A run writes into a hidden sibling `.NAME.partial-PID` and renames it to NAME on
 a failed run removes its partial folder, and a killed one leaves only that hidden folder, which the next run
 into the same place removes (its process is gone). An existing NAME is refused unless `overwrite`, which replaces
 it whole: the old folder is moved aside, the new one renamed into place, then the old one deleted.
+
+`overwrite` only ever replaces a folder this tool wrote as a run folder (it carries the marker file
+`.anomalyhunt-run`; folders of earlier versions are known by their provenance.json and config.json) or an empty
+one, never a dataset or anything else; and the run folder may not be, contain or lie inside any of the run's
+inputs (`inputs`), so that no run can delete what it reads.
 """
 
 from __future__ import annotations
@@ -14,9 +19,21 @@ import shutil
 from pathlib import Path
 from types import TracebackType
 
+from ..events.io import MANIFEST, check_apart
 from ..exceptions import ConfigError
 
-__all__ = ["RunFolder"]
+__all__ = ["RunFolder", "MARKER", "is_run_folder"]
+
+MARKER = ".anomalyhunt-run"
+
+
+def is_run_folder(path: Path) -> bool:
+    """Whether `path` is a folder that a run of this tool wrote (and so may be replaced by --overwrite)."""
+    if (path / MARKER).is_file():
+        return True
+    # run folders written before the marker existed: their provenance and config, and no dataset inside
+    return ((path / "provenance.json").is_file() and (path / "config.json").is_file()
+            and not any(path.rglob(MANIFEST)))
 
 log = logging.getLogger(__name__)
 
@@ -35,9 +52,11 @@ class RunFolder:
     """Context manager: `with RunFolder(out, overwrite=False) as folder:` write into `folder` (a Path); on a
     clean exit it becomes `out`, on an exception it is removed."""
 
-    def __init__(self, out: str | os.PathLike, *, overwrite: bool = False):
+    def __init__(self, out: str | os.PathLike, *, overwrite: bool = False,
+                 inputs: tuple[str | os.PathLike, ...] | list = ()):
         self.out = Path(out)
         self.overwrite = overwrite
+        self.inputs = tuple(inputs)
         self.partial = self.out.parent / f".{self.out.name}.partial-{os.getpid()}"
         self._old = self.out.parent / f".{self.out.name}.old-{os.getpid()}"
         self.check()
@@ -48,9 +67,14 @@ class RunFolder:
             raise ConfigError(f"--out {self.out}: name a folder for the run")
         if self.out.exists() and not self.out.is_dir():
             raise ConfigError(f"--out {self.out}: a file of that name exists; choose a folder name")
+        check_apart(self.out, list(self.inputs))
         if self.out.exists() and not self.overwrite:
             raise ConfigError(f"--out {self.out}: the folder exists; choose another or pass --overwrite to replace "
                               "it whole")
+        if self.out.is_dir() and any(self.out.iterdir()) and not is_run_folder(self.out):
+            what = "an event dataset" if (self.out / MANIFEST).exists() else "not a run folder of anomalyhunt"
+            raise ConfigError(f"--out {self.out}: the folder is {what}; --overwrite only replaces run folders, "
+                              "choose another --out")
         for parent in (self.out.parent, *self.out.parent.parents):
             if parent.exists():
                 if not parent.is_dir():
@@ -76,6 +100,7 @@ class RunFolder:
             log.info("removing %s, left by an interrupted run", stale)
             shutil.rmtree(stale, ignore_errors=True)
         self.partial.mkdir(parents=True)
+        (self.partial / MARKER).write_text('{"written_by": "anomalyhunt run"}\n')
         (self.partial / "plots").mkdir()
         return self.partial
 

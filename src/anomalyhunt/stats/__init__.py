@@ -29,7 +29,16 @@ from .bumphunt import (
 )
 from .counting import GridSignificance, grid_significance, z_bi
 from .dijet import DijetFitResult, dijet_expected, dijet_fit, dijet_function, mass_resolution, resolution_binning
-from .hunt import Excess, SpectrumModel, ToyBudget, background_models, hunt
+from .hunt import (
+    Excess,
+    SidebandCheck,
+    SpectrumModel,
+    ToyBudget,
+    background_models,
+    hunt,
+    sideband_check,
+    skipped_models,
+)
 from .likelihood import SignalPlusBackground
 from .limits import LimitResult, cls_limits, cross_section_limit, upper_limits
 from .metrics import (
@@ -87,6 +96,9 @@ __all__ = [
     "global_significance",
     "gross_vitells",
     "hunt",
+    "sideband_check",
+    "skipped_models",
+    "SidebandCheck",
     "local_scan",
     "mass_resolution",
     "max_sic",

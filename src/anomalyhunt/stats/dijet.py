@@ -152,7 +152,7 @@ def _cost(counts, mu, ratio) -> float:
     return _deviance(counts, mu) if ratio is None else _deviance(counts / ratio, mu / ratio)
 
 
-def _fit_once(counts, edges, sqrt_s, start_shape, ratio=None):
+def _fit_once(counts, edges, sqrt_s, start_shape, ratio=None, keep=None):
     from iminuit import Minuit
 
     n_shape = len(start_shape)
@@ -167,7 +167,7 @@ def _fit_once(counts, edges, sqrt_s, start_shape, ratio=None):
             mu = dijet_expected(params, edges, sqrt_s=sqrt_s)
         if not np.all(np.isfinite(mu)):
             return 1e30
-        return _cost(counts, mu, ratio)
+        return _cost(counts, mu, ratio) if keep is None else _cost(counts[keep], mu[keep], ratio)
 
     minuit = Minuit(cost, log_norm0, *start_shape, name=["log_p1", *[f"p{k + 2}" for k in range(n_shape)]])
     minuit.errordef = Minuit.LEAST_SQUARES
@@ -178,11 +178,11 @@ def _fit_once(counts, edges, sqrt_s, start_shape, ratio=None):
     return minuit
 
 
-def _fit_member(counts, edges, sqrt_s, n_params, starts, ratio=None):
+def _fit_member(counts, edges, sqrt_s, n_params, starts, ratio=None, keep=None):
     best = None
     for start in starts:
         try:
-            minuit = _fit_once(counts, edges, sqrt_s, tuple(start), ratio)
+            minuit = _fit_once(counts, edges, sqrt_s, tuple(start), ratio, keep)
         except (ValueError, FloatingPointError, RuntimeError):
             continue
         # every start is tried: the 4/5-parameter likelihood has long flat valleys with local minima
@@ -192,7 +192,7 @@ def _fit_member(counts, edges, sqrt_s, n_params, starts, ratio=None):
 
 
 def dijet_fit(counts, edges, *, n_params: int | str = 5, sqrt_s: float = 13000.0,
-              alpha: float = 0.05, variances=None) -> DijetFitResult:
+              alpha: float = 0.05, variances=None, exclude=None) -> DijetFitResult:
     """Fit the dijet function to a histogram with a binned Poisson likelihood.
 
     variances: for weighted simulation, the sum of squared weights per bin; the fit then works on effective
@@ -204,8 +204,17 @@ def dijet_fit(counts, edges, *, n_params: int | str = 5, sqrt_s: float = 13000.0
     degrees of freedom left (ndf = bins - parameters <= 0, or no more non-empty bins than parameters) and one
     whose parameters ran to the limits of double precision (a spectrum too small or too degenerate to fit);
     its `message` says which, its `chi2_ndf` is NaN and nothing downstream may use it for a claim.
+    exclude: boolean mask of bins left out of the likelihood (a signal window, to judge the background model
+    where the signal is not); chi2, ndf and p-value then count the other bins only, while `expected` and `pulls`
+    cover every bin.
     """
     counts, edges = histogram(counts, edges)
+    keep = None
+    if exclude is not None:
+        exclude = np.asarray(exclude, dtype=bool)
+        if exclude.shape != counts.shape:
+            raise StatsInputError(f"exclude must have one entry per bin ({len(counts)}), got shape {exclude.shape}")
+        keep = ~exclude if exclude.any() else None
     if edges[-1] >= sqrt_s or edges[0] <= 0:
         raise StatsInputError(f"edges must lie in (0, sqrt_s={sqrt_s:g}), got [{edges[0]:g}, {edges[-1]:g}]")
     if n_params not in (3, 4, 5, "auto"):
@@ -219,7 +228,7 @@ def dijet_fit(counts, edges, *, n_params: int | str = 5, sqrt_s: float = 13000.0
     for n in members:
         starts = [(*previous, 0.0)] if previous else []
         starts += [_START_SHAPE[n], (5.0, -6.0, *[0.0] * (n - 3)), (30.0, -2.0, *[0.0] * (n - 3))]
-        minuit = _fit_member(counts, edges, sqrt_s, n, starts, ratio)
+        minuit = _fit_member(counts, edges, sqrt_s, n, starts, ratio, keep)
         if minuit is None:
             continue
         fits[n] = minuit
@@ -245,9 +254,10 @@ def dijet_fit(counts, edges, *, n_params: int | str = 5, sqrt_s: float = 13000.0
     expected = dijet_expected(params, edges, sqrt_s=sqrt_s)
     entry_weight = 1.0 if ratio is None else ratio
     pulls = (counts - expected) / np.sqrt(np.maximum(expected, 1e-12) * entry_weight)
-    chi2 = _cost(counts, expected, ratio)
-    ndf = len(counts) - chosen
-    failure = _degenerate(counts, chosen, q, errors, expected)
+    used = np.ones(len(counts), dtype=bool) if keep is None else keep
+    chi2 = _cost(counts[used], expected[used], ratio)
+    ndf = int(used.sum()) - chosen
+    failure = _degenerate(counts[used], chosen, q, errors, expected)
     if not minuit.valid and not failure:
         failure = "MIGRAD did not converge (result flagged, not usable for claims)"
     return DijetFitResult(

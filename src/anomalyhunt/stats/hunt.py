@@ -6,20 +6,85 @@ sculpting check. Pseudo-data at the analysis luminosity are a seeded Poisson dra
 the injected signal's own histogram, so that the simulation's limited size (and its skewed pTHat-bias weights)
 shows up as an uncertain background fit rather than as fake bumps. A spectrum whose simulation holds fewer than
 `min_effective` effective events is skipped, with the reason recorded.
+
+A background-only fit is expected to describe the pseudo-data poorly where a strong signal sits, so the
+background model is judged where the signal is not (`sideband_check`, the practice of the ATLAS dijet searches and
+of BumpHunter): the most significant window of the local scan is left out and the fit repeated on the other bins.
+A spectrum whose background model fails there (chi2 p-value below 1e-3, or a pull beyond 5 in a bin with data) is
+left out of the hunt, the global significance and the limits, with its reason under `skipped`.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 import numpy as np
 
 from ..exceptions import FitError
-from .bumphunt import BumpHuntResult, bump_hunt, global_significance
-from .dijet import dijet_fit
+from .bumphunt import BumpHuntResult, bump_hunt, global_significance, local_scan, profile_factors, signal_templates
+from .dijet import DijetFitResult, dijet_fit
 from .sculpting import sculpting_check
 
-__all__ = ["Excess", "SpectrumModel", "ToyBudget", "background_models", "hunt"]
+__all__ = ["Excess", "SidebandCheck", "SpectrumModel", "ToyBudget", "background_models", "hunt", "sideband_check",
+           "skipped_models"]
+
+
+@dataclass(frozen=True)
+class SidebandCheck:
+    """The background model of one spectrum judged outside its most significant window.
+
+    window: (low, high) edges of the bins left out (GeV); chi2, ndf, p_value: Poisson deviance of the refit over
+    the other bins; max_abs_pull: the largest |pull| of the refit in a bin outside the window that holds data;
+    passed: p_value >= p_min and max_abs_pull <= max_pull and the refit converged; reason: why not, in words."""
+
+    window: tuple[float, float]
+    chi2: float
+    ndf: int
+    p_value: float
+    max_abs_pull: float
+    passed: bool
+    reason: str
+
+    def record(self) -> dict:
+        return {"window": list(self.window), "chi2": self.chi2, "ndf": self.ndf, "p_value": self.p_value,
+                "max_abs_pull": self.max_abs_pull, "passed": self.passed}
+
+
+def sideband_check(counts: np.ndarray, fit: DijetFitResult, *, p_min: float = 1e-3, max_pull: float = 5.0
+                   ) -> SidebandCheck:
+    """Refit `counts` (the histogram `fit` was made on) with the most significant window of its local scan left
+    out (the +-3 sigma bins of the best signal template at the mass resolution), and judge the fit on the
+    remaining bins; see `SidebandCheck`."""
+    counts = np.asarray(counts, dtype=np.float64)
+    edges = fit.edges
+    # the window of a signal at the detector's mass resolution: a wide template's +-3 sigma would leave out half
+    # the spectrum and excuse a background model that fails there
+    templates = signal_templates(edges, widths=("resolution",))
+    _, z = local_scan(counts[None], fit.expected[None], templates, factors=profile_factors(fit, templates))
+    k = int(np.argmax(z[0]))
+    window = np.zeros(len(counts), dtype=bool)
+    window[templates.index[k, :templates.length[k]]] = True
+    bounds = (float(edges[np.flatnonzero(window)[0]]), float(edges[np.flatnonzero(window)[-1] + 1]))
+    try:
+        refit = dijet_fit(counts, edges, n_params=fit.n_params, sqrt_s=fit.sqrt_s, exclude=window)
+    except FitError as err:
+        return SidebandCheck(bounds, float("nan"), 0, float("nan"), float("nan"), False,
+                             f"background fit outside the window {bounds[0]:.0f}-{bounds[1]:.0f} GeV failed: {err}")
+    outside = ~window & (counts > 0)
+    pull = float(np.max(np.abs(refit.pulls[outside]))) if outside.any() else 0.0
+    reasons = []
+    if not refit.converged:
+        reasons.append(f"the fit outside the window does not converge ({refit.message})")
+    elif not refit.p_value >= p_min:
+        reasons.append(f"chi2/ndf = {refit.chi2:.4g}/{refit.ndf} (p = {refit.p_value:.2g} < {p_min:g})")
+    if pull > max_pull:
+        reasons.append(f"a pull of {pull:.3g} > {max_pull:g} in a bin with data")
+    reason = ""
+    if reasons:
+        reason = (f"background model fails outside the most significant window ({bounds[0]:.0f}-{bounds[1]:.0f} "
+                  "GeV): " + "; ".join(reasons))
+    return SidebandCheck(bounds, float(refit.chi2), int(refit.ndf), float(refit.p_value), pull, not reasons, reason)
 
 
 @dataclass(frozen=True)
@@ -124,14 +189,18 @@ class ToyBudget:
 
 
 def hunt(models: list[SpectrumModel], signal: dict[tuple[str, str], np.ndarray], *, rng: np.random.Generator,
-         toys: ToyBudget = ToyBudget(), background_scale: float = 1.0) -> tuple[list[Excess], dict | None]:
+         toys: ToyBudget = ToyBudget(), background_scale: float = 1.0
+         ) -> tuple[list[Excess], dict | None, list[dict]]:
     """Pseudo-data = Poisson(smooth background + signal) per fitted spectrum; local and global significance.
 
     signal: (channel, region) -> injected signal counts per bin at the luminosity (missing = none). Returns the
-    excesses (largest Z_local first) and the global summary (None when no spectrum could be fitted).
+    excesses (largest Z_local first), the global summary (None when no spectrum could be fitted) and the spectra
+    left out, each {channel, region, reason}.
     `background_scale` multiplies the fitted background (data luminosity / simulation luminosity).
-    A spectrum whose pseudo-data fit is not usable is left out, with its reason in the summary's "skipped";
-    it never enters the global significance. Each spectrum's own p-value uses a tenth of the toy budget.
+    A spectrum whose pseudo-data fit is not usable, or whose background model fails outside its most
+    significant window (`sideband_check`), is left out, with its reason in the summary's "skipped"; it never
+    enters the global significance. Each spectrum's own p-value uses a tenth of the toy budget;
+    `skipped_models` marks the left-out spectra in the models.
     """
     fitted = [m for m in models if m.check is not None]
     spectra, kept, skipped = [], [], []
@@ -142,10 +211,15 @@ def hunt(models: list[SpectrumModel], signal: dict[tuple[str, str], np.ndarray],
         if not fit.converged:
             skipped.append({"channel": m.channel, "region": m.region, "reason": fit.message})
             continue
+        check = sideband_check(counts, fit)
+        if not check.passed:
+            skipped.append({"channel": m.channel, "region": m.region, "reason": check.reason,
+                            "sideband_check": check.record()})
+            continue
         spectra.append((counts, edges, fit))
         kept.append(m)
     if not spectra:
-        return [], None
+        return [], None, skipped
     hunts = [bump_hunt(counts, e, rng=rng, fit=fit, **toys.kwargs(0.1)) for counts, e, fit in spectra]
     glob = global_significance([(c, e) for c, e, _ in spectra], rng=rng, fits=[f for _, _, f in spectra],
                                **toys.kwargs())
@@ -154,4 +228,12 @@ def hunt(models: list[SpectrumModel], signal: dict[tuple[str, str], np.ndarray],
     best = kept[glob.channel]
     summary = {**glob.record(), "channel": best.channel, "region": best.region, "n_spectra": len(spectra),
                "skipped": skipped}
-    return excesses, summary
+    return excesses, summary, skipped
+
+
+def skipped_models(models: list[SpectrumModel], skipped: list[dict]) -> list[SpectrumModel]:
+    """`models` with every spectrum the hunt left out (`skipped`, as `hunt` returns it) marked skipped with the
+    hunt's reason, so that no sculpting verdict or limit is read off a background model that failed."""
+    reasons = {(e["channel"], e["region"]): e["reason"] for e in skipped}
+    return [dataclasses.replace(m, check=None, skipped=f"pseudo-data: {reasons[(m.channel, m.region)]}")
+            if (m.channel, m.region) in reasons else m for m in models]

@@ -418,7 +418,8 @@ def test_nano_like_file_layout_is_what_the_reader_expects(tmp_path):
 
 
 @pytest.mark.parametrize(("make", "options", "match"), [
-    (lambda p: _nano_like(p, drop=("Jet_jetId",)), {}, r"missing branch\(es\) Jet_jetId"),
+    (lambda p: _nano_like(p, drop=("Muon_pfRelIso04_all",)), {},
+         r"missing branch\(es\) Muon_pfRelIso04_all"),
     (lambda p: _nano_like(p, scale=1000.0), {}, "looks like it stores MeV"),
     (lambda p: _nano_like(p, gen_weight=False), {}, "give the integrated luminosity"),
     (lambda p: (p.write_bytes(b"this is not a physics file"), p)[1], {}, "no known format"),
@@ -504,3 +505,76 @@ def test_a_killed_import_resumes_to_the_same_dataset(tmp_path):
     other = ev.ImportConfig(inputs=(str(TESTDATA / LHE_FILES[1]),), chunk_size=30, seed=5)
     with pytest.raises(ConfigError, match="holds a different dataset"):
         ev.import_files(other, partial, workers=0)
+
+
+# ---------------------------------------------------------------- NanoAOD generations (v5-v7, v9, v12, v15)
+# How each generation stores the IDs the reader cuts on: (photon ID branch, its kind, electron ID branch, jet ID
+# branch or None, the integer type of the ID branches). v5-v7: bitmaps for photons (Spring16 / Fall17 in 2016),
+# Electron_cutBased as Int_t; v9: integer levels; v12: the same as UChar; v15: no Jet_jetId.
+NANO_GENERATIONS = {
+    "v5-v7": ("Photon_cutBasedBitmap", "bitmap", "Electron_cutBased", "Jet_jetId", np.int32),
+    "v7-2016": ("Photon_cutBased17Bitmap", "bitmap", "Electron_cutBased_Fall17_V1", "Jet_jetId", np.int32),
+    "v9": ("Photon_cutBased", "level", "Electron_cutBased", "Jet_jetId", np.int32),
+    "v12": ("Photon_cutBased", "level", "Electron_cutBased", "Jet_jetId", np.uint8),
+    "v15": ("Photon_cutBased", "level", "Electron_cutBased", None, np.uint8),
+}
+
+
+def _nano_generation(path: Path, generation: str, n: int = 40, *, photon_id: bool = True):
+    """A NanoAOD-like file of one generation whose photons and electrons carry known ID levels (0-3), all other
+    cuts passed; returns the number of photons at medium ID or above and of electrons at medium or above."""
+    photon_branch, kind, electron_branch, jet_branch, itype = NANO_GENERATIONS[generation]
+    rng = np.random.default_rng(7)
+    counts = {c: rng.integers(0, 4, n) for c in ("Jet", "Photon", "Electron")}
+    counts["Muon"] = np.zeros(n, dtype=int)
+    flat = {c: int(k.sum()) for c, k in counts.items()}
+    level = {c: rng.integers(0, 4, flat[c]) for c in ("Photon", "Electron")}
+    tree: dict[str, dict] = {c: {} for c in counts}
+    for c in counts:
+        # well separated in eta, so that no jet is removed by the overlap with a photon or an electron
+        eta = {"Jet": -2.0, "Photon": 0.0, "Electron": 1.5, "Muon": 0.0}[c]
+        tree[c] |= {"pt": np.full(flat[c], 60.0, np.float32), "eta": np.full(flat[c], eta, np.float32),
+                    "phi": rng.uniform(-3, 3, flat[c]).astype(np.float32), "mass": np.zeros(flat[c], np.float32)}
+    tree["Jet"]["btagDeepFlavB"] = np.zeros(flat["Jet"], np.float32)
+    if jet_branch:
+        tree["Jet"]["jetId"] = np.full(flat["Jet"], 6, itype)
+    bits = np.where(level["Photon"] >= 3, 7, np.where(level["Photon"] == 2, 3, np.where(level["Photon"] == 1, 1, 0)))
+    if photon_id:
+        tree["Photon"][photon_branch.partition("_")[2]] = (bits if kind == "bitmap" else level["Photon"]).astype(itype)
+    tree["Electron"][electron_branch.partition("_")[2]] = level["Electron"].astype(itype)
+    for c in ("Electron", "Muon"):
+        tree[c] |= {"charge": np.ones(flat[c], np.int32), "pfRelIso03_all": np.full(flat[c], 0.01, np.float32),
+                    "pfRelIso04_all": np.full(flat[c], 0.01, np.float32)}
+    tree["Muon"]["tightId"] = np.ones(0, bool)
+    branches = {c: ak.zip({k: ak.unflatten(v, counts[c]) for k, v in fields.items()}) for c, fields in tree.items()}
+    branches |= {"MET_pt": ak.Array(np.full(n, 10.0, np.float32)), "MET_phi": ak.Array(np.zeros(n, np.float32)),
+                 "genWeight": ak.Array(np.ones(n, np.float32))}
+    with uproot.recreate(path) as f:
+        f.mktree("Events", {k: v.type for k, v in branches.items()}, counter_name=lambda c: f"n{c}",
+                 field_name=lambda outer, inner: f"{outer}_{inner}")
+        f["Events"].extend(branches)
+    return int(np.sum(level["Photon"] >= 2)), int(np.sum(level["Electron"] >= 3)), flat["Jet"]
+
+
+@pytest.mark.parametrize("generation", list(NANO_GENERATIONS))
+def test_every_nanoaod_generation_is_read_with_the_id_it_stores(tmp_path, generation):
+    """The same objects written in each generation's layout give the same selected photons and electrons; a
+    generation without a jet ID keeps its jets and says so in the notes instead of refusing the file."""
+    path = tmp_path / f"nano_{generation}.root"
+    photons, electrons, jets = _nano_generation(path, generation)
+    assert photons > 0 and electrons > 0
+    out = ev.import_files(ev.ImportConfig(inputs=(str(path),), cross_section_pb=1.0), tmp_path / "out", workers=0)
+    events = ev.read(tmp_path / "out")
+    assert int(ak.sum(ak.num(events.photons))) == photons
+    assert int(ak.sum(ak.num(events.electrons))) == electrons
+    assert int(ak.sum(ak.num(events.jets) + ak.num(events.bjets))) == jets
+    no_jet_id = [n for n in out["notes"] if "Jet_jetId" in n]
+    assert bool(no_jet_id) == (NANO_GENERATIONS[generation][3] is None)
+
+
+def test_a_nanoaod_file_without_any_photon_id_keeps_its_photons_empty_with_a_note(tmp_path):
+    path = tmp_path / "nano.root"
+    _nano_generation(path, "v9", photon_id=False)
+    out = ev.import_files(ev.ImportConfig(inputs=(str(path),), cross_section_pb=1.0), tmp_path / "o", workers=0)
+    assert any("no photon ID branch" in n for n in out["notes"])
+    assert int(ak.sum(ak.num(ev.read(tmp_path / "o").photons))) == 0

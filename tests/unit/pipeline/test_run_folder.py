@@ -7,7 +7,9 @@ import sys
 import pytest
 
 from anomalyhunt.exceptions import ConfigError
+from anomalyhunt.events import MANIFEST
 from anomalyhunt.pipeline import RunFolder
+from anomalyhunt.pipeline.run_folder import MARKER
 
 
 def test_a_failed_run_leaves_nothing(tmp_path):
@@ -30,13 +32,53 @@ def test_success_renames_into_place_and_existing_is_refused(tmp_path):
 
 def test_overwrite_replaces_the_folder_whole(tmp_path):
     out = tmp_path / "run"
-    out.mkdir()
-    (out / "stale_plot.png").write_text("old")
+    with RunFolder(out) as folder:
+        (folder / "plots" / "stale_plot.png").write_text("old")
     with RunFolder(out, overwrite=True) as folder:
-        assert (out / "stale_plot.png").exists()  # the old run stays until the new one is complete
+        assert (out / "plots" / "stale_plot.png").exists()  # the old run stays until the new one is complete
         (folder / "summary.json").write_text("{}")
-    assert sorted(p.name for p in out.iterdir()) == ["plots", "summary.json"]
+    assert sorted(p.name for p in out.iterdir()) == [MARKER, "plots", "summary.json"]
+    assert not any((out / "plots").iterdir())
     assert [p.name for p in tmp_path.iterdir()] == ["run"]
+
+
+def test_overwrite_replaces_only_run_folders(tmp_path):
+    """--overwrite never removes a dataset or a folder the tool did not write as a run; an empty folder, or a run
+    folder of an earlier version (config.json and provenance.json, no marker), may be replaced."""
+    dataset = tmp_path / "dataset"
+    dataset.mkdir()
+    (dataset / MANIFEST).write_text("{}")
+    (dataset / "chunk-00000.parquet").write_text("events")
+    other = tmp_path / "notes"
+    other.mkdir()
+    (other / "thesis.tex").write_text("years of work")
+    for folder, what in ((dataset, "an event dataset"), (other, "not a run folder")):
+        with pytest.raises(ConfigError, match=what):
+            RunFolder(folder, overwrite=True)
+    assert (dataset / "chunk-00000.parquet").read_text() == "events" and (other / "thesis.tex").exists()
+    empty, old = tmp_path / "empty", tmp_path / "old_run"
+    empty.mkdir()
+    old.mkdir()
+    for name in ("config.json", "provenance.json", "summary.json"):
+        (old / name).write_text("{}")
+    for folder in (empty, old):
+        with RunFolder(folder, overwrite=True) as partial:
+            (partial / "summary.json").write_text("{}")
+        assert (folder / MARKER).is_file()
+
+
+@pytest.mark.parametrize("where", ["same", "parent", "inside"])
+def test_a_run_may_not_write_over_its_inputs(tmp_path, where):
+    """--out may not be, contain, or lie inside an input: refused before anything is touched, overwrite or not."""
+    samples = tmp_path / "data"
+    sample = samples / "ttbar"
+    sample.mkdir(parents=True)
+    (sample / MANIFEST).write_text("{}")
+    out = {"same": sample, "parent": samples, "inside": sample / "run"}[where]
+    for overwrite in (False, True):
+        with pytest.raises(ConfigError, match="input"):
+            RunFolder(out, overwrite=overwrite, inputs=(str(sample), "data/other"))
+    assert sorted(p.name for p in sample.iterdir()) == [MANIFEST]
 
 
 def test_leftovers_of_a_killed_run_are_removed_and_a_live_one_is_respected(tmp_path):

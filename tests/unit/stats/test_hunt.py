@@ -1,9 +1,21 @@
 """Background models from weighted simulation, pseudo-data and the bump hunt, on spectra with known truth."""
 
+import dataclasses
+
 import numpy as np
 import pytest
 
-from anomalyhunt.stats import ToyBudget, background_models, dijet_expected, hunt, resolution_binning
+from anomalyhunt.stats import (
+    SpectrumModel,
+    ToyBudget,
+    background_models,
+    dijet_expected,
+    dijet_fit,
+    hunt,
+    resolution_binning,
+    sideband_check,
+    skipped_models,
+)
 
 EDGES = resolution_binning(300.0, 4000.0)
 
@@ -41,7 +53,8 @@ def test_injected_signal_is_found_at_its_mass_and_the_null_is_not_significant(mo
     (model,) = models
     injected = hunt(models, {("m_jj", "all"): _signal(1500.0, 1500.0)}, rng=np.random.default_rng(2),
                     toys=ToyBudget(300), background_scale=100.0)
-    excesses, z_global = injected
+    excesses, z_global, skipped = injected
+    assert skipped == []
     assert excesses[0].channel == "m_jj"
     assert abs(excesses[0].mass - 1500.0) < 0.1 * 1500.0
     assert excesses[0].z_local > 5 and z_global["z_global_asymptotic"] > 3
@@ -58,4 +71,48 @@ def test_sparse_spectra_are_skipped_with_a_reason():
     masses, weight = _simulation(np.random.default_rng(3), n_events=30)
     (model,) = background_models({"m_jj": masses}, weight, {"all": np.ones(30, bool)}, EDGES, luminosity_fb=1.0)
     assert model.check is None and "too few simulated events" in model.skipped
-    assert hunt([model], {}, rng=np.random.default_rng(0)) == ([], None)
+    assert hunt([model], {}, rng=np.random.default_rng(0)) == ([], None, [])
+
+
+def _failed_background_model(models):
+    """The simulation's model with a spectrum that stops dead at 2.5 TeV (a selection that sculpts the high-mass
+    tail away), which no dijet function follows: its fit stays well above the empty bins beyond the edge, as the
+    5-parameter fit that rose to ~100 events per bin over empty data did when `min_events_to_fit` was lowered."""
+    (model,) = models
+    centres = 0.5 * (EDGES[1:] + EDGES[:-1])
+    wrong = model.background * 100.0 * (centres < 2500.0)
+    fit = dataclasses.replace(model.check.fit, expected=wrong)
+    return SpectrumModel(model.channel, model.region, model.n_effective, dataclasses.replace(model.check, fit=fit))
+
+
+def test_a_spectrum_whose_background_model_fails_is_not_hunted(models):
+    """Pseudo-data drawn from a shape the dijet function cannot follow: the background-only fit is poor outside
+    any one window, so the spectrum is skipped with its reason and gives no Z_local (it gave 190 before)."""
+    (good,) = models
+    failed = _failed_background_model(models)
+    bad = dataclasses.replace(failed, region="broken")
+    excesses, summary, skipped = hunt([good, bad], {}, rng=np.random.default_rng(4), toys=ToyBudget(100),
+                                      background_scale=1.0)
+    assert [(s["channel"], s["region"]) for s in skipped] == [("m_jj", "broken")]
+    assert "background model fails outside the most significant window" in skipped[0]["reason"]
+    assert all(x.region != "broken" for x in excesses) and summary["n_spectra"] == 1
+    assert summary["skipped"] == skipped
+    marked = {m.region: m for m in skipped_models([good, bad], skipped)}
+    assert marked["broken"].check is None and marked["broken"].skipped.startswith("pseudo-data: background model")
+    assert marked["broken"].record()["skipped"] and marked["all"].check is good.check
+
+
+def test_a_strong_signal_on_a_described_background_passes_the_sideband_check(models):
+    """A signal the background-only fit cannot absorb (chi2/ndf well above 1 over the whole spectrum) still
+    passes: outside its window the background is described, so the spectrum is hunted and the signal found."""
+    (model,) = models
+    mu = model.background * 100.0 + _signal(1500.0, 1500.0)
+    counts = np.random.default_rng(5).poisson(mu).astype(float)
+    fit = dijet_fit(counts, EDGES, n_params="auto")
+    assert fit.chi2_ndf > 2  # the full background-only fit is poor: the old rule would have had to judge this
+    check = sideband_check(counts, fit)
+    assert check.passed, check.reason
+    assert check.window[0] < 1500.0 < check.window[1]
+    excesses, summary, skipped = hunt(models, {("m_jj", "all"): _signal(1500.0, 1500.0)},
+                                      rng=np.random.default_rng(2), toys=ToyBudget(100), background_scale=100.0)
+    assert skipped == [] and excesses[0].z_local > 5 and abs(excesses[0].mass - 1500.0) < 150.0

@@ -7,12 +7,14 @@ the last event that carries one (generators refine it as they run), in pb. Momen
 
 from __future__ import annotations
 
+import gzip
 from pathlib import Path
 
 import awkward as ak
 import numpy as np
 
 from ...exceptions import EventFileError
+from ...native_output import quiet_native
 from .base import FileSummary, Reader
 from .lhe import ParticleLevelSelection, reconstruct_particles
 from .objects import assemble
@@ -22,23 +24,9 @@ __all__ = ["HEPMC"]
 _SUFFIXES = (".hepmc", ".hepmc3", ".hepmc2", ".hepmc.gz", ".hepmc3.gz")
 
 
-def _open(path: Path):
-    import pyhepmc
-
-    if not path.is_file():
-        raise EventFileError(f"{path}: no such file")
+def _looks_like_hepmc(path: Path) -> bool:
+    """Whether the file's first lines carry a HepMC header (pyhepmc also opens LHE and other formats)."""
     try:
-        return pyhepmc.open(path)
-    except Exception as exc:  # pyhepmc raises IOError or ValueError on foreign files
-        raise EventFileError(f"{path}: not a readable HepMC file ({type(exc).__name__}: {exc})") from exc
-
-
-def _detect(path: Path) -> bool:
-    if not path.name.lower().endswith(_SUFFIXES):
-        return False
-    try:
-        import gzip
-
         opener = gzip.open if path.suffix == ".gz" else open
         with opener(path, "rt") as handle:
             return "HepMC::" in handle.read(512)
@@ -46,11 +34,35 @@ def _detect(path: Path) -> bool:
         return False
 
 
+def _open(path: Path):
+    import pyhepmc
+
+    if not path.is_file():
+        raise EventFileError(f"{path}: no such file")
+    if not _looks_like_hepmc(path):
+        raise EventFileError(f"{path}: not a HepMC file (no 'HepMC::' header in its first lines)")
+    try:
+        with quiet_native(1, 2):
+            return pyhepmc.open(path)
+    except Exception as exc:  # pyhepmc raises IOError or ValueError on foreign files
+        raise EventFileError(f"{path}: not a readable HepMC file ({type(exc).__name__}: {exc})") from exc
+
+
+def _detect(path: Path) -> bool:
+    return path.name.lower().endswith(_SUFFIXES) and _looks_like_hepmc(path)
+
+
 def _events(path: Path):
     handle = _open(path)
     try:
         with handle as reader:
-            yield from reader
+            while True:
+                # HepMC3's reader prints its complaints about a damaged record to C stderr; ours is the one line
+                with quiet_native(1, 2):
+                    event = reader.read()
+                if event is None:
+                    return
+                yield event
     except EventFileError:
         raise
     except Exception as exc:

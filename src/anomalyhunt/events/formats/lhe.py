@@ -11,6 +11,7 @@ so a dropped event can never shift the weights of the others.
 from __future__ import annotations
 
 import gzip
+import math
 import shutil
 import tempfile
 import zlib
@@ -82,22 +83,27 @@ def read_lhe_header(path: str | Path) -> LHEFile:
     init: list[list[float]] = []
     weights, incoming = [], []
     state, event_lines = "", []
+    closed, line_number, event_start = False, 0, 0
+    nonfinite: dict[str, list[int]] = {}  # field -> the events (0-based) where it is NaN or infinite
     if not _has_lhe_tag(path):
         raise EventFileError(f"{path}: not a Les Houches Event file (no <LesHouchesEvents> tag at the start)")
     try:
         with _open_text(path) as handle:
-            for line in handle:
+            for line_number, line in enumerate(handle, start=1):  # noqa: B007 - read after the loop
                 text = line.strip()
                 if text.startswith("<init"):
                     state = "init"
                 elif text.startswith("</init"):
                     state = ""
                 elif text.startswith("<event"):
-                    state, event_lines = "event", []
+                    state, event_lines, event_start = "event", [], line_number
                 elif text.startswith("</event"):
+                    _nonfinite_fields(event_lines, len(weights), nonfinite)
                     weights.append(float(event_lines[0].split()[2]))
                     incoming.append(_incoming(event_lines, init, path))
                     state = ""
+                elif text.startswith("</LesHouchesEvents"):
+                    closed = True
                 elif state == "init" and text and not text.startswith("<") and not text.startswith("#"):
                     init.append([float(x) for x in text.split()])
                 elif state == "event" and text and not text.startswith(("<", "#")):
@@ -106,6 +112,18 @@ def read_lhe_header(path: str | Path) -> LHEFile:
         raise EventFileError(f"{path}: cannot read as a Les Houches Event file ({exc})") from exc
     except (ValueError, IndexError) as exc:
         raise EventFileError(f"{path}: malformed Les Houches Event file ({exc})") from exc
+    if state == "event":
+        raise EventFileError(f"{path}: cut off inside event {len(weights) + 1} (opened at line {event_start}, the "
+                             f"file ends at line {line_number}); {len(weights)} whole events before it. The file "
+                             "is truncated: copy or generate it again")
+    if weights and not closed:
+        raise EventFileError(f"{path}: no closing </LesHouchesEvents> tag after {len(weights)} events (line "
+                             f"{line_number}): the file is truncated; copy or generate it again")
+    if nonfinite:
+        described = ", ".join(f"{field} ({len(events)} value{'s' if len(events) > 1 else ''}, first in event "
+                              f"{events[0] + 1})" for field, events in nonfinite.items())
+        raise EventFileError(f"{path}: non-finite values (NaN or inf): {described}; Pythia would drop those events "
+                             "and their weight with them")
     if not init or len(init[0]) < 10:
         raise EventFileError(f"{path}: no usable <init> block (beams, PDFs, IDWTUP, NPRUP)")
     beam, processes = init[0], init[1:1 + int(init[0][9])]
@@ -115,6 +133,22 @@ def read_lhe_header(path: str | Path) -> LHEFile:
     sigma_err = float(np.sqrt(sum(p[1] ** 2 for p in processes)))
     return LHEFile((beam[2], beam[3]), int(beam[8]), sigma, sigma_err, np.asarray(weights),
                    np.asarray(incoming, dtype=np.float64).reshape(-1, 2, 2))
+
+
+_EVENT_FIELDS = {2: "XWGTUP", 3: "SCALUP", 4: "AQEDUP", 5: "AQCDUP"}
+_PARTICLE_FIELDS = {6: "px", 7: "py", 8: "pz", 9: "E", 10: "m", 11: "VTIMUP", 12: "SPINUP"}
+
+
+def _nonfinite_fields(lines: list[str], event: int, found: dict[str, list[int]]) -> None:
+    """Record in `found` each field of one event (its first line and its NUP particle lines) that is NaN or inf."""
+    if not lines:
+        return
+    blocks = [(lines[0].split(), _EVENT_FIELDS)]
+    blocks += [(line.split(), _PARTICLE_FIELDS) for line in lines[1:1 + int(lines[0].split()[0])]]
+    for fields, names in blocks:
+        for column, name in names.items():
+            if column < len(fields) and not math.isfinite(float(fields[column])):
+                found.setdefault(name, []).append(event)
 
 
 def _incoming(lines: list[str], init, path: Path) -> list[list[float]]:

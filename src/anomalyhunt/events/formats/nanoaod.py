@@ -10,6 +10,14 @@ Object selection (preset `cms_nanoaod`, every number a field of `NanoAODSelectio
 - photons: pT > 20 GeV, |eta| < 2.5, `Photon_cutBased` >= 2 (medium); a file without `Photon_*` branches
   (skimmed NanoAOD) gets no photons, and the dataset metadata says so;
 - MET: `MET_pt`, `MET_phi` (`PuppiMET` with met=PuppiMET).
+NanoAOD generations name some IDs differently, and the reader takes what the file has, in this order:
+- photon ID: `Photon_cutBased` (an integer level: v9, v12 and later; Fall17V2 in v6-v7), else
+  `Photon_cutBasedBitmap` (bits 1/2/4 = loose/medium/tight: the v5-v7 productions), else `Photon_cutBased17Bitmap`
+  (2016 v5-v7); with none of them the photons are left empty and the notes say so;
+- electron ID: `Electron_cutBased` (all generations), else `Electron_cutBased_Fall17_V1` (v5-v7); with neither the
+  electrons are left empty, with a note;
+- jet ID: `Jet_jetId` (v5-v14); NanoAOD v15 dropped it (the ID is recomputed from the jet's energy fractions
+  there): such files keep their jets without a jet ID, with a note.
 Weights: `genWeight` (simulation); a file without `genWeight` is data (weight 1 per event before the importer's
 1/luminosity). A b-tag score or muon ID flag that a file leaves unfilled is named in the dataset notes; preset
 `cms_opendata2015` works around those of the CMS Open Data 2015 NanoAOD (CSVv2 b-tagging, no muon ID flag).
@@ -76,16 +84,53 @@ NANOAOD_SELECTIONS = {
 _KIN = ("pt", "eta", "phi", "mass")
 
 
+# ID branches of each NanoAOD generation, preferred first: (branch, "level" integer or "bitmap" of levels)
+_ID_BRANCHES = {
+    "Photon": (("Photon_cutBased", "level"), ("Photon_cutBasedBitmap", "bitmap"),
+               ("Photon_cutBased17Bitmap", "bitmap")),
+    "Electron": (("Electron_cutBased", "level"), ("Electron_cutBased_Fall17_V1", "level")),
+    "Jet": (("Jet_jetId", "bits"),),
+}
+
+
+def _id_branch(tree, collection: str) -> tuple[str, str] | None:
+    """The ID branch of `collection` that this file has, and how to read it; None when it has none."""
+    return next(((b, kind) for b, kind in _ID_BRANCHES[collection] if b in tree), None)
+
+
+def _id_level(values: np.ndarray, kind: str) -> np.ndarray:
+    """Cut-based ID levels 0-3 (fail, loose, medium, tight) from a level branch or a loose/medium/tight bitmap."""
+    values = values.astype(np.int64)
+    if kind == "level":
+        return values
+    return np.where(values & 4, 3, np.where(values & 2, 2, np.where(values & 1, 1, 0)))
+
+
 def _branches(selection: NanoAODSelection, tree) -> tuple[list[str], list[str]]:
-    """(required, optional) branch names for `selection`."""
-    required = [f"Jet_{k}" for k in _KIN] + ["Jet_jetId", selection.btag_branch]
+    """(required, optional) branch names for `selection`; the optional ones are those the file has."""
+    required = [f"Jet_{k}" for k in _KIN] + [selection.btag_branch]
     required += [f"Muon_{k}" for k in _KIN] + ["Muon_charge", "Muon_pfRelIso04_all"]
-    required += [f"Electron_{k}" for k in _KIN] + ["Electron_charge", "Electron_cutBased", "Electron_pfRelIso03_all"]
+    required += [f"Electron_{k}" for k in _KIN] + ["Electron_charge", "Electron_pfRelIso03_all"]
     required += [f"{selection.met}_pt", f"{selection.met}_phi"]
     if _MUON_ID[selection.muon_id]:
         required.append(_MUON_ID[selection.muon_id])
-    optional = [f"Photon_{k}" for k in _KIN] + ["Photon_cutBased", "genWeight"]
+    optional = [f"Photon_{k}" for k in _KIN] + ["genWeight"]
+    optional += [b for collection in _ID_BRANCHES for b, _ in _ID_BRANCHES[collection]]
     return required, [b for b in optional if b in tree]
+
+
+def _missing_id_notes(path: Path, tree, selection: NanoAODSelection) -> list[str]:
+    """What a file of another NanoAOD generation lacks, in words: collections left empty, cuts not applied."""
+    notes = []
+    if "Photon_pt" in tree and _id_branch(tree, "Photon") is None and _PHOTON_LEVELS[selection.photon_id]:
+        notes.append(f"{path.name}: no photon ID branch ({', '.join(b for b, _ in _ID_BRANCHES['Photon'])}): "
+                     "photons left empty")
+    if _id_branch(tree, "Electron") is None and _ELECTRON_LEVELS[selection.electron_id]:
+        notes.append(f"{path.name}: no electron ID branch ({', '.join(b for b, _ in _ID_BRANCHES['Electron'])}): "
+                     "electrons left empty")
+    if _id_branch(tree, "Jet") is None and _JET_ID_BITS[selection.jet_id]:
+        notes.append(f"{path.name}: no Jet_jetId (NanoAOD v15 and later drop it): jets taken without a jet ID")
+    return notes
 
 
 def _detect(path: Path) -> bool:
@@ -105,6 +150,7 @@ def _inspect(path: Path, selection: NanoAODSelection) -> FileSummary:
     notes = []
     if "Photon_pt" not in optional:
         notes.append(f"{path.name}: no Photon_* branches (a skimmed NanoAOD): photons left empty")
+    notes += _missing_id_notes(path, tree, selection)
     n = tree.num_entries
     is_data = "genWeight" not in optional
     sum_weights = float(n) if is_data else float(np.sum(tree["genWeight"].array(library="np"), dtype=np.float64))
@@ -135,6 +181,17 @@ def _flat(a: ak.Array, name: str) -> np.ndarray:
     return ak.to_numpy(ak.flatten(a[name]))
 
 
+def _passes_id(f: dict[str, np.ndarray], tree, collection: str, level: int) -> np.ndarray:
+    """Objects of `collection` at or above ID `level`; without an ID branch, none (unless no ID is asked)."""
+    found = _id_branch(tree, collection)
+    n = len(f[f"{collection}_pt"])
+    if level == 0:
+        return np.ones(n, dtype=bool)
+    if found is None:
+        return np.zeros(n, dtype=bool)
+    return _id_level(f[found[0]], found[1]) >= level
+
+
 def _read(path: Path, selection: NanoAODSelection, start: int, stop: int, seed: int = 0) -> ak.Array:
     tree = open_root_tree(path, "Events", what="CMS NanoAOD")
     required, optional = _branches(selection, tree)
@@ -149,12 +206,12 @@ def _read(path: Path, selection: NanoAODSelection, start: int, stop: int, seed: 
     if _MUON_ID[s.muon_id]:
         mu_ok &= f[_MUON_ID[s.muon_id]].astype(bool)
     el_ok = (f["Electron_pt"] > s.electron_pt_min) & (np.abs(f["Electron_eta"]) < s.electron_eta_max)
-    el_ok &= f["Electron_cutBased"] >= _ELECTRON_LEVELS[s.electron_id]
+    el_ok &= _passes_id(f, tree, "Electron", _ELECTRON_LEVELS[s.electron_id])
     el_ok &= f["Electron_pfRelIso03_all"] < s.electron_iso_max
     kept = {"Muon": mu_ok, "Electron": el_ok}
     if "Photon" in counts:
         ph_ok = (f["Photon_pt"] > s.photon_pt_min) & (np.abs(f["Photon_eta"]) < s.photon_eta_max)
-        kept["Photon"] = ph_ok & (f["Photon_cutBased"] >= _PHOTON_LEVELS[s.photon_id])
+        kept["Photon"] = ph_ok & _passes_id(f, tree, "Photon", _PHOTON_LEVELS[s.photon_id])
     objects = {}
     for prefix, name in (("Muon", "muons"), ("Electron", "electrons"), ("Photon", "photons")):
         if prefix in kept:
@@ -163,8 +220,8 @@ def _read(path: Path, selection: NanoAODSelection, start: int, stop: int, seed: 
                                             charge=f[f"{prefix}_charge"] if prefix != "Photon" else None)
 
     jet_ok = (f["Jet_pt"] > s.jet_pt_min) & (np.abs(f["Jet_eta"]) < s.jet_eta_max)
-    if _JET_ID_BITS[s.jet_id]:
-        jet_ok &= (f["Jet_jetId"] & _JET_ID_BITS[s.jet_id]) != 0
+    if _JET_ID_BITS[s.jet_id] and _id_branch(tree, "Jet") is not None:
+        jet_ok &= (f["Jet_jetId"].astype(np.int64) & _JET_ID_BITS[s.jet_id]) != 0
     if s.overlap_dr > 0:  # selected leptons and photons, grouped by event, as flat arrays
         event = np.concatenate([np.repeat(np.arange(len(a)), counts[p])[k] for p, k in kept.items()])
         eta = np.concatenate([f[f"{p}_eta"][k] for p, k in kept.items()])

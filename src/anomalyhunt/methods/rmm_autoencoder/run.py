@@ -42,6 +42,7 @@ from ...stats import (
     resolution_binning,
     roc_curve,
     sensitivity_gain,
+    skipped_models,
     upper_limits,
 )
 from ..base import Report
@@ -170,8 +171,9 @@ def _statistics(config, *, score, train, data_weight, weight, is_sm, process, ma
                                    edges, lumi)
         signal.update({(channel, r.name): h for channel, h in hists.items()})
     toys = ToyBudget(config.n_toys, config.max_toys, config.toy_precision, config.toy_time_budget_s)
-    excesses, z_global = hunt(models, signal, rng=rng, toys=toys, background_scale=lumi / config.luminosity_fb)
-    return regions, models, excesses, z_global
+    excesses, z_global, skipped = hunt(models, signal, rng=rng, toys=toys,
+                                       background_scale=lumi / config.luminosity_fb)
+    return regions, skipped_models(models, skipped), excesses, z_global
 
 
 def _limits(excesses: list[Excess], luminosity_fb: float) -> list[SpectrumLimits]:
@@ -284,7 +286,7 @@ def _rmm_features(config: RMMAutoencoderConfig, events, spec) -> np.ndarray:
         parts.append(np.asarray(array).reshape(len(array), -1))
     features = np.concatenate(parts)
     if len(features) != len(events):
-        raise ConfigError(f"rmm_files hold {len(features)} events, the samples {len(events)}")
+        raise ConfigError(f"rmm_files hold {len(features)} events, the samples {len(events)} events")
     log.info("RMMs (%s) of %d events read from %d feature files", config.rmm_preset, len(events), len(parts))
     return features
 

@@ -21,9 +21,11 @@ from ...stats import (
     auc,
     background_models,
     bump_hunt,
+    dijet_fit,
     max_sic,
     rejection_at_efficiency,
     resolution_binning,
+    sideband_check,
 )
 from ...stats.regions import region_by_efficiency
 from ..base import SummaryResult
@@ -214,7 +216,13 @@ def _bump_hunt(arrays, t: _Trained, config: VAELatentConfig, edges, rng) -> tupl
         signal = np.histogram(mjj[sel & ~is_bkg], bins=edges)[0]
         data = rng.poisson(expected) + signal
         try:
-            fits[name] = hunt = bump_hunt(data, edges, rng=rng, n_toys=config.n_toys)
+            fit = dijet_fit(data, edges, n_params="auto")
+            check = sideband_check(data, fit) if fit.converged else None
+            if check is not None and not check.passed:  # a background model that fails is never hunted
+                out[name] = {"error": f"not hunted: {check.reason}", "signal_events": int(signal.sum()),
+                             "sideband_check": check.record()}
+                continue
+            fits[name] = hunt = bump_hunt(data, edges, rng=rng, n_toys=config.n_toys, fit=fit)
             out[name] = {"mass": hunt.mass, "z_local": hunt.z_local, "z_global": hunt.significance.z_global,
                          "p_global": hunt.significance.p_global,
                          "z_global_is_bound": hunt.significance.is_bound, "signal_fitted": hunt.signal,
