@@ -149,7 +149,7 @@ def test_a_pathological_config_is_one_line_and_quick(capsys, tmp_path, text, mat
     assert time.perf_counter() - start < 10 and not (tmp_path / "run").exists()
 
 
-# ----------------------------------------------------------------- rows 10-13: imports that refuse what they cannot read
+# ------------------------------------------------------------- rows 10-13: imports that refuse what they cannot read
 def _lhe_text() -> str:
     return (TESTDATA / LHE).read_text()
 

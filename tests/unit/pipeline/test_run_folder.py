@@ -6,8 +6,8 @@ import sys
 
 import pytest
 
-from anomalyhunt.exceptions import ConfigError
 from anomalyhunt.events import MANIFEST
+from anomalyhunt.exceptions import ConfigError
 from anomalyhunt.pipeline import RunFolder
 from anomalyhunt.pipeline.run_folder import MARKER
 
