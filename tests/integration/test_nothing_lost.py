@@ -122,7 +122,8 @@ def test_a_chunk_whose_event_count_disagrees_is_refused_naming_both_counts(capsy
 
 # ----------------------------------------------------------------- rows 6-7: parameters checked before any folder
 @pytest.mark.parametrize(("value", "match"), [("inf", "positive finite number"), ("nan", "positive finite number"),
-                                              ("1e30", "cannot be produced at sqrt"), ("14000", "cannot be produced")])
+                                              ("1e30", "cannot be produced at sqrt"), ("14000", "cannot be produced"),
+                                              ("13000", "cannot be produced")])
 def test_unphysical_parameters_are_refused_before_any_folder_exists(capsys, tmp_path, value, match):
     out = tmp_path / "wprime"
     start = time.perf_counter()
@@ -139,6 +140,7 @@ def test_unphysical_parameters_are_refused_before_any_folder_exists(capsys, tmp_
         f"{k}: &{k} [{', '.join([f'*{p}'] * 10)}]\n" for p, k in zip("abcdefgh", "bcdefghi", strict=True))
      + "method: rmm_autoencoder\nregions_pb: *i\n", "expands to more than"),
     ("method: rmm_autoencoder\nregions_pb: &x [1, *x]\n", "contains it"),
+    ("method: rmm_autoencoder\nregions_pb: " + "[" * 60 + "1" + "]" * 60 + "\n", "nested more than 40 levels"),
 ])
 def test_a_pathological_config_is_one_line_and_quick(capsys, tmp_path, text, match):
     config = tmp_path / "bad.yaml"

@@ -46,6 +46,19 @@ def test_old_manifests_without_a_chunk_count_use_the_config(tmp_path):
     assert events.completeness(folder) == (1, 3)
 
 
+def test_old_manifests_count_a_last_partial_chunk(tmp_path):
+    """2500 events in chunks of 1000 are 3 chunks (the last one of 500): with 2 written the dataset is incomplete,
+    not "2 of 2"."""
+    folder = _dataset(tmp_path / "old", n_chunks=2)
+    manifest = events.read_manifest(folder)
+    del manifest["n_chunks"]
+    manifest |= {"complete": False, "config": {"n_events": 2500, "chunk_size": 1000}}
+    events.write_manifest(folder, manifest)
+    assert events.completeness(folder) == (2, 3)
+    with pytest.raises(EventFileError, match=r"incomplete dataset \(2 of 3 chunks"):
+        events.read(folder)
+
+
 @pytest.mark.parametrize(("content", "message"), [
     ("[1, 2]", "expected a JSON object"),
     ('{"files": "chunk.parquet"}', "'files' must be a list"),

@@ -521,14 +521,14 @@ NANO_GENERATIONS = {
 
 
 def _nano_generation(path: Path, generation: str, n: int = 40, *, photon_id: bool = True):
-    """A NanoAOD-like file of one generation whose photons and electrons carry known ID levels (0-3), all other
-    cuts passed; returns the number of photons at medium ID or above and of electrons at medium or above."""
+    """A NanoAOD-like file of one generation whose photons (levels 0-3) and electrons (0-4) carry known IDs, all
+    other cuts passed; returns the ID levels of the photons and of the electrons, and the number of jets."""
     photon_branch, kind, electron_branch, jet_branch, itype = NANO_GENERATIONS[generation]
     rng = np.random.default_rng(7)
     counts = {c: rng.integers(0, 4, n) for c in ("Jet", "Photon", "Electron")}
     counts["Muon"] = np.zeros(n, dtype=int)
     flat = {c: int(k.sum()) for c, k in counts.items()}
-    level = {c: rng.integers(0, 4, flat[c]) for c in ("Photon", "Electron")}
+    level = {"Photon": rng.integers(0, 4, flat["Photon"]), "Electron": rng.integers(0, 5, flat["Electron"])}
     tree: dict[str, dict] = {c: {} for c in counts}
     for c in counts:
         # well separated in eta, so that no jet is removed by the overlap with a photon or an electron
@@ -553,17 +553,24 @@ def _nano_generation(path: Path, generation: str, n: int = 40, *, photon_id: boo
         f.mktree("Events", {k: v.type for k, v in branches.items()}, counter_name=lambda c: f"n{c}",
                  field_name=lambda outer, inner: f"{outer}_{inner}")
         f["Events"].extend(branches)
-    return int(np.sum(level["Photon"] >= 2)), int(np.sum(level["Electron"] >= 3)), flat["Jet"]
+    return level["Photon"], level["Electron"], flat["Jet"]
 
 
 @pytest.mark.parametrize("generation", list(NANO_GENERATIONS))
-def test_every_nanoaod_generation_is_read_with_the_id_it_stores(tmp_path, generation):
-    """The same objects written in each generation's layout give the same selected photons and electrons; a
-    generation without a jet ID keeps its jets and says so in the notes instead of refusing the file."""
+@pytest.mark.parametrize("working_point", ["medium", "tight"])
+def test_every_nanoaod_generation_is_read_with_the_id_it_stores(tmp_path, generation, working_point):
+    """The same objects written in each generation's layout give the same selected photons and electrons at the
+    medium and the tight working point (a bitmap's tight bit is not its medium one); a generation without a jet
+    ID keeps its jets and says so in the notes instead of refusing the file."""
     path = tmp_path / f"nano_{generation}.root"
-    photons, electrons, jets = _nano_generation(path, generation)
-    assert photons > 0 and electrons > 0
-    out = ev.import_files(ev.ImportConfig(inputs=(str(path),), cross_section_pb=1.0), tmp_path / "out", workers=0)
+    photon_level, electron_level, jets = _nano_generation(path, generation)
+    # photons 0-3 (fail, loose, medium, tight), electrons 0-4 (fail, veto, loose, medium, tight)
+    photons = int(np.sum(photon_level >= {"medium": 2, "tight": 3}[working_point]))
+    electrons = int(np.sum(electron_level >= {"medium": 3, "tight": 4}[working_point]))
+    assert 0 < photons < len(photon_level) and 0 < electrons < len(electron_level)
+    config = ev.ImportConfig(inputs=(str(path),), cross_section_pb=1.0,
+                             cuts={"photon_id": working_point, "electron_id": working_point})
+    out = ev.import_files(config, tmp_path / "out", workers=0)
     events = ev.read(tmp_path / "out")
     assert int(ak.sum(ak.num(events.photons))) == photons
     assert int(ak.sum(ak.num(events.electrons))) == electrons

@@ -41,12 +41,14 @@ def test_members_do_not_influence_each_other():
     assert not torch.allclose(three.weights[0][0], three.weights[0][1])  # each member its own initialisation
 
 
-def test_a_member_equals_the_same_network_trained_alone():
-    """Member 0 of the batch vs a plain loop over one network with the same initial weights and batch order."""
+@pytest.mark.parametrize("member", [0, 1, 2])
+def test_a_member_equals_the_same_network_trained_alone(member):
+    """Member k of the batch vs a plain loop over one network with the same initial weights and the batch order of
+    `member_seed(seed, k)`: every member, not only the first, sees its own order."""
     x, y = _toy(300, seed=1)
     config = TrainConfig(batch_size=50, max_epochs=2, validation_fraction=0.2, stopping=FixedEpochs())
-    batched = BatchedMLP(2, (3, 5, 1), seed=3)
-    alone = [(w[0].detach().clone().requires_grad_(), b[0].detach().clone().requires_grad_())
+    batched = BatchedMLP(3, (3, 5, 1), seed=3)
+    alone = [(w[member].detach().clone().requires_grad_(), b[member].detach().clone().requires_grad_())
              for w, b in zip(batched.weights, batched.biases, strict=True)]
     train_ensemble(batched, _bce, x, config=config, device=torch.device("cpu"), targets=y)
     from anomalyhunt.models.train import split_validation
@@ -54,7 +56,7 @@ def test_a_member_equals_the_same_network_trained_alone():
     train_idx, _ = split_validation(len(x), 0.2, config.seed)
     xt, yt = torch.as_tensor(x), torch.as_tensor(y)
     opt = torch.optim.Adam([p for layer in alone for p in layer], lr=1e-3)
-    gen = torch.Generator().manual_seed(member_seed(config.seed, 0))
+    gen = torch.Generator().manual_seed(member_seed(config.seed, member))
     for _ in range(2):
         perm = torch.randperm(len(train_idx), generator=gen)
         for s in range(0, len(perm), 50):
@@ -68,8 +70,8 @@ def test_a_member_equals_the_same_network_trained_alone():
             loss.backward()
             opt.step()
     for (w, b), bw, bb in zip(alone, batched.weights, batched.biases, strict=True):
-        torch.testing.assert_close(w, bw[0], rtol=1e-4, atol=1e-6)
-        torch.testing.assert_close(b, bb[0], rtol=1e-4, atol=1e-6)
+        torch.testing.assert_close(w, bw[member], rtol=1e-4, atol=1e-6)
+        torch.testing.assert_close(b, bb[member], rtol=1e-4, atol=1e-6)
 
 
 def test_each_member_keeps_its_own_best_epoch_with_its_own_weights():

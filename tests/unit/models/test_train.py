@@ -87,6 +87,13 @@ def test_max_monitored_strict_needs_straight_rise_and_fall():
     assert rule.decide(later + [0.7, 0.6, 0.5]) == (False, True)
     # NaN never counts as a maximum
     assert rule.decide(up + [float("nan")]) == (False, False)
+    # the window's edges: a tick up at the last step of the fall window is not a fall of 3 (it must not stop) ...
+    assert rule.decide(up + [0.35, 0.3, 0.32]) == (False, False)
+    # ... one just after the window comes too late to matter (it must stop) ...
+    assert rule.decide(up + [0.35, 0.3, 0.25, 0.27]) == (False, True)
+    # ... and the same on the rise side: a dip at the first step of the rise window is not a rise of 3
+    assert rule.decide([0.25, 0.2, 0.3, 0.4, 0.35, 0.3, 0.25]) == (False, False)
+    assert rule.decide([0.2, 0.1, 0.15, 0.3, 0.4, 0.35, 0.3, 0.25]) == (False, True)
 
 
 def test_min_validation_loss_counts_patience_from_the_best_epoch():

@@ -42,6 +42,39 @@ def test_members_train_as_they_would_alone_and_score_is_the_member_mean(rng):
                                three.score_samples(x), rtol=1e-6)
 
 
+@pytest.mark.parametrize("member", [1, 2])
+def test_member_k_equals_a_vae_trained_alone_with_member_ks_seeds(rng, monkeypatch, member):
+    """Member k >= 1 of a 3-member ensemble is the VAE that a 1-member ensemble trains when its seed streams
+    (initialisation, batch order, sampling noise) are member k's: no member borrows another's stream."""
+    from anomalyhunt.models import vae as vae_module
+
+    x = _data(rng, 600)
+    settings = dict(batch_size=100, max_epochs=3, learning_rate=0.5, seed=3, device="cpu")
+    three = VAEEnsemble(n_members=3, **settings).fit(x)
+    streams = vae_module._seeds
+    monkeypatch.setattr(vae_module, "_seeds", lambda seed, n, part: streams(seed, 3, part)[member:member + n])
+    alone = VAEEnsemble(n_members=1, **settings).fit(x)
+    kl3, reco3 = three.member_scores(x)
+    kl1, reco1 = alone.member_scores(x)
+    np.testing.assert_allclose(kl3[member], kl1[0], rtol=1e-3, atol=1e-5)
+    np.testing.assert_allclose(reco3[member], reco1[0], rtol=1e-3, atol=1e-6)
+
+
+def test_the_validation_kl_is_weighted_by_the_event_weights(rng):
+    """With non-uniform weights (pTHat-biased QCD is weighted), each member's recorded validation KL is the
+    weighted mean of its KL over the validation events: the kept epoch depends on it."""
+    x = _data(rng, 800)
+    weights = np.exp(rng.normal(0.0, 1.0, len(x))) * (1 + 4 * (x[:, 0] > 250))  # heavy where the KL differs
+    vae = VAEEnsemble(n_members=2, batch_size=100, max_epochs=4, learning_rate=0.5, seed=5, validation_fraction=0.3,
+                      device="cpu").fit(x, weights)
+    _, val_idx = split_validation(len(x), 0.3, 5)
+    kl_val, _ = vae.member_scores(x[val_idx])
+    weighted = kl_val @ weights[val_idx] / weights[val_idx].sum()
+    kept = [h.monitored["val_kl"][h.best_epoch] for h in vae.histories_]
+    np.testing.assert_allclose(kept, weighted, rtol=1e-4)
+    assert not np.allclose(kept, kl_val.mean(1), rtol=1e-3)  # the weights matter here: the test can tell
+
+
 def test_each_member_keeps_its_epoch_of_largest_validation_kl(rng):
     x = _data(rng)
     vae = VAEEnsemble(n_members=4, batch_size=200, max_epochs=12, learning_rate=0.3, rise=1, fall=2, seed=1,

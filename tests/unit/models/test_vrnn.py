@@ -59,6 +59,30 @@ def test_padding_is_masked_and_jets_are_scored_independently():
     assert np.all(model.anomaly_score(x.reshape(50, -1)) < 1) and np.all(scores >= 0)
 
 
+def test_a_jets_score_and_reconstruction_do_not_depend_on_its_padding_or_batch_neighbours():
+    """A 3-step jet scored alone, with its 9 padding steps evaluated (no early exit), and batched with a 6-step
+    jet: the same KL and the same reconstruction error, since padded steps enter neither term."""
+    rng = np.random.default_rng(4)
+    x = _toy_sequences(rng, 40, 1, length=12)
+    model = VRNN(max_epochs=2, seed=0).fit(x.reshape(40, -1))
+    short, long = np.zeros((1, 12, 3), np.float32), np.zeros((1, 12, 3), np.float32)
+    short[0, :3] = [[0.5, 0.02, 0.01], [0.3, 0.05, -0.02], [0.2, 0.08, 0.03]]
+    long[0, :6] = [[0.4, 0.01, 0.0], [0.2, 0.03, 0.02], [0.15, 0.05, -0.01], [0.1, 0.06, 0.04],
+                   [0.1, 0.09, -0.05], [0.05, 0.1, 0.02]]
+    alone = (model.score_samples(short.reshape(1, -1)), model.reconstruction_error(short.reshape(1, -1)))
+    pair = np.concatenate([short, long]).reshape(2, -1)
+    together = (model.score_samples(pair)[:1], model.reconstruction_error(pair)[:1])
+    with torch.no_grad():
+        reco_pad, kl_pad, length = model.model_(
+            torch.as_tensor(model._transform(short.reshape(1, -1))).reshape(1, -1, 3), sample=False,
+            stop_early=False)
+    assert length.item() == 3
+    for value, reference in zip(together, alone, strict=True):
+        np.testing.assert_allclose(value, reference, rtol=1e-5)
+    np.testing.assert_allclose(kl_pad.numpy(), alone[0], rtol=1e-5)
+    np.testing.assert_allclose(reco_pad.numpy(), alone[1], rtol=1e-5)
+
+
 def test_vrnn_learns_the_training_jets_and_flags_other_shapes():
     rng = np.random.default_rng(2)
     train = _toy_sequences(rng, 1500, 1)

@@ -56,6 +56,14 @@ def test_overwrite_replaces_only_run_folders(tmp_path):
         with pytest.raises(ConfigError, match=what):
             RunFolder(folder, overwrite=True)
     assert (dataset / "chunk-00000.parquet").read_text() == "events" and (other / "thesis.tex").exists()
+    # a folder that looks like an old run (config and provenance) but holds a dataset is not replaced either
+    mixed = tmp_path / "mixed"
+    (mixed / "data").mkdir(parents=True)
+    for name in ("config.json", "provenance.json"):
+        (mixed / name).write_text("{}")
+    (mixed / "data" / MANIFEST).write_text("{}")
+    with pytest.raises(ConfigError, match="not a run folder"):
+        RunFolder(mixed, overwrite=True)
     empty, old = tmp_path / "empty", tmp_path / "old_run"
     empty.mkdir()
     old.mkdir()

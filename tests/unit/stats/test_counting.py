@@ -46,3 +46,27 @@ def test_grid_significance_finds_the_cell_and_calibrates_on_background_only():
     assert np.isnan(out.z_local[0, 0]) and out.cells_tested == 19
     with pytest.raises(StatsInputError, match="shape"):
         grid_significance(observed, b[:2], err, n_toys=20)
+
+
+def test_a_large_prediction_error_is_drawn_with_its_own_spread():
+    """One cell with a 30% prediction error (where the shape of the drawn prediction matters; at 10% it hides):
+    the toys' fraction of Z above the observed one equals a brute-force loop that draws the prediction from a
+    Gamma of mean b and standard deviation sigma (scipy's parametrisation, checked to have that spread)."""
+    b, sigma, observed = 30.0, 9.0, 60.0  # p ~ 0.025; a prediction drawn with the wrong spread gives ~0.057
+    n_toys = 4000
+    result = grid_significance(np.array([observed]), np.array([b]), np.array([sigma]), n_toys=n_toys,
+                               rng=np.random.default_rng(11))
+    draw = stats.gamma(a=(b / sigma) ** 2, scale=sigma**2 / b)
+    assert draw.mean() == pytest.approx(b) and draw.std() == pytest.approx(sigma)
+    rng = np.random.default_rng(12)
+    z_obs = z_bi(observed, b, sigma)
+    above = 0
+    for _ in range(n_toys):
+        toy_b = float(draw.rvs(random_state=rng))
+        # the toy's prediction keeps the measured relative error, as a real control-sample estimate would
+        above += z_bi(rng.poisson(b), toy_b, toy_b * sigma / b) >= z_obs - 1e-12
+    reference = above / n_toys
+    measured = result.toys_above / n_toys
+    error = np.sqrt(reference * (1 - reference) / n_toys) * np.sqrt(2)
+    assert 0.01 < reference < 0.2  # a p-value the test can resolve
+    assert abs(measured - reference) < 4 * error, (measured, reference)

@@ -116,3 +116,14 @@ def test_a_strong_signal_on_a_described_background_passes_the_sideband_check(mod
     excesses, summary, skipped = hunt(models, {("m_jj", "all"): _signal(1500.0, 1500.0)},
                                       rng=np.random.default_rng(2), toys=ToyBudget(100), background_scale=100.0)
     assert skipped == [] and excesses[0].z_local > 5 and abs(excesses[0].mass - 1500.0) < 150.0
+
+
+def test_a_background_failing_over_a_wide_range_is_not_excused_by_a_wide_window(models):
+    """A plateau of 100 events per bin above 2.5 TeV is no resonance: leaving out a 15%-wide template's +-3 sigma
+    (a third of the spectrum) would hide it, so the window is that of a signal at the mass resolution."""
+    (model,) = models
+    centres = 0.5 * (EDGES[1:] + EDGES[:-1])
+    counts = np.random.default_rng(0).poisson(model.background * 100.0 + 100.0 * (centres > 2500.0)).astype(float)
+    check = sideband_check(counts, dijet_fit(counts, EDGES, n_params="auto"))
+    assert not check.passed and check.p_value < 1e-6
+    assert check.window[1] - check.window[0] < 0.35 * check.window[0]  # a resolution-sized window

@@ -1,0 +1,118 @@
+# ruff: noqa: E501 - the mutant table quotes whole source lines
+"""One-line mutants of the code, each applied alone, with the tests that should catch it: prints which survive.
+
+    .venv/bin/python tests/mutation/run_mutants.py [--only NAME ...]
+
+A mutant is (name, file, the exact text it replaces, the replacement, the tests to run). The file is restored
+after each run, whatever happens. Not part of the test suite (it runs the suite's tests many times over).
+"""
+
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+SRC = ROOT / "src" / "anomalyhunt"
+
+# (name, file under src/anomalyhunt, old text, new text, tests)
+MUTANTS = [
+    # --- the six that survived the previous round's exercise
+    ("gamma shape b/sigma", "stats/counting.py", "(bt / np.where(uncertain, st, 1.0)) ** 2",
+     "(bt / np.where(uncertain, st, 1.0))", ["tests/unit/stats/test_counting.py"]),
+    ("ensemble member order seed 0", "models/ensemble.py", "member_seed(config.seed, k)) for k in range(k_members)",
+     "member_seed(config.seed, 0)) for k in range(k_members)", ["tests/unit/models/test_ensemble.py"]),
+    ("vae validation KL unweighted", "models/vae.py", "kl += (batch_kl.double() * wb).sum(1)",
+     "kl += (batch_kl.double() * wb.mean()).sum(1)", ["tests/unit/models/test_vae.py"]),
+    ("strict fall window one short", "models/train.py", "values[best:best + self.fall + 1]",
+     "values[best:best + self.fall]", ["tests/unit/models/test_train.py"]),
+    ("vrnn padded reconstruction", "models/vrnn.py", "mse = mse + mask * mse_t", "mse = mse + mse_t",
+     ["tests/unit/models/test_vrnn.py"]),
+    ("old manifest chunks floored", "events/io.py", "planned = -(-int(config[\"n_events\"]) // int(config[\"chunk_size\"]))",
+     "planned = int(config[\"n_events\"]) // int(config[\"chunk_size\"])", ["tests/unit/events/test_dataset_truth.py"]),
+    ("vae member order shared", "models/vae.py", "order = [torch.Generator().manual_seed(s) for s in _seeds(self.seed, k, 3)]",
+     "order = [torch.Generator().manual_seed(s) for s in _seeds(self.seed, 1, 3) * k]",
+     ["tests/unit/models/test_vae.py"]),
+    # --- this round's code: nothing lost, nothing silent
+    ("chunk identity not compared", "events/io.py", "and chunk_meta[key] != manifest[key]:",
+     "and chunk_meta[key] != manifest[key] and False:",
+     ["tests/integration/test_nothing_lost.py"]),
+    ("chunk count not compared", "events/io.py", "if isinstance(expected, int) and expected != rows:",
+     "if isinstance(expected, int) and expected < rows:", ["tests/integration/test_nothing_lost.py"]),
+    ("output inside an input allowed", "events/io.py", "        if out.is_relative_to(source) and not source.is_file():",
+     "        if out.is_relative_to(source) and out.parent == source.parent:", ["tests/integration/test_nothing_lost.py",
+                                                                  "tests/unit/pipeline/test_run_folder.py"]),
+    ("output holding an input allowed", "events/io.py", "        if source.is_relative_to(out):",
+     "        if source.is_relative_to(out) and source.parent != out:",
+     ["tests/integration/test_nothing_lost.py", "tests/unit/pipeline/test_run_folder.py"]),
+    ("any folder with provenance is a run", "pipeline/run_folder.py",
+     "and not any(path.rglob(MANIFEST)))", ")", ["tests/unit/pipeline/test_run_folder.py",
+                                                 "tests/integration/test_nothing_lost.py"]),
+    ("mass at sqrt(s) allowed", "generate/processes.py", "and value >= sqrt_s:", "and value > sqrt_s:",
+     ["tests/integration/test_nothing_lost.py"]),
+    ("non-finite parameter allowed", "generate/processes.py", "if not (math.isfinite(value) and value > 0):",
+     "if not value > 0:", ["tests/integration/test_nothing_lost.py"]),
+    ("config depth limit off by far", "pipeline/runconfig.py", "_MAX_CONFIG_DEPTH = 40", "_MAX_CONFIG_DEPTH = 40_000_000",
+     ["tests/integration/test_nothing_lost.py"]),
+    ("alias bomb counted without sharing", "pipeline/runconfig.py",
+     "size[id(current)] = 1 + sum(size.get(id(c), 0) for c in children)", "size[id(current)] = 1 + len(children)",
+     ["tests/integration/test_nothing_lost.py"]),
+    ("lhe unclosed event accepted", "events/formats/lhe.py", "    if state == \"event\":", "    if state == \"never\":",
+     ["tests/integration/test_nothing_lost.py"]),
+    ("lhe particle momenta not checked", "events/formats/lhe.py",
+     "blocks += [(line.split(), _PARTICLE_FIELDS) for line in lines[1:1 + int(lines[0].split()[0])]]",
+     "blocks += [(line.split(), _PARTICLE_FIELDS) for line in lines[2:1 + int(lines[0].split()[0])]]",
+     ["tests/integration/test_nothing_lost.py"]),
+    ("photon bitmap read as a level", "events/formats/nanoaod.py", "    if kind == \"level\":", "    if kind != \"bits\":",
+     ["tests/unit/events/test_readers.py"]),
+    ("tight bit ignored in the bitmap", "events/formats/nanoaod.py", "np.where(values & 4, 3, np.where(values & 2, 2,",
+     "np.where(values & 8, 3, np.where(values & 2, 2,", ["tests/unit/events/test_readers.py"]),
+    ("copies of one input allowed", "events/importer.py",
+     "for p in same_size if len(same_size) > 1 else ():", "for p in same_size if len(same_size) > 2 else ():",
+     ["tests/integration/test_nothing_lost.py"]),
+    ("features ignore incompleteness", "pipeline/features.py", "    check_complete(source, allow_incomplete)\n",
+     "    check_complete(source, True)\n", ["tests/integration/test_nothing_lost.py"]),
+    ("sideband p threshold ignored", "stats/hunt.py", "elif not refit.p_value >= p_min:", "elif refit.p_value < 0:",
+     ["tests/unit/stats/test_hunt.py"]),
+    ("window from the wide templates", "stats/hunt.py", "templates = signal_templates(edges, widths=(\"resolution\",))",
+     "templates = signal_templates(edges)", ["tests/unit/stats/test_hunt.py"]),
+    ("excluded bins counted in the fit", "stats/dijet.py",
+     "return _cost(counts, mu, ratio) if keep is None else _cost(counts[keep], mu[keep], ratio)",
+     "return _cost(counts, mu, ratio)", ["tests/unit/stats/test_hunt.py", "tests/unit/stats/test_dijet.py"]),
+    ("skipped spectra not marked", "stats/hunt.py", "if (m.channel, m.region) in reasons else m for m in models]",
+     "if (m.channel, m.region) in () else m for m in models]", ["tests/unit/stats/test_hunt.py"]),
+]
+
+
+def run(only: list[str]) -> int:
+    results = []
+    for name, file, old, new, tests in MUTANTS:
+        if only and name not in only:
+            continue
+        path = SRC / file
+        original = path.read_text()
+        if original.count(old) != 1:
+            print(f"{name}: the text to mutate occurs {original.count(old)} times in {file}; fix the mutant")
+            return 2
+        start = time.perf_counter()
+        try:
+            path.write_text(original.replace(old, new))
+            done = subprocess.run([sys.executable, "-m", "pytest", "-x", "-q", "-p", "no:cacheprovider", *tests],
+                                  cwd=ROOT, capture_output=True, text=True)
+        finally:
+            path.write_text(original)
+        caught = done.returncode != 0
+        results.append((name, caught))
+        print(f"{'caught  ' if caught else 'SURVIVED'} {name} ({file}; {time.perf_counter() - start:.0f} s)",
+              flush=True)
+    print(f"{sum(c for _, c in results)} of {len(results)} mutants caught")
+    return 0 if all(c for _, c in results) else 1
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--only", nargs="*", default=[])
+    sys.exit(run(parser.parse_args().only))
