@@ -139,3 +139,47 @@ def test_the_toy_refit_converges_to_each_toys_own_maximum_likelihood_fit():
     assert np.max(np.abs(batched - tight) / np.sqrt(tight)) < 1e-3
     alone = np.array([dijet_fit(toy, edges, n_params=5).expected for toy in toys[:12]])
     assert np.all(deviance(toys[:12], batched[:12]) <= deviance(toys[:12], alone) + 1e-6)
+
+
+def test_the_refit_steps_are_fisher_scoring_and_stop_within_the_tolerance_asked():
+    """One step from the observed fit is the Fisher-scoring step of each toy (built here toy by toy from the
+    Jacobian), and a tighter tolerance is honoured: within 1e-5 of a Poisson error when 1e-5 is asked."""
+    from anomalyhunt.stats import dijet_fit
+    from anomalyhunt.stats.bumphunt import _refit_batch
+    from anomalyhunt.stats.dijet import DijetShape
+
+    edges = np.linspace(300.0, 3000.0, 61)
+    b = dijet_expected(np.array([1.0, 10.0, -4.0]), edges)
+    counts = np.random.default_rng(3).poisson(b * 5e4 / b.sum()).astype(float)
+    fit = dijet_fit(counts, edges, n_params=5)
+    toys = np.random.default_rng(4).poisson(fit.expected, size=(300, len(counts))).astype(float)
+    shape, q0 = DijetShape.of(fit), DijetShape.start(fit)
+    mu0, jac = shape.expectation(q0)
+    fisher = (jac.T / mu0) @ jac
+    steps = np.array([np.linalg.solve(fisher, jac.T @ (toy / mu0 - 1.0)) for toy in toys])
+    expected = np.array([shape.expectation(q0 + step)[0] for step in steps])
+    np.testing.assert_allclose(_refit_batch(toys, fit, iterations=1), expected, rtol=1e-9)
+    tight = _refit_batch(toys, fit, iterations=60, tolerance=1e-10)
+    asked = _refit_batch(toys, fit, tolerance=1e-5)
+    assert np.max(np.abs(asked - tight) / np.sqrt(tight)) < 1e-5
+
+
+def test_the_scan_q0_is_the_likelihood_ratio_at_its_signal_estimate():
+    """The q0 the compiled scan returns (a series for log1p where its argument is below 0.1) equals
+    2 [sum n log1p(s t / b) - s sum t] computed here with NumPy's log1p at the scan's own s, to 1e-10."""
+    from anomalyhunt.stats.bumphunt import _Q0_TOLERANCE
+
+    edges = np.linspace(300.0, 3000.0, 61)
+    b = dijet_expected(np.array([1.0, 10.0, -4.0]), edges)
+    background = b * 2e6 / b.sum()
+    templates = signal_templates(edges)
+    dense = templates.dense(len(background))
+    bump = 8000.0 * dense[20] + 30000.0 * dense[len(templates.masses) // 2 + 30]  # narrow and wide excesses
+    counts = np.random.default_rng(5).poisson(background + bump).astype(float)
+    s_hat, z = local_scan(counts[None], background[None], templates)
+    s, q0 = s_hat[0], z[0] ** 2
+    with np.errstate(divide="ignore"):
+        reference = 2 * (np.sum(counts * np.log1p(s[:, None] * dense / background), axis=1) - s * dense.sum(1))
+    fitted = s > 0
+    assert fitted.sum() > 20 and np.max(s[:, None] * dense / background) > 0.05  # the series is exercised
+    np.testing.assert_allclose(q0[fitted], reference[fitted], rtol=1e-10, atol=10 * _Q0_TOLERANCE)
