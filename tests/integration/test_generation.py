@@ -172,7 +172,7 @@ def _cli(*args):
         (["generate", "--process", "nope", "--events", "10", "--out", "{tmp}/x"], "unknown process 'nope'"),
         (["generate", "--process", "ttbar", "--events", "-5", "--out", "{tmp}/x"], "n_events must be a positive"),
         (["generate", "--process", "ssm_zprime", "--param", "mass=-1", "--events", "5", "--out", "{tmp}/x"],
-         "must be positive"),
+         "must be a positive"),
         (["generate", "--process", "ttbar", "--events", "10", "--out", "{tmp}/file.txt/x"], "not writable"),
         (["info", "{tmp}/corrupt.parquet"], "not a readable Parquet file"),
     ],

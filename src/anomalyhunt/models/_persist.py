@@ -59,11 +59,13 @@ def load_model_file(path: str | Path, *, estimator: str) -> tuple[dict, dict[str
     try:
         payload = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # noqa: BLE001 - unpickling refusals, zip errors, truncation: all mean "not ours"
-        if "weights_only" in str(exc) or isinstance(exc, pickle.UnpicklingError):
-            # torch's own message advises turning the safety off; a user must never be told that
+        # torch's own message advises turning the safety off: a user must never be told that, so it is not passed on
+        if "GLOBAL" in str(exc) or "Unsupported global" in str(exc):
             raise ModelFileError(f"{path}: refused: the file holds Python objects other than tensors, and opening "
                                  "it could run code; only model files written by anomalyhunt are read") from None
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        if "weights_only" in str(exc) or isinstance(exc, pickle.UnpicklingError):
+            first = "corrupt or not a torch file"
         raise ModelFileError(f"{path}: not a readable anomalyhunt model file ({first[:200]})") from None
     if not isinstance(payload, dict) or payload.get("format") != FORMAT:
         raise ModelFileError(f"{path}: not an anomalyhunt model file (a torch file of another layout)")
