@@ -8,7 +8,9 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-__all__ = ["quiet_native"]
+__all__ = ["quiet_native", "swallow_fastjet_banner"]
+
+_FASTJET_BANNER_SHOWN = False
 
 
 @contextmanager
@@ -27,3 +29,17 @@ def quiet_native(*fds: int) -> Iterator[None]:
         for fd, copy in zip(fds, saved, strict=True):
             os.dup2(copy, fd)
             os.close(copy)
+
+
+def swallow_fastjet_banner() -> None:
+    """FastJet prints a banner to C stdout at its first clustering in a process: run that one on a dummy jet with
+    fd 1 on /dev/null, so that no clustering of ours shows it."""
+    global _FASTJET_BANNER_SHOWN
+    if _FASTJET_BANNER_SHOWN:
+        return
+    _FASTJET_BANNER_SHOWN = True
+    import fastjet  # only where jets are clustered: the readers that use this module need not load it
+
+    with quiet_native(1):
+        one = [fastjet.PseudoJet(1.0, 0.0, 0.0, 1.0)]
+        fastjet.ClusterSequence(one, fastjet.JetDefinition(fastjet.antikt_algorithm, 0.4))

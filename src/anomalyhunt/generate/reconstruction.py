@@ -14,7 +14,7 @@ import fastjet
 import numpy as np
 
 from ..events.schema import LEPTON_COLLECTIONS
-from ..native_output import quiet_native
+from ..native_output import swallow_fastjet_banner
 from .detector import DetectorPreset
 from .substructure import d2, nsubjettiness
 
@@ -91,22 +91,8 @@ def _near_any(a: ak.Array, b: ak.Array, dr: float):
     return ak.any(delta_r(pairs.a.eta, pairs.a.phi, pairs.b.eta, pairs.b.phi) < dr, axis=2)
 
 
-_BANNER_SHOWN = False
-
-
-def _swallow_fastjet_banner() -> None:
-    """FastJet prints a banner to C stdout at its first clustering; run that one with fd 1 on /dev/null."""
-    global _BANNER_SHOWN
-    if _BANNER_SHOWN:
-        return
-    _BANNER_SHOWN = True
-    with quiet_native(1):
-        one = [fastjet.PseudoJet(1.0, 0.0, 0.0, 1.0)]
-        fastjet.ClusterSequence(one, fastjet.JetDefinition(fastjet.antikt_algorithm, 0.4))
-
-
 def _sequence(inputs: ak.Array, r: float):
-    _swallow_fastjet_banner()
+    swallow_fastjet_banner()
     jetdef = fastjet.JetDefinition(fastjet.antikt_algorithm, r)
     momenta = ak.zip({"px": inputs.px, "py": inputs.py, "pz": inputs.pz, "E": inputs.e})
     return fastjet.ClusterSequence(momenta, jetdef)

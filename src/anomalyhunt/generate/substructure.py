@@ -15,6 +15,8 @@ import awkward as ak
 import fastjet
 import numpy as np
 
+from ..native_output import swallow_fastjet_banner
+
 __all__ = ["d2", "nsubjettiness"]
 
 
@@ -50,8 +52,6 @@ def d2(constituents: ak.Array, *, beta: float = 1.0) -> np.ndarray:
 
 
 def _per_jet_sequence(constituents: ak.Array, algorithm, r: float):
-    from .reconstruction import _swallow_fastjet_banner  # reconstruction imports this module
-
-    _swallow_fastjet_banner()
+    swallow_fastjet_banner()
     momenta = ak.zip({"px": constituents.px, "py": constituents.py, "pz": constituents.pz, "E": constituents.e})
     return fastjet.ClusterSequence(momenta, fastjet.JetDefinition(algorithm, r))
