@@ -147,3 +147,15 @@ def test_a_background_model_failing_outside_every_window_is_not_hunted(models):
     counts = np.random.default_rng(6).poisson(shape).astype(float)
     check = sideband_check(counts, dijet_fit(counts, EDGES, n_params="auto"))
     assert not check.passed and "background model fails outside the most significant window" in check.reason
+
+
+def test_a_background_model_off_by_a_little_everywhere_is_refused_on_its_chi2(models):
+    """A wiggle of 2.5 Poisson errors every other bin: no single pull beyond 5, but the chi-square outside any
+    window is far from its degrees of freedom, so the model fails on its p-value alone."""
+    (model,) = models
+    background = model.background * 10
+    wiggle = 2.5 * np.sqrt(background) * np.sin(np.pi * np.arange(len(background)) / 2 + 0.5)
+    counts = np.random.default_rng(8).poisson(np.maximum(background + wiggle, 0)).astype(float)
+    check = sideband_check(counts, dijet_fit(counts, EDGES, n_params="auto"))
+    assert not check.passed and check.max_abs_pull < 5 and check.p_value < 1e-10
+    assert "chi2/ndf" in check.reason
