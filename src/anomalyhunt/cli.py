@@ -1,4 +1,4 @@
-"""The `anomalyhunt` command line: parse options, call the library, print. Heavy imports stay inside commands.
+"""The `anomalyhunt` command line: parse options, call the library, print.
 
 Progress goes to stderr through `logging` (a tqdm bar on a terminal, plain status lines at least every 20 s in a
 log file); results go to stdout.
@@ -12,6 +12,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from . import __version__
 from .exceptions import AnomalyHuntError
 
 __all__ = ["main"]
@@ -206,7 +207,10 @@ class _Parser(argparse.ArgumentParser):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="anomalyhunt", description=__doc__.splitlines()[0])
+    parser = _Parser(prog="anomalyhunt", description="Model-agnostic searches for new physics at the LHC with "
+                     "unsupervised machine learning: generate or import events, compute features, run a search "
+                     "method, read its report. `anomalyhunt demo` runs the whole chain on a small Pythia sample.")
+    parser.add_argument("--version", action="version", version=f"anomalyhunt {__version__}")
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress lines, results only")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 

@@ -271,3 +271,15 @@ def test_info_and_read_accept_an_intact_dataset(capsys, datasets):
     assert len(ev.read(datasets / "ttbar")) == manifest["n_selected"] and manifest["dataset_id"]
     assert all(ev.read_metadata(datasets / "ttbar" / f["file"])["dataset_id"] == manifest["dataset_id"]
                for f in manifest["files"])
+
+
+def test_version_and_a_help_written_for_users(capsys):
+    from anomalyhunt import __version__
+
+    with pytest.raises(SystemExit) as done:
+        main(["--version"])
+    assert done.value.code == 0 and capsys.readouterr().out.strip() == f"anomalyhunt {__version__}"
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    text = capsys.readouterr().out
+    assert "Heavy imports" not in text and "new physics at the LHC" in text

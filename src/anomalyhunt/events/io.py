@@ -45,9 +45,27 @@ MANIFEST = "manifest.json"
 _META_KEY = b"anomalyhunt"
 
 
+def _umask() -> int:
+    """The process's umask, read without changing it (os.umask would, for a moment, for every thread)."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("Umask:"):
+                return int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
 def _temporary_beside(path: Path) -> Path:
+    """A new empty file next to `path`, with the permissions an ordinary file gets (0644 under the usual umask):
+    mkstemp makes it 0600, which would keep colleagues on a shared disk from reading a dataset or a report."""
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
-    os.close(fd)
+    try:
+        os.fchmod(fd, 0o666 & ~_umask())
+    finally:
+        os.close(fd)
     return Path(tmp)
 
 

@@ -68,3 +68,22 @@ def test_dataset_folder_reads_files_in_manifest_order_and_iterates_in_chunks(tmp
 def test_missing_path_is_a_clear_error(tmp_path):
     with pytest.raises(EventFileError, match="no such file"):
         events.read(tmp_path / "nothing")
+
+
+@pytest.mark.parametrize(("umask", "mode"), [(0o022, 0o644), (0o077, 0o600), (0o002, 0o664)])
+def test_files_written_atomically_get_the_users_umask(tmp_path, umask, mode):
+    """Datasets, manifests and reports are written through a temporary name: they must end with the permissions
+    an ordinary file gets (colleagues on a shared disk read them), not the 0600 of a temporary file."""
+    import os
+    import stat
+
+    from anomalyhunt.events.io import atomic_write_text
+
+    previous = os.umask(umask)
+    try:
+        events.write(_sample(), tmp_path / "a.parquet", metadata={})
+        atomic_write_text(tmp_path / "summary.json", "{}")
+    finally:
+        os.umask(previous)
+    for name in ("a.parquet", "summary.json"):
+        assert stat.S_IMODE((tmp_path / name).stat().st_mode) == mode, name
