@@ -183,12 +183,14 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 
 def _cmd_screenshot(args: argparse.Namespace) -> int:
     from .pipeline import render_report
+    from .pipeline.page import describe_screenshot
 
     report = Path(args.run) / "report.html"
     if not report.is_file():
         raise AnomalyHuntError(f"{report}: no report.html in this run folder")
     loaded, total = render_report(report, Path(args.run) / "report.png")
-    print(f"{loaded}/{total} plots rendered; screenshot {Path(args.run) / 'report.png'}")
+    print(f"{loaded}/{total} plots rendered; screenshot {Path(args.run) / 'report.png'} "
+          f"({describe_screenshot(Path(args.run) / 'report.png')})")
     return 0 if loaded == total else 1
 
 

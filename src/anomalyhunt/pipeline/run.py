@@ -27,7 +27,7 @@ from ..exceptions import ConfigError, EventFileError
 from ..methods import get_method
 from ..progress import progress
 from .generation import ensure_samples, yield_table
-from .page import find_browser, render_report, write_page
+from .page import describe_screenshot, find_browser, png_size, render_report, write_page
 from .run_folder import RunFolder
 from .runconfig import RunConfig
 
@@ -132,7 +132,9 @@ def _render(folder: Path) -> dict[str, Any]:
         loaded, total = render_report(folder / "report.html", folder / "report.png")
     except AnomalyHuntError as err:
         return {"error": str(err)}
-    return {"plots_rendered": loaded, "plots": total, "screenshot": "report.png"}
+    return {"plots_rendered": loaded, "plots": total, "screenshot": "report.png",
+            "screenshot_px": list(png_size(folder / "report.png")),
+            "screenshot_shows": describe_screenshot(folder / "report.png")}
 
 
 def _preamble(prov: dict[str, Any], samples: list[dict] | None, luminosity_fb: float | None) -> str:
@@ -179,7 +181,8 @@ def run(run_config: RunConfig, out: str | os.PathLike, *, overwrite: bool = Fals
             summary["report_render"] = render_info = _render(partial)
             lines.append("report in headless Chromium: " + (
                 f"{render_info['plots_rendered']}/{render_info['plots']} plots rendered, screenshot "
-                f"{render_info['screenshot']}" if "plots" in render_info
+                f"{render_info['screenshot']} ({render_info['screenshot_shows']})"
+                if "plots" in render_info
                 else render_info.get("skipped") or render_info.get("error")))
         atomic_write_text(partial / "summary.json", json.dumps(summary, indent=2, default=float))
         prov["finished"] = datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")
