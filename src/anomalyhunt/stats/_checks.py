@@ -26,6 +26,39 @@ def histogram(counts, edges, *, allow_empty: bool = False) -> tuple[np.ndarray, 
     return counts, edges
 
 
+def is_histogram_object(value) -> bool:
+    """Whether `value` is a histogram object of the UHI protocol (hist.Hist, boost-histogram, uproot's TH1)."""
+    return hasattr(value, "axes") and callable(getattr(value, "values", None))
+
+
+def spectrum(counts, edges=None, variances=None) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    """(counts, edges, variances) from either `counts, edges` arrays or one 1-D histogram object (any UHI
+    histogram: hist.Hist with a regular or variable axis and Double or Weight storage, uproot's TH1) given as
+    `counts` with no `edges`. A weighted histogram's sum of squared weights becomes `variances` unless given;
+    one whose variances equal its counts (unit weights, or Double storage) is read as counts."""
+    if is_histogram_object(counts):
+        if edges is not None:
+            raise StatsInputError("give a histogram object alone, or counts and edges, not both")
+        h = counts
+        if len(h.axes) != 1:
+            raise StatsInputError(f"a spectrum is a 1-D histogram, got {len(h.axes)} axes")
+        values = np.asarray(h.values(), dtype=np.float64)
+        axis = h.axes[0]
+        edges = axis.edges() if callable(getattr(axis, "edges", None)) else getattr(axis, "edges", None)
+        if edges is None:  # the plain UHI axis protocol: (low, high) per bin
+            edges = [low for low, _ in axis] + [axis[len(axis) - 1][1]]
+        edges = np.asarray(edges, dtype=np.float64)
+        if variances is None and (stored := h.variances()) is not None:
+            stored = np.asarray(stored, dtype=np.float64)
+            if not np.allclose(stored, values):
+                variances = stored
+        counts = values
+    elif edges is None:
+        raise StatsInputError("edges are missing: give counts and edges, or one histogram object (hist.Hist)")
+    counts, edges = histogram(counts, edges)
+    return counts, edges, variances
+
+
 def finite_1d(values, name: str) -> np.ndarray:
     """`values` as a non-empty 1-D float array of finite numbers, or a StatsInputError naming `name`."""
     values = np.asarray(values, dtype=np.float64)

@@ -21,7 +21,7 @@ import numpy as np
 from scipy import special
 
 from ..exceptions import FitError, StatsInputError
-from ._checks import histogram
+from ._checks import is_histogram_object, spectrum
 from .dijet import DijetFitResult, DijetShape, dijet_fit, mass_resolution
 
 __all__ = ["BumpHuntResult", "GlobalSignificance", "bump_hunt", "describe_z_global", "global_significance",
@@ -461,7 +461,7 @@ def global_significance(spectra: Sequence[tuple], *, widths=("resolution", WIDTH
                         rng=None, n_params: int | str = "auto", u0: float = 4.0, u1: float = 9.0, fits=None,
                         batch: int = 500, max_toys: int | None = None, precision: float = 0.3,
                         time_budget_s: float | None = None) -> GlobalSignificance:
-    """Look-elsewhere correction over several spectra (each (counts, edges)) searched together.
+    """Look-elsewhere correction over several spectra (each (counts, edges) or a hist.Hist) searched together.
 
     Toys come in rounds: first `n_toys`, then the total doubles until `max_toys` (default: `n_toys`, a fixed
     budget) while fewer than 1/precision^2 toys reach the observed Z_local (the relative precision of p_global),
@@ -483,13 +483,13 @@ def global_significance(spectra: Sequence[tuple], *, widths=("resolution", WIDTH
     if not 0 < precision < 1:
         raise StatsInputError(f"precision must be in (0, 1), got {precision}")
     rng = np.random.default_rng(rng)
+    spectra = [spectrum(s)[:2] if is_histogram_object(s) else spectrum(*s)[:2] for s in spectra]
     fits = fits or [dijet_fit(c, e, n_params=n_params) for c, e in spectra]
     _usable(fits)
     started = time.perf_counter()
     obs_best = (-1.0, 0, 0.0, "")
     scans = []
     for channel, ((counts, edges), fit) in enumerate(zip(spectra, fits, strict=True)):
-        counts, edges = histogram(counts, edges)
         templates = signal_templates(edges, widths=widths)
         factors = profile_factors(fit, templates)
         _, z_obs = local_scan(counts[None], fit.expected[None], templates, factors=factors)
@@ -552,17 +552,17 @@ def global_significance(spectra: Sequence[tuple], *, widths=("resolution", WIDTH
     )
 
 
-def bump_hunt(counts, edges, *, widths=("resolution", WIDTH_15), rng=None, n_toys: int = 2000,
+def bump_hunt(counts, edges=None, *, widths=("resolution", WIDTH_15), rng=None, n_toys: int = 2000,
               n_params: int | str = "auto", fit: DijetFitResult | None = None, max_toys: int | None = None,
               precision: float = 0.3, time_budget_s: float | None = None) -> BumpHuntResult:
-    """Scan one spectrum for its most significant bump; global significance from toys (see
-    `global_significance` for `n_toys`, `max_toys`, `precision`, `time_budget_s`).
+    """Scan one spectrum (`counts, edges`, or one hist.Hist) for its most significant bump; global significance
+    from toys (see `global_significance` for `n_toys`, `max_toys`, `precision`, `time_budget_s`).
 
     rng: int seed or numpy Generator (toys). Returns the best mass, width, Z_local, fitted signal events (the
     background profiled to first order), the global significance and the whole scan. A fit that is not usable
     (see `dijet_fit`) is refused with a FitError saying why.
     """
-    counts, edges = histogram(counts, edges)
+    counts, edges, _ = spectrum(counts, edges)  # a hist.Hist's counts are the data (Poisson)
     fit = fit or dijet_fit(counts, edges, n_params=n_params)
     _usable([fit])
     templates = signal_templates(edges, widths=widths)

@@ -19,7 +19,7 @@ import numpy as np
 from scipy import stats as sps
 
 from ..exceptions import FitError, StatsInputError
-from ._checks import histogram
+from ._checks import spectrum
 
 __all__ = ["dijet_function", "dijet_expected", "dijet_nodes", "dijet_fit", "DijetFitResult", "DijetShape",
            "resolution_binning", "mass_resolution"]
@@ -191,9 +191,10 @@ def _fit_member(counts, edges, sqrt_s, n_params, starts, ratio=None, keep=None):
     return best
 
 
-def dijet_fit(counts, edges, *, n_params: int | str = 5, sqrt_s: float = 13000.0,
+def dijet_fit(counts, edges=None, *, n_params: int | str = 5, sqrt_s: float = 13000.0,
               alpha: float = 0.05, variances=None, exclude=None) -> DijetFitResult:
-    """Fit the dijet function to a histogram with a binned Poisson likelihood.
+    """Fit the dijet function to a histogram with a binned Poisson likelihood: `counts, edges` arrays or one
+    histogram object (hist.Hist; a weighted one is fitted as weighted simulation with its variances).
 
     variances: for weighted simulation, the sum of squared weights per bin; the fit then works on effective
     entries (module docstring).
@@ -208,7 +209,7 @@ def dijet_fit(counts, edges, *, n_params: int | str = 5, sqrt_s: float = 13000.0
     where the signal is not); chi2, ndf and p-value then count the other bins only, while `expected` and `pulls`
     cover every bin.
     """
-    counts, edges = histogram(counts, edges)
+    counts, edges, variances = spectrum(counts, edges, variances)
     keep = None
     if exclude is not None:
         exclude = np.asarray(exclude, dtype=bool)

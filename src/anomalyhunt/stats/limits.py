@@ -20,7 +20,7 @@ import numpy as np
 from scipy import optimize, special
 
 from ..exceptions import FitError, StatsInputError
-from ._checks import histogram
+from ._checks import spectrum
 from .bumphunt import signal_templates
 from .dijet import DijetFitResult, dijet_fit
 from .likelihood import SignalPlusBackground
@@ -86,14 +86,15 @@ def _cls(stat: float, sqrt_qa: float) -> float:
     return float(special.ndtr(-(stat + sqrt_qa)) / max(special.ndtr(-stat), 1e-300))
 
 
-def upper_limits(counts, edges, *, width="resolution", cl: float = 0.95, fit: DijetFitResult | None = None,
+def upper_limits(counts, edges=None, *, width="resolution", cl: float = 0.95, fit: DijetFitResult | None = None,
                  n_params: int | str = "auto", masses=None, background: str = "profiled") -> LimitResult:
-    """CLs upper limits on the number of signal events of a Gaussian at every scanned mass (or at `masses`).
+    """CLs upper limits on the number of signal events of a Gaussian at every scanned mass (or at `masses`), for a
+    spectrum given as `counts, edges` or one hist.Hist.
 
     background: "profiled" (the dijet parameters float in every fit, the default) or "fixed" (the
     background-only fit held fixed). A fit that is not usable (see `dijet_fit`) is refused.
     """
-    counts, edges = histogram(counts, edges)
+    counts, edges, _ = spectrum(counts, edges)  # a hist.Hist's counts are the data (Poisson)
     if background not in ("profiled", "fixed"):
         raise StatsInputError(f"background must be 'profiled' or 'fixed', got {background!r}")
     fit = fit or dijet_fit(counts, edges, n_params=n_params)

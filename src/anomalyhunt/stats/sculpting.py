@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import stats as sps
 
+from ._checks import spectrum
 from .bumphunt import bump_hunt
 from .dijet import DijetFitResult, dijet_fit
 
@@ -34,12 +35,14 @@ class SculptingResult:
     fit: DijetFitResult
 
 
-def sculpting_check(counts, edges, *, alpha: float = 0.01, n_toys: int = 1000, rng=None,
+def sculpting_check(counts, edges=None, *, alpha: float = 0.01, n_toys: int = 1000, rng=None,
                     min_expected: float = 1.0, variances=None) -> SculptingResult:
     """Fit, read off pulls (bins with at least `min_expected` events), and bump-hunt the spectrum.
 
-    variances: sum of squared weights per bin when `counts` are weighted simulation (see `dijet_fit`).
+    variances: sum of squared weights per bin when `counts` are weighted simulation (see `dijet_fit`); a weighted
+    hist.Hist given alone as `counts` brings its own.
     """
+    counts, edges, variances = spectrum(counts, edges, variances)
     fit = dijet_fit(counts, edges, n_params="auto", variances=variances)
     used = fit.expected / fit.entry_weight >= min_expected
     pulls = np.abs(fit.pulls[used]) if used.any() else np.abs(fit.pulls)

@@ -151,3 +151,47 @@ def test_weighted_fit_refuses_mismatched_variances():
         dijet_fit(np.ones(3), np.array([300.0, 400, 500, 600]), variances=np.ones(2))
     with pytest.raises(StatsInputError, match="zero variance"):
         dijet_fit(np.ones(3), np.array([300.0, 400, 500, 600]), variances=np.array([1.0, 0.0, 1.0]))
+
+
+@pytest.mark.parametrize("kind", ["regular", "variable", "weighted", "root"])
+def test_statistics_take_a_histogram_object_as_they_take_counts_and_edges(tmp_path, kind):
+    """dijet_fit, bump_hunt, upper_limits and the global significance on a hist.Hist (regular or variable axis,
+    Double or Weight storage) or a TH1 read back with uproot give what they give on (counts, edges); a weighted
+    histogram is fitted as weighted simulation with its own variances."""
+    import hist
+    import uproot
+
+    from anomalyhunt.stats import bump_hunt, global_significance, upper_limits
+
+    axis = hist.axis.Variable(np.geomspace(400.0, 3000.0, 41)) if kind == "variable" \
+        else hist.axis.Regular(40, 400.0, 3000.0)
+    edges = np.asarray(axis.edges)
+    mu = dijet_expected(np.array([1.0, 10.0, -4.0]), edges)
+    mu *= 2e4 / mu.sum()
+    counts = np.random.default_rng(3).poisson(mu).astype(float)
+    if kind == "weighted":
+        h = hist.Hist(axis, storage=hist.storage.Weight())
+        h.view().value, h.view().variance = counts * 0.5, counts * 0.25  # events of weight 0.5
+        fit_h, fit_a = dijet_fit(h, n_params=3), dijet_fit(counts * 0.5, edges, n_params=3, variances=counts * 0.25)
+        np.testing.assert_allclose(fit_h.expected, fit_a.expected)
+        assert fit_h.entry_weight == pytest.approx(0.5)
+        return
+    h = hist.Hist(axis)
+    h.view()[:] = counts
+    if kind == "root":
+        with uproot.recreate(tmp_path / "spectra.root") as f:
+            f["m_jj"] = h
+        h = uproot.open(tmp_path / "spectra.root")["m_jj"]
+    np.testing.assert_allclose(dijet_fit(h, n_params=3).expected, dijet_fit(counts, edges, n_params=3).expected,
+                               rtol=1e-8)
+    on_hist, on_arrays = bump_hunt(h, n_toys=50, rng=1), bump_hunt(counts, edges, n_toys=50, rng=1)
+    # a TH1 keeps its axis as (nbins, low, high): its edges may differ from hist's in the last digit
+    assert on_hist.mass == pytest.approx(on_arrays.mass, rel=1e-12) and on_hist.p_global == on_arrays.p_global
+    assert on_hist.z_local == pytest.approx(on_arrays.z_local, rel=1e-8)
+    masses = [1000.0, 2000.0]
+    np.testing.assert_allclose(upper_limits(h, masses=masses).observed,
+                               upper_limits(counts, edges, masses=masses).observed, rtol=1e-6)
+    assert global_significance([h], n_toys=50, rng=2).p_global == global_significance([(counts, edges)], n_toys=50,
+                                                                                       rng=2).p_global
+    with pytest.raises(StatsInputError, match="not both"):
+        dijet_fit(h, edges)
