@@ -41,5 +41,5 @@ def test_fourlepton_background_is_mostly_on_shell_zz(fourlepton_samples):
     v = ak.zip({k: ev.electrons[k] for k in ("pt", "eta", "phi", "mass")}, with_name="Momentum4D")
     m_ee = ak.to_numpy((v[:, 0] + v[:, 1]).mass)
     assert np.median(m_ee) == pytest.approx(91.2, abs=3.0)
-    # the generated cross section: LO q qbar -> ZZ*/gamma* plus gg -> h -> ZZ*, to 2e/2mu pairs (see README)
+    # the generated cross section: LO q qbar -> ZZ*/gamma* plus gg -> h -> ZZ*, to 2e/2mu pairs (see docs/methods.md)
     assert 0.1 < manifest["sigma_pb"] < 0.25
