@@ -9,12 +9,12 @@ from .io import (
     completeness,
     dataset_files,
     iter_chunks,
-    read,
     read_manifest,
     read_metadata,
     write,
     write_manifest,
 )
+from .reading import read
 from .samples import SampleSummary, dataset_summary, group_split, load_samples, unweight
 from .schema import COLLECTIONS, EVENT_FIELDS, LEPTON_COLLECTIONS, empty_events, schema_problems
 

@@ -25,7 +25,7 @@ from .schema import COLLECTIONS, OBJECT_FIELDS, schema_problems
 __all__ = [
     "MANIFEST",
     "write",
-    "read",
+    "read_dataset",
     "read_metadata",
     "iter_chunks",
     "dataset_files",
@@ -348,31 +348,10 @@ def dataset_files(path: str | os.PathLike) -> list[Path]:
     return files
 
 
-def read(path: str | os.PathLike, *, format: str | None = None, allow_incomplete: bool = False,
-         **options: Any) -> ak.Array:
-    """All events of a file or dataset folder, validated against the contract (and finite).
-
-    Our Parquet files and dataset folders are read as they are; a dataset whose manifest says it is incomplete
-    (a killed generation) is an error unless `allow_incomplete`. Any other file is read through the reader of
-    its format (`format`, or recognised from the file: nanoaod, physlite, delphes, lhe, hepmc, adc2021), and
-    `options` are the fields of `events.ImportConfig` (selection, cuts, cross_section_pb, luminosity_fb, label,
-    process, event_selection, chunk_size, seed).
-    """
-    path = Path(path)
-    if format is None and path.is_file() and path.suffix.lower() != ".parquet":
-        from .formats import detect_format
-
-        format = detect_format(path)
-    if format not in (None, "anomalyhunt"):
-        from .importer import ImportConfig, read_external
-
-        try:
-            config = ImportConfig(inputs=(str(path),), format=format, **options)
-        except TypeError as exc:
-            raise ConfigError(f"events.read: {exc}") from None
-        return read_external(config)
-    if options:
-        raise ConfigError(f"events.read: {', '.join(options)} only apply to outside formats, not to {path}")
+def read_dataset(path: str | os.PathLike, *, allow_incomplete: bool = False) -> ak.Array:
+    """All events of one of our Parquet files or dataset folders, validated against the contract (and finite); a
+    dataset whose manifest says it is incomplete (a killed generation) is an error unless `allow_incomplete`.
+    `events.read` reads outside formats as well."""
     check_complete(path, allow_incomplete)
     arrays = [_read_file(f) for f in dataset_files(path)]
     return arrays[0] if len(arrays) == 1 else ak.concatenate(arrays)

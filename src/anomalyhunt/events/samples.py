@@ -12,6 +12,7 @@ import numpy as np
 
 from ..exceptions import EventFileError
 from . import io as event_io
+from .reading import read
 
 __all__ = ["SampleSummary", "dataset_summary", "load_samples", "unweight"]
 
@@ -32,7 +33,7 @@ def load_samples(paths: tuple[str, ...] | list[str], *, allow_incomplete: bool =
     events, n_i / sum n, so that the process still sums to its cross section instead of a multiple of it.
     Datasets without a manifest (single files) count their selected events instead.
     """
-    parts = [event_io.read(path, allow_incomplete=allow_incomplete) for path in paths]
+    parts = [read(path, allow_incomplete=allow_incomplete) for path in paths]
     procs = [np.asarray(ev.process.to_list() if len(ev) else [], dtype=object) for ev in parts]
     repeated = Counter(name for proc in procs for name in set(proc))
     if any(count > 1 for count in repeated.values()):
@@ -87,7 +88,7 @@ def dataset_summary(path: str) -> tuple[tuple[int, int] | None, list[SampleSumma
     """(incompleteness, per-process summaries) of a file or dataset; incompleteness is (chunks done, chunks
     planned) for a dataset whose generation did not finish, else None. Incomplete datasets are read anyway."""
     status = event_io.completeness(path)
-    data = event_io.read(path, allow_incomplete=True)
+    data = read(path, allow_incomplete=True)
     process = np.asarray(data.process.to_list() if len(data) else [], dtype=object)
     weights = np.asarray(data.weight, dtype=np.float64)
     out = []
