@@ -43,8 +43,9 @@ __all__ = ["Excess", "SidebandCheck", "SpectrumModel", "ToyBudget", "background_
 class SidebandCheck:
     """The background model of one spectrum judged outside its most significant window.
 
-    window: (low, high) edges of the bins left out (GeV), those of the signal hypothesis whose sideband refit
-    describes the data best; chi2, ndf, p_value: Poisson deviance of that refit over the other bins;
+    window: (low, high) edges of the bins left out (GeV): those of the first signal width whose sideband refit
+    passes, else of the most significant hypothesis; chi2, ndf, p_value: Poisson deviance of that refit over the
+    other bins;
     max_abs_pull: its largest |pull| in a bin outside the window that holds data; passed: the refit converged
     with p_value >= p_min and max_abs_pull <= max_pull, and the fit the hunt uses does not predict events where
     the data hold none; reason: why not, in words."""
