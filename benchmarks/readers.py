@@ -17,9 +17,9 @@ from pathlib import Path
 import awkward as ak
 import uproot
 
-from anomalyhunt.events.formats import SELECTIONS, get_reader
-from anomalyhunt.events.formats import nanoaod as nano_mod
-from anomalyhunt.events.formats import physlite as physlite_mod
+from anomalyhunt.ingest.formats import SELECTIONS, get_reader
+from anomalyhunt.ingest.formats import nanoaod as nano_mod
+from anomalyhunt.ingest.formats import physlite as physlite_mod
 
 TESTDATA = Path(__file__).resolve().parents[2] / "shared" / "testdata"
 

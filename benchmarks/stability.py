@@ -28,8 +28,8 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from anomalyhunt.events import load_samples  # noqa: E402
 from anomalyhunt.features import feature_spec, flatten, padded_four_vectors, rmm  # noqa: E402
+from anomalyhunt.ingest import load_samples  # noqa: E402
 from anomalyhunt.models import Autoencoder  # noqa: E402
 from anomalyhunt.stats import auc  # noqa: E402
 

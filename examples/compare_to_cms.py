@@ -22,6 +22,7 @@ import numpy as np
 from scipy import stats as sps
 
 from anomalyhunt import events as ev
+from anomalyhunt import ingest
 from anomalyhunt.exceptions import AnomalyHuntError
 from anomalyhunt.features import feature_spec, flatten, rmm, rmm_cell_names
 from anomalyhunt.models import Autoencoder
@@ -48,7 +49,7 @@ def main() -> None:
 
     # everything that can be refused is checked before the output folder exists: no empty folder is left behind
     model = Autoencoder.load(args.model)
-    samples = {"generated ttbar": ev.read(args.generated), "CMS ttbar": ev.read(args.cms)}
+    samples = {"generated ttbar": ingest.read(args.generated), "CMS ttbar": ingest.read(args.cms)}
     out = Path(args.out)
     matrices = {k: rmm(v, preset=args.preset) for k, v in samples.items()}
     weights = {k: np.asarray(v.weight, dtype=np.float64) for k, v in samples.items()}

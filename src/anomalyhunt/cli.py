@@ -56,6 +56,29 @@ def _cmd_methods(args: argparse.Namespace) -> int:
     width = max(len(m.name) for m in registered)
     for m in registered:
         print(f"{m.name:<{width}}  {m.description}")
+        print(f"{'':<{width}}  detector: {m.detectors}")
+    return 0
+
+
+def _cmd_detectors(args: argparse.Namespace) -> int:
+    from .detectors import BUILTIN_DETECTORS
+    from .methods import methods
+
+    takers: dict[str, list[str]] = {}
+    for m in methods():
+        for kind in m.accepts:
+            takers.setdefault(kind, []).append(m.name)
+    width = max(len(n) for n in BUILTIN_DETECTORS)
+    for name, entry in BUILTIN_DETECTORS.items():
+        used_by = ", ".join(takers.get(entry.accepts, [])) or ("double_ae (its own)" if name == "double_ae" else "-")
+        print(f"{name:<{width}}  {entry.accepts:<12}  {entry.description}")
+        print(f"{'':<{width}}  {'':<12}  used by: {used_by}")
+    print("\nYour own, in a run config's detector: section:\n"
+          "  detector: {import: \"sklearn.ensemble:IsolationForest\", params: {n_estimators: 200}}  "
+          "(any class with fit and score_samples or decision_function; runs that code)\n"
+          "  detector: {onnx: model.onnx}  (a trained model, scored only; one number per event)\n"
+          "Inputs: flat = one row of numbers per event or jet; jet_sequence = a jet's constituents in order; "
+          "labelled = a classifier trained on labels.")
     return 0
 
 
@@ -76,7 +99,7 @@ def _cmd_generate(args: argparse.Namespace) -> int:
 
 
 def _cmd_import(args: argparse.Namespace) -> int:
-    from .events import ImportConfig, import_files
+    from .ingest import ImportConfig, import_files
     from .progress import progress
 
     config = ImportConfig(inputs=tuple(args.inputs), format=args.format, selection=args.selection,
@@ -99,7 +122,7 @@ def _cmd_import(args: argparse.Namespace) -> int:
 def _cmd_selections(args: argparse.Namespace) -> int:
     from dataclasses import fields
 
-    from .events import READERS, SELECTIONS
+    from .ingest import READERS, SELECTIONS
 
     for reader in READERS.values():
         print(f"{reader.name}: {reader.description}")
@@ -113,7 +136,7 @@ def _cmd_selections(args: argparse.Namespace) -> int:
 
 
 def _cmd_info(args: argparse.Namespace) -> int:
-    from .events import dataset_summary
+    from .ingest import dataset_summary
 
     status, samples = dataset_summary(args.path)
     total = sum(s.n_events for s in samples)
@@ -141,11 +164,11 @@ def _cmd_features(args: argparse.Namespace) -> int:
 def _cmd_plot_rmm(args: argparse.Namespace) -> int:
     import numpy as np
 
-    from . import events
+    from . import ingest
     from .features import rmm
     from .plots import mean_rmm_figure
 
-    data = events.read(args.input)
+    data = ingest.read(args.input)
     samples = np.asarray(data.process.to_list() if len(data) else [])
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -219,8 +242,12 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("processes", help="list the process catalogue")
     p.set_defaults(func=_cmd_processes)
 
-    p = sub.add_parser("methods", help="list the search methods a run config can name")
+    p = sub.add_parser("methods", help="list the search methods a run config can name, and the detectors each takes")
     p.set_defaults(func=_cmd_methods)
+
+    p = sub.add_parser("detectors", help="list the built-in anomaly detectors, the inputs each takes, and how to "
+                                         "bring your own")
+    p.set_defaults(func=_cmd_detectors)
 
     p = sub.add_parser("generate", help="generate, reconstruct and select events with Pythia (Dask, resumable)")
     p.add_argument("--process", required=True, help="catalogue name (see `anomalyhunt processes`)")

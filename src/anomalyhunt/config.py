@@ -17,7 +17,7 @@ from typing import Any
 
 from .exceptions import ConfigError
 
-__all__ = ["check_types", "from_mapping", "describe_type"]
+__all__ = ["check_types", "config_dict", "from_mapping", "describe_type"]
 
 
 def describe_type(tp) -> str:
@@ -105,6 +105,10 @@ def _convert(value, tp, where: str):
     if dataclasses.is_dataclass(tp):
         if isinstance(value, tp):
             return value
+        if hasattr(tp, "from_config"):  # a section with its own YAML shape (e.g. `detector:`)
+            if not isinstance(value, str | Mapping):
+                raise _Mismatch
+            return tp.from_config(value, where=f"{where}: ")
         if isinstance(value, Mapping):
             return from_mapping(tp, value, where=f"{where}: ")
         raise _Mismatch
@@ -153,3 +157,20 @@ def from_mapping(cls, data: Mapping[str, Any], *, where: str = ""):
         if missing:
             raise ConfigError(f"{where}missing required field(s) {missing}") from None
         raise ConfigError(f"{where}{exc}") from None
+
+
+def config_dict(config) -> dict[str, Any]:
+    """`dataclasses.asdict`, except that a section with its own YAML shape (`as_config()`) is written in it, so
+    that config.json reads back as the YAML it came from."""
+    def convert(value):
+        if dataclasses.is_dataclass(value) and not isinstance(value, type):
+            if hasattr(value, "as_config"):
+                return value.as_config()
+            return {f.name: convert(getattr(value, f.name)) for f in dataclasses.fields(value)}
+        if isinstance(value, tuple | list):
+            return type(value)(convert(v) for v in value)
+        if isinstance(value, dict):
+            return {k: convert(v) for k, v in value.items()}
+        return value
+
+    return convert(config)

@@ -6,7 +6,7 @@ import sys
 import numpy as np
 import pytest
 
-from anomalyhunt import events
+from anomalyhunt import events, ingest
 from anomalyhunt.exceptions import EventFileError
 from anomalyhunt.features import feature_spec, load_feature_file, rmm, rmm_cell_names
 from anomalyhunt.generate import GenerationConfig, generate
@@ -23,7 +23,7 @@ def sm_dataset(tmp_path_factory):
 
 def test_t5n10_rmm_of_generated_sm_events_lies_in_unit_interval(sm_dataset):
     for process in ("ttbar", "wjets"):
-        m = rmm(events.read(sm_dataset / process), preset="T5N10")
+        m = rmm(ingest.read(sm_dataset / process), preset="T5N10")
         assert len(m) > 20
         assert m.min() >= 0.0
         assert m.max() <= 1.0, rmm_cell_names("T5N10")[np.unravel_index(m.max(axis=0).argmax(), m.shape[1:])]
@@ -33,7 +33,7 @@ def test_t5n10_rmm_of_generated_sm_events_lies_in_unit_interval(sm_dataset):
 def test_features_file_matches_in_memory_computation_chunked_and_on_dask(sm_dataset, tmp_path):
     source = sm_dataset / "ttbar"
     config = FeatureConfig(kind="rmm", preset="atlas2024")
-    direct = rmm(events.read(source), preset="atlas2024")
+    direct = rmm(ingest.read(source), preset="atlas2024")
     write_features(source, tmp_path / "a.npy", config, step=37, workers=0)
     write_features(source, tmp_path / "b.npy", config, step=50, workers=2)
     a, spec = load_feature_file(tmp_path / "a.npy", spec=feature_spec("rmm", "atlas2024"),

@@ -12,7 +12,7 @@ import awkward as ak
 import numpy as np
 import pytest
 
-from anomalyhunt import events
+from anomalyhunt import events, ingest
 from anomalyhunt.exceptions import ConfigError
 from anomalyhunt.generate import GenerationConfig, generate, generate_many
 from anomalyhunt.generate.processes import get_process
@@ -33,20 +33,20 @@ def ttbar_reference(tmp_path_factory):
 def test_same_seed_gives_identical_events_on_dask_and_in_process(ttbar_reference, tmp_path):
     config, out, _ = ttbar_reference
     generate(config, tmp_path, workers=2)
-    assert ak.to_list(events.read(tmp_path)) == ak.to_list(events.read(out))
+    assert ak.to_list(ingest.read(tmp_path)) == ak.to_list(ingest.read(out))
 
 
 def test_different_seed_gives_different_events(ttbar_reference, tmp_path):
     config, out, _ = ttbar_reference
     generate(GenerationConfig("ttbar", 200, seed=12, chunk_size=200), tmp_path, workers=0)
-    first = events.read(out)
-    other = events.read(tmp_path)
+    first = ingest.read(out)
+    other = ingest.read(tmp_path)
     assert ak.to_list(other.jets[:20]) != ak.to_list(first.jets[:20])
 
 
 def test_manifest_counts_and_weights_sum_to_selected_cross_section(ttbar_reference):
     _, out, manifest = ttbar_reference
-    ev = events.read(out)
+    ev = ingest.read(out)
     assert manifest["complete"] and manifest["n_generated"] == 600
     assert manifest["n_selected"] == len(ev) > 0
     assert np.sum(ev.weight) == pytest.approx(manifest["selected_sigma_pb"], rel=1e-9)
@@ -82,10 +82,10 @@ def test_datasets_generated_together_match_alone_and_each_resumes(ttbar_referenc
     seen = []
     manifests = generate_many(jobs, client=generation_client, progress=lambda done, total: seen.append((done, total)))
     assert seen[0] == (0, 4) and seen[-1] == (4, 4) and len(seen) == 5
-    assert ak.to_list(events.read(tmp_path / "tt")) == ak.to_list(events.read(out))
+    assert ak.to_list(ingest.read(tmp_path / "tt")) == ak.to_list(ingest.read(out))
     for (job, folder), manifest in zip(jobs, manifests, strict=True):
         assert manifest["complete"] and manifest["sample"] == job.sample and manifest["n_generated"] == job.n_events
-        assert len(events.read(folder)) == manifest["n_selected"]
+        assert len(ingest.read(folder)) == manifest["n_selected"]
         assert generate(job, folder, workers=0) == manifest  # rebuilt from the chunk files alone: the same
     untouched = (tmp_path / "w" / "chunk-00000.parquet").stat().st_mtime_ns
     (tmp_path / "tt" / "chunk-00001.parquet").unlink()
@@ -94,7 +94,7 @@ def test_datasets_generated_together_match_alone_and_each_resumes(ttbar_referenc
     again = generate_many(jobs, client=generation_client, progress=lambda done, total: seen.append((done, total)))
     assert seen == [(3, 4), (4, 4)] and again == manifests
     assert not list((tmp_path / "tt").glob(".*.part"))
-    assert ak.to_list(events.read(tmp_path / "tt")) == ak.to_list(events.read(out))
+    assert ak.to_list(ingest.read(tmp_path / "tt")) == ak.to_list(ingest.read(out))
     assert (tmp_path / "w" / "chunk-00000.parquet").stat().st_mtime_ns == untouched
 
 
@@ -123,7 +123,7 @@ def test_killed_run_resumes_to_exactly_the_requested_events(ttbar_reference, tmp
     subprocess.run(args, check=True, capture_output=True)
     manifest = events.read_manifest(tmp_path)
     assert manifest["complete"] and manifest["n_generated"] == 600
-    assert ak.to_list(events.read(tmp_path)) == ak.to_list(events.read(out))
+    assert ak.to_list(ingest.read(tmp_path)) == ak.to_list(ingest.read(out))
 
 
 def test_rerun_into_a_folder_of_another_dataset_is_refused(ttbar_reference):
@@ -217,7 +217,7 @@ def test_total_weight_does_not_depend_on_the_chunking(tmp_path, generate_togethe
     for chunk_size, out in zip(sizes, folders, strict=True):
         manifest = events.read_manifest(out)
         assert len(manifest["files"]) == 800 // chunk_size
-        totals[chunk_size] = np.sum(events.read(out).weight) / (manifest["n_selected"] / manifest["n_generated"])
+        totals[chunk_size] = np.sum(ingest.read(out).weight) / (manifest["n_selected"] / manifest["n_generated"])
         assert totals[chunk_size] == pytest.approx(manifest["sigma_pb"], rel=0.1)
     assert totals[200] == pytest.approx(totals[800], rel=0.15)
 
@@ -227,7 +227,7 @@ def test_no_two_chunks_share_events(ttbar_reference):
     assert len(manifest["files"]) == 3
     keys = []
     for entry in manifest["files"]:
-        ev = events.read(out / entry["file"])
+        ev = ingest.read(out / entry["file"])
         keys.append({(round(float(m), 4), len(j)) + tuple(np.round(ak.to_numpy(j.pt[:2]), 4))
                      for m, j in zip(ev.met.pt, ev.jets, strict=True)})
     assert not (keys[0] & keys[1]) and not (keys[1] & keys[2]) and not (keys[0] & keys[2])

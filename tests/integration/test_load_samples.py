@@ -6,8 +6,9 @@ import numpy as np
 import pytest
 
 from anomalyhunt import events as event_io
-from anomalyhunt.events import load_samples
+from anomalyhunt import ingest
 from anomalyhunt.generate import GenerationConfig
+from anomalyhunt.ingest import load_samples
 
 
 def test_repeated_process_weights_are_shared_by_generated_events(tmp_path, disco_samples, generate_together):
@@ -26,10 +27,10 @@ def test_repeated_process_weights_are_shared_by_generated_events(tmp_path, disco
     # the merged selected cross section is the generated-event-weighted mean of the two estimates
     assert weight[process == "z_ll"].sum() == pytest.approx((n[0] * sigma[0] + n[1] * sigma[1]) / sum(n), rel=1e-9)
     # per-event weights are now equal across the two seeds (both are sigma / 900 per generated event, roughly)
-    first = weight[: len(event_io.read(paths[0]))]
-    second = weight[len(first): len(first) + len(event_io.read(paths[1]))]
+    first = weight[: len(ingest.read(paths[0]))]
+    second = weight[len(first): len(first) + len(ingest.read(paths[1]))]
     assert first.mean() == pytest.approx(second.mean(), rel=0.15)
     # a process that appears once is untouched
-    alone = event_io.read(str(other))
+    alone = ingest.read(str(other))
     assert len(set(process[-len(alone):].tolist())) == 1
     assert weight[-len(alone):].sum() == pytest.approx(alone.weight.to_numpy().sum())

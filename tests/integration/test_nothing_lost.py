@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 
 from anomalyhunt import events as ev
+from anomalyhunt import ingest
 from anomalyhunt.cli import main
 from anomalyhunt.events.io import read_manifest, write_manifest
 from anomalyhunt.exceptions import EventFileError
@@ -106,7 +107,7 @@ def test_a_chunk_of_another_dataset_is_refused_by_every_reader(capsys, tmp_path,
         code, err = _cli(capsys, *argv)
         assert code == 2 and "chunk-00001.parquet: belongs to another dataset" in err, (argv, err)
     with pytest.raises(EventFileError, match="another dataset"):
-        ev.read(ttbar)
+        ingest.read(ttbar)
     assert not (tmp_path / "x.npy").exists()
 
 
@@ -268,7 +269,7 @@ def test_info_and_read_accept_an_intact_dataset(capsys, datasets):
     code, _ = _cli(capsys, "info", datasets / "ttbar")
     assert code == 0
     manifest = json.loads((datasets / "ttbar" / "manifest.json").read_text())
-    assert len(ev.read(datasets / "ttbar")) == manifest["n_selected"] and manifest["dataset_id"]
+    assert len(ingest.read(datasets / "ttbar")) == manifest["n_selected"] and manifest["dataset_id"]
     assert all(ev.read_metadata(datasets / "ttbar" / f["file"])["dataset_id"] == manifest["dataset_id"]
                for f in manifest["files"])
 

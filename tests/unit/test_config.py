@@ -74,6 +74,6 @@ def test_run_configs_with_generation():
 def test_every_method_is_registered_once_with_a_validated_config():
     for name in method_names():
         method = get_method(name)
-        assert method.name == name and method.description and method.summary_keys
+        assert method.name == name and method.description and method.detectors and method.result_type()
         with pytest.raises(ConfigError):
             method.config(samples=())

@@ -351,7 +351,7 @@ def dataset_files(path: str | os.PathLike) -> list[Path]:
 def read_dataset(path: str | os.PathLike, *, allow_incomplete: bool = False) -> ak.Array:
     """All events of one of our Parquet files or dataset folders, validated against the contract (and finite); a
     dataset whose manifest says it is incomplete (a killed generation) is an error unless `allow_incomplete`.
-    `events.read` reads outside formats as well."""
+    `ingest.read` reads outside formats as well."""
     check_complete(path, allow_incomplete)
     arrays = [_read_file(f) for f in dataset_files(path)]
     return arrays[0] if len(arrays) == 1 else ak.concatenate(arrays)

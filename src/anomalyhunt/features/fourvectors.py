@@ -5,10 +5,10 @@ from __future__ import annotations
 import awkward as ak
 import numpy as np
 
-from ..events.adc2021 import ADC2021_SLOTS, adc2021_names, adc2021_slots
+from ..ingest.adc2021 import ADC2021_SLOTS, adc2021_names, adc2021_slots
 from .rmm import RMMLayout, ordered_objects, rmm_layout
 
-# the ADC2021 slot layout belongs to its reader (events.adc2021); it is re-exported here as a feature space
+# the ADC2021 slot layout belongs to its reader (ingest.adc2021); it is re-exported here as a feature space
 __all__ = ["padded_four_vectors", "four_vector_names", "adc2021_slots", "adc2021_names", "ADC2021_SLOTS"]
 
 

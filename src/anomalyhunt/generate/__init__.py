@@ -1,8 +1,6 @@
-"""Event generation: the process catalogue, Pythia, reconstruction presets and parallel runs."""
+"""Event generation: the process catalogue, Pythia, and parallel, resumable runs (reconstruction is `reco`)."""
 
-from .detector import PRESETS, DetectorPreset, get_preset
 from .processes import CATALOGUE, Process, get_process, process_names, sample_name
-from .reconstruction import reconstruct, select
 from .runner import (
     ChunkSummary,
     GenerationConfig,
@@ -15,20 +13,15 @@ from .runner import (
 
 __all__ = [
     "CATALOGUE",
-    "PRESETS",
     "ChunkSummary",
-    "DetectorPreset",
     "GenerationConfig",
     "Process",
     "detector_changes",
     "generate",
     "generate_chunk",
     "generate_many",
-    "get_preset",
     "get_process",
     "process_names",
-    "reconstruct",
     "sample_name",
-    "select",
     "source_events",
 ]

@@ -10,7 +10,7 @@ import numpy as np
 
 from ..exceptions import GenerationError
 from ..native_output import quiet_native
-from .reconstruction import is_b_hadron
+from ..reco.reconstruction import is_b_hadron
 
 __all__ = ["PythiaBatch", "PythiaRun", "pythia_version", "quiet_stdout", "MB_TO_PB"]
 

@@ -22,10 +22,10 @@ from .. import __version__
 from ..events import io as event_io
 from ..exceptions import ConfigError
 from ..parallel import dask_client, run_futures
-from .detector import DetectorPreset, get_preset
+from ..reco.detector import DetectorPreset, get_preset
+from ..reco.reconstruction import reconstruct, select
 from .processes import CATALOGUE, get_process, sample_name
 from .pythia import PythiaRun, pythia_version
-from .reconstruction import reconstruct, select
 
 __all__ = ["GenerationConfig", "ChunkSummary", "generate", "generate_chunk", "generate_many", "chunk_seeds",
            "detector_changes", "source_events"]

@@ -1,8 +1,9 @@
 """Search methods, one package each, found by the YAML `method:` name.
 
 Adding a method: a package with `config.py` (frozen, validated config dataclass), `run.py` (run -> frozen result
-with `summary()`, `lines()`, `report()`), `report.py`, and `METHOD = Method(...)` in its `__init__`; then one
-line in `_PACKAGES` below. Nothing in the CLI or the pipeline changes.
+dataclass on `SearchResult`, whose fields are summary.json), `report.py` (`report_sections` -> `Report` of
+`Section`s, `summary_lines`), and `METHOD = Method(...)` in its `__init__`; then one line in `_PACKAGES` below.
+Nothing in the CLI or the pipeline changes.
 """
 
 from __future__ import annotations
@@ -10,18 +11,19 @@ from __future__ import annotations
 import importlib
 
 from ..exceptions import ConfigError
-from .base import Method, MethodResult, Report, html_table
+from .base import Method, MethodResult, Report, SearchResult, Section, html_table, report_only
 from .ceiling import (
     CeilingConfig,
     ceiling_entry,
-    ceiling_html,
     ceiling_lines,
+    ceiling_section,
     cross_fitted_scores,
     supervised_ceiling,
 )
 
-__all__ = ["CeilingConfig", "Method", "MethodResult", "Report", "ceiling_entry", "ceiling_html", "ceiling_lines",
-           "cross_fitted_scores", "get_method", "html_table", "method_names", "methods", "supervised_ceiling"]
+__all__ = ["CeilingConfig", "Method", "MethodResult", "Report", "SearchResult", "Section", "ceiling_entry",
+           "ceiling_lines", "ceiling_section", "cross_fitted_scores", "get_method", "html_table", "method_names",
+           "methods", "report_only", "supervised_ceiling"]
 
 # registry: YAML name -> package holding METHOD
 _PACKAGES = {

@@ -1,33 +1,52 @@
-"""What a search method is: a name, a validated config, and a run that returns a result which knows its
-summary, its report and its lines for the terminal.
+"""One skeleton for every search method: a name, a validated config, a run that returns a typed result.
 
-A method package defines `METHOD = Method(...)`. Its `run(config, folder, *, progress)` writes what it must
-keep (models, scores) into `folder`, which is the run folder being built, and returns a frozen result
-dataclass following `MethodResult` (summary.json content, CLI lines, report sections). Everything else (the
-atomic run folder, provenance, sample generation, config loading, the HTML page, the CLI) is shared and lives in
-`pipeline` and `cli`.
+A method package defines `METHOD = Method(...)`. Its `run(config, folder, *, progress)` writes what it must keep
+(models, scores) into `folder`, the run folder being built, and returns a frozen result dataclass on
+`SearchResult`: summary.json is derived from its fields (those marked `report_only()` hold arrays for the
+figures), its lines for the terminal and its report `Section`s come from the method's report module. Everything
+else (the atomic run folder, provenance, sample generation, config loading, the HTML page, the CLI) is shared
+and lives in `pipeline` and `cli`.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import html
 import importlib
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar, Protocol, runtime_checkable
 
-__all__ = ["Method", "MethodResult", "Report", "SummaryResult", "html_table"]
+import numpy as np
+
+__all__ = ["Method", "MethodResult", "Report", "SearchResult", "Section", "html_table", "jsonable", "report_only",
+           "summary_fields"]
+
+
+@dataclass(frozen=True)
+class Section:
+    """One part of a report: a title, an HTML block (escaped by the method) and captioned PNG figures."""
+
+    title: str
+    html: str = ""
+    images: tuple[tuple[str, Path], ...] = ()
 
 
 @dataclass(frozen=True)
 class Report:
-    """A method's report sections: a title, HTML blocks (escaped by the method) and captioned PNG figures,
-    assembled into report.html by the pipeline."""
+    """A method's report: its title and sections, assembled into report.html by the pipeline."""
 
     title: str
-    parts: tuple[str, ...]
-    images: tuple[tuple[str, Path], ...]
+    sections: tuple[Section, ...]
+
+    @property
+    def images(self) -> tuple[tuple[str, Path], ...]:
+        return tuple(image for section in self.sections for image in section.images)
+
+    @property
+    def titles(self) -> tuple[str, ...]:
+        return tuple(section.title for section in self.sections)
 
 
 def html_table(rows: list[list], head: list[str]) -> str:
@@ -37,6 +56,36 @@ def html_table(rows: list[list], head: list[str]) -> str:
 
     body = "".join("<tr>" + "".join(f"<td>{cell(v)}</td>" for v in row) + "</tr>" for row in rows)
     return "<table><tr>" + "".join(f"<th>{html.escape(h)}</th>" for h in head) + f"</tr>{body}</table>"
+
+
+def jsonable(value: Any) -> Any:
+    """`value` as JSON-ready data: results by their `record()`, other dataclasses field by field, arrays as
+    lists, NumPy scalars as Python numbers."""
+    if value is None or isinstance(value, bool | int | float | str):
+        return value
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if hasattr(value, "record") and callable(value.record):
+        return value.record()
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: jsonable(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, dict):
+        return {k: jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [jsonable(v) for v in value]
+    return value
+
+
+def report_only():
+    """A result field for the report's figures, not for summary.json."""
+    return field(metadata={"summary": False}, repr=False, compare=False)
+
+
+def summary_fields(result_type: type) -> tuple[str, ...]:
+    """The names summary.json holds for results of `result_type`."""
+    return tuple(f.name for f in dataclasses.fields(result_type) if f.metadata.get("summary", True))
 
 
 @runtime_checkable
@@ -50,22 +99,21 @@ class MethodResult(Protocol):
         """What the CLI prints at the end of a run."""
 
     def report(self, plots: Path) -> Report:
-        """Save the figures into the folder `plots`; return the report's sections."""
+        """Save the figures into the folder `plots`; return the report."""
 
 
-class SummaryResult:
-    """A MethodResult whose summary is its `summary_data` and whose lines and report come from the module
-    `report_module` (the method's report.py, imported when first needed): `summary_lines(summary)` and
-    `report_sections(result, plots)`."""
+class SearchResult:
+    """Base of the frozen result dataclasses: `summary()` is every field not marked `report_only()`, as JSON;
+    `lines()` and `report()` come from `report_module` (the method's report.py, imported when first needed):
+    `summary_lines(summary)` and `report_sections(result, plots) -> Report`."""
 
     report_module: ClassVar[str]
-    summary_data: dict[str, Any]
 
     def summary(self) -> dict[str, Any]:
-        return self.summary_data
+        return {name: jsonable(getattr(self, name)) for name in summary_fields(type(self))}
 
     def lines(self) -> list[str]:
-        return importlib.import_module(self.report_module).summary_lines(self.summary_data)
+        return importlib.import_module(self.report_module).summary_lines(self.summary())
 
     def report(self, plots: Path) -> Report:
         return importlib.import_module(self.report_module).report_sections(self, plots)
@@ -73,21 +121,27 @@ class SummaryResult:
 
 @dataclass(frozen=True)
 class Method:
-    """A registered search method. `run` names the function "module:function" so that listing the methods
-    imports none of their heavy dependencies. A `parallel` method's run also takes `scheduler` (a Dask
-    scheduler address, or None)."""
+    """A registered search method. `run` and `result` name "module:attribute" so that listing the methods
+    imports none of their heavy dependencies. `accepts` are the detector inputs (see `detectors`) its `detector:`
+    section may name, empty when it keeps its own; `detectors` says so in words. A `parallel` method's run also
+    takes `scheduler` (a Dask scheduler address, or None)."""
 
     name: str
     description: str
     config: type
     run: str
-    summary_keys: tuple[str, ...]
-    report_sections: tuple[str, ...]
-    parallel: bool = False  # run also takes scheduler= and fans its work out on that Dask scheduler
+    result: str
+    accepts: tuple[str, ...] = ()
+    detectors: str = ""
+    parallel: bool = False
 
     def runner(self) -> Callable[..., MethodResult]:
         module, _, function = self.run.partition(":")
         return getattr(importlib.import_module(module), function)
+
+    def result_type(self) -> type:
+        module, _, name = self.result.partition(":")
+        return getattr(importlib.import_module(module), name)
 
     def samples(self, config) -> tuple[str, ...]:
         """The dataset folders the config reads (so that missing ones can be generated first)."""

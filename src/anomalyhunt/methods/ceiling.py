@@ -26,9 +26,9 @@ from ..config import check_types
 from ..exceptions import ConfigError
 from ..models import ClassifierEnsemble
 from ..stats import max_sic
-from .base import html_table
+from .base import Section, html_table
 
-__all__ = ["CeilingConfig", "ceiling_entry", "ceiling_html", "ceiling_lines", "cross_fitted_scores",
+__all__ = ["CeilingConfig", "ceiling_entry", "ceiling_section", "ceiling_lines", "cross_fitted_scores",
            "supervised_ceiling"]
 
 log = logging.getLogger(__name__)
@@ -167,17 +167,18 @@ def supervised_ceiling(x, background: np.ndarray, signals: dict[str, np.ndarray]
     return out
 
 
-def ceiling_html(ceiling: dict[str, dict[str, float]], selection: str) -> str:
-    """The report's table of a `supervised_ceiling` record, with what it means."""
+def ceiling_section(ceiling: dict[str, dict[str, float]], selection: str) -> Section:
+    """The report's section for a `supervised_ceiling` record, with what it means."""
     if not ceiling:
-        return "<h2>Supervised ceiling</h2><p>Not computed (<code>supervised_ceiling: false</code>).</p>"
+        return Section("Supervised ceiling", "<p>Not computed (<code>supervised_ceiling: false</code>).</p>")
     rows = [[name, v["max_sic_supervised"], v["max_sic"], v["fraction"]] for name, v in ceiling.items()]
-    return ("<h2>Supervised ceiling</h2><p>A classifier trained with the simulation's truth labels on the same inputs "
-            "and events (2-fold cross-fitted, so every score is out of sample) estimates the best max SIC a selection "
-            f"on these inputs reaches; {html.escape(selection)} is quoted as a fraction of it. One network's max SIC "
-            "is a lower bound of that best (another classifier may do better), and at tight cuts it moves with the "
-            "classifier's seed.</p>"
-            + html_table(rows, ["signal", "max SIC, supervised", "max SIC, this method", "fraction"]))
+    return Section("Supervised ceiling", (
+        "<p>A classifier trained with the simulation's truth labels on the same inputs "
+        "and events (2-fold cross-fitted, so every score is out of sample) estimates the best max SIC a selection "
+        f"on these inputs reaches; {html.escape(selection)} is quoted as a fraction of it. One network's max SIC "
+        "is a lower bound of that best (another classifier may do better), and at tight cuts it moves with the "
+        "classifier's seed.</p>"
+        + html_table(rows, ["signal", "max SIC, supervised", "max SIC, this method", "fraction"])))
 
 
 def ceiling_lines(ceiling: dict[str, dict[str, float]]) -> list[str]:

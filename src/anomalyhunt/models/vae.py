@@ -88,7 +88,8 @@ def _stopping_step(rule, histories: list[TrainHistory], stopped: torch.Tensor, e
 
 class VAEEnsemble(Estimator):
     """`n_members` VAEs trained together; `score_samples` = the mean over members of the per-event KL of the
-    encoding to N(0, 1) (higher = more anomalous; invariant to the sign of each member's latent axis).
+    encoding to N(0, 1) (higher = more anomalous; invariant to the sign of each member's latent axis), or with
+    `score="reco"` the mean over members of the reconstruction MSE of the decoded encoder mean.
 
     Inputs are MaxAbs-scaled with the training sample's maxima (saved with the model). `validation_fraction` of
     the events (a seeded split) watch the training: each member keeps its epoch of largest mean validation KL
@@ -99,7 +100,8 @@ class VAEEnsemble(Estimator):
     def __init__(self, *, n_members: int = 20, latent_dim: int = 1, hidden: tuple[int, ...] = (64, 64, 64),
                  activation: str = "selu", alpha: float = 5000.0, batch_size: int = 1000, max_epochs: int = 100,
                  validation_fraction: float = 0.2, rise: int = 5, fall: int = 5, learning_rate: float = 1e-3,
-                 rho: float = 0.95, eps: float = 1e-7, init: str = "keras", seed: int = 0, device: str = "auto"):
+                 rho: float = 0.95, eps: float = 1e-7, init: str = "keras", seed: int = 0, device: str = "auto",
+                 score: str = "kl"):
         self.n_members = n_members
         self.latent_dim = latent_dim
         self.hidden = tuple(hidden)
@@ -116,9 +118,12 @@ class VAEEnsemble(Estimator):
         self.init = init
         self.seed = seed
         self.device = device
+        self.score = score
         self._validate()
 
     def _validate(self) -> None:
+        if self.score not in ("kl", "reco"):
+            raise ConfigError(f"VAEEnsemble: score must be 'kl' or 'reco', got {self.score!r}")
         for name in ("n_members", "latent_dim", "batch_size", "max_epochs"):
             value = getattr(self, name)
             if not isinstance(value, int) or value < 1:
@@ -271,6 +276,8 @@ class VAEEnsemble(Estimator):
 
     def _score_batch(self, xb: torch.Tensor) -> torch.Tensor:
         mean, logvar = self.model_.encode(xb)
+        if self.score == "reco":  # MSE of the decoded encoder mean, averaged over members
+            return ((self.model_.decoder(mean) - xb) ** 2).mean(-1).mean(0)
         return kl_to_prior(mean, logvar).mean(0)
 
     @property

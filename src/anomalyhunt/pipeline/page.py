@@ -7,6 +7,7 @@ import html
 from pathlib import Path
 
 from ..events.io import atomic_write_text
+from ..exceptions import AnomalyHuntError
 from ..methods import Report
 
 __all__ = ["describe_screenshot", "find_browser", "png_size", "render_report", "write_page"]
@@ -24,17 +25,18 @@ _MAX_HEIGHT = 16384  # Chromium's largest screenshot dimension
 
 
 def write_page(path: Path, report: Report, *, preamble: str = "") -> Path:
-    """A self-contained HTML page: the report's title, `preamble` (HTML), its blocks, then every figure embedded
-    as base64 PNG."""
-    title, parts, images = report.title, [preamble, *report.parts], report.images
+    """A self-contained HTML page: the report's title, `preamble` (HTML), then each section with its title, its
+    HTML and its figures embedded as base64 PNG."""
     head = ("<!doctype html><html><head><meta charset='utf-8'><title>anomalyhunt run</title><style>"
             "body{font-family:sans-serif;max-width:1100px;margin:auto}table{border-collapse:collapse}"
             "td,th{border:1px solid #ccc;padding:3px 8px}img{max-width:100%}</style></head><body>")
-    body = [head, f"<h1>{html.escape(title)}</h1>", *parts]
-    for caption, image in images:
-        data = base64.b64encode(image.read_bytes()).decode()
-        label = html.escape(caption)
-        body.append(f"<h3>{label}</h3><img alt='{label}' src='data:image/png;base64,{data}'>")
+    body = [head, f"<h1>{html.escape(report.title)}</h1>", preamble]
+    for section in report.sections:
+        body.append(f"<h2>{html.escape(section.title)}</h2>{section.html}")
+        for caption, image in section.images:
+            data = base64.b64encode(Path(image).read_bytes()).decode()
+            label = html.escape(caption)
+            body.append(f"<h3>{label}</h3><img alt='{label}' src='data:image/png;base64,{data}'>")
     body.append(_RENDER_CHECK + "</body></html>")
     atomic_write_text(path, "\n".join(body))
     return path
@@ -79,8 +81,6 @@ def render_report(report: str | Path, screenshot: str | Path | None = None, *, b
     """
     import re
     import subprocess
-
-    from ..exceptions import AnomalyHuntError
 
     browser = browser or find_browser()
     if browser is None:

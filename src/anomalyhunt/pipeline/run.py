@@ -23,8 +23,9 @@ from typing import Any
 
 from ..events import completeness
 from ..events.io import MANIFEST, atomic_write_text, dataset_files, read_manifest, read_metadata
-from ..exceptions import ConfigError, EventFileError
+from ..exceptions import AnomalyHuntError, ConfigError, EventFileError
 from ..methods import get_method
+from ..models import resolve_device
 from ..progress import progress
 from .generation import ensure_samples, yield_table
 from .page import describe_screenshot, find_browser, png_size, render_report, write_page
@@ -54,8 +55,6 @@ def provenance(run_config: RunConfig, command_line: list[str] | None) -> dict[st
 
     import torch
 
-    from ..models import resolve_device
-
     versions = {}
     for name in _PACKAGES:
         try:
@@ -74,7 +73,35 @@ def provenance(run_config: RunConfig, command_line: list[str] | None) -> dict[st
                    "cpu_count": os.cpu_count(), "torch_threads": torch.get_num_threads()},
         "seeds": {"method": getattr(run_config.config, "seed", None),
                   "generation": {r.out: r.seed for r in run_config.generate}},
+        "detector": _detector_provenance(getattr(run_config.config, "detector", None)),
     }
+
+
+def _detector_provenance(spec) -> dict[str, Any] | None:
+    """What the config's `detector:` section ran: a built-in, a trained ONNX file (with its SHA-256), or a user's
+    class, whose code ran in this process by design (with its module's file and version when known)."""
+    if spec is None:
+        return None
+    record: dict[str, Any] = {"kind": spec.kind, **spec.as_config()}
+    if spec.onnx is not None:
+        import hashlib
+
+        record["sha256"] = hashlib.sha256(Path(spec.onnx).read_bytes()).hexdigest()
+    if spec.import_ is not None:
+        import importlib
+
+        module_name = spec.import_.split(":")[0]
+        module = importlib.import_module(module_name)
+        top = module_name.split(".")[0]
+        try:
+            from importlib.metadata import version
+
+            record["version"] = version(top)
+        except Exception:  # a local module has no distribution: its file says what ran
+            record["version"] = None
+        record["module_file"] = getattr(module, "__file__", None)
+        record["note"] = "detector: import runs this code in the run's process, by design"
+    return record
 
 
 def _sample_name(path: str, generated: dict[str, str]) -> str | None:
@@ -124,8 +151,6 @@ def _check_inputs(run_config: RunConfig) -> None:
 
 def _render(folder: Path) -> dict[str, Any]:
     """Open the report in headless Chromium when one is installed; the screenshot lands in the run folder."""
-    from ..exceptions import AnomalyHuntError
-
     if find_browser() is None:
         return {"skipped": "no Chromium on PATH (Debian: apt-get install chromium)"}
     try:

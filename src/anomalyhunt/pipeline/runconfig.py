@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..config import check_types, from_mapping
+from ..config import check_types, config_dict, from_mapping
 from ..exceptions import ConfigError
 from ..generate import GenerationConfig
 from ..methods import get_method
@@ -69,7 +69,7 @@ class RunConfig:
         _check_distinct_outputs(self.generate, "")
 
     def as_dict(self) -> dict[str, Any]:
-        return {"method": self.method, **dataclasses.asdict(self.config),
+        return {"method": self.method, **config_dict(self.config),
                 "generate": [dataclasses.asdict(r) for r in self.generate]}
 
     def scaled(self, scale: float) -> RunConfig:

@@ -49,6 +49,7 @@ from .metrics import (
     rejection_at_efficiency,
     roc_curve,
     sensitivity_gain,
+    sic_at_efficiency,
     sic_curve,
     tpr_at_fpr,
 )
@@ -107,7 +108,7 @@ __all__ = [
     "profile_factors",
     "region_by_efficiency",
     "regions_by_cross_section",
-    "rejection_at_efficiency",
+    "rejection_at_efficiency", "sic_at_efficiency",
     "resolution_binning",
     "roc_curve",
     "sculpting_check",

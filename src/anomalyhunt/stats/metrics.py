@@ -9,7 +9,7 @@ import numpy as np
 from ..exceptions import StatsInputError
 
 __all__ = ["RocCurve", "roc_curve", "auc", "sic_curve", "max_sic", "tpr_at_fpr", "rejection_at_efficiency",
-           "sensitivity_gain", "SensitivityGain"]
+           "sic_at_efficiency", "sensitivity_gain", "SensitivityGain"]
 
 
 def _scores(background, signal, w_bkg, w_sig):
@@ -89,6 +89,11 @@ def rejection_at_efficiency(background, signal, efficiency: float = 0.5, **weigh
     curve = roc_curve(background, signal, **weights)
     fpr = float(np.interp(efficiency, curve.tpr, curve.fpr))
     return float(1.0 / fpr) if fpr > 0 else float("inf")
+
+
+def sic_at_efficiency(background, signal, efficiency: float = 0.5, **weights) -> float:
+    """SIC = eps_s / sqrt(eps_b) at the signal efficiency `efficiency` (the ROC interpolated)."""
+    return float(efficiency * np.sqrt(rejection_at_efficiency(background, signal, efficiency, **weights)))
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,7 @@ import sys
 import numpy as np
 import pytest
 
-from anomalyhunt import events
+from anomalyhunt import events, ingest
 from anomalyhunt.exceptions import EventFileError
 from tests.conftest import make_events
 
@@ -27,10 +27,10 @@ def _dataset(folder, *, complete=True, n_chunks=3, weights=(0.5, 1.5)):
 def test_incomplete_dataset_is_an_error_unless_asked_for(tmp_path):
     folder = _dataset(tmp_path / "half", complete=False)
     with pytest.raises(EventFileError, match=r"incomplete dataset \(1 of 3 chunks"):
-        events.read(folder)
+        ingest.read(folder)
     with pytest.raises(EventFileError, match="incomplete"):
         next(events.iter_chunks(folder))
-    assert len(events.read(folder, allow_incomplete=True)) == 2
+    assert len(ingest.read(folder, allow_incomplete=True)) == 2
     assert events.completeness(folder) == (1, 3)
     assert events.completeness(_dataset(tmp_path / "whole")) is None
     info = subprocess.run([sys.executable, "-m", "anomalyhunt.cli", "info", str(folder)], capture_output=True,
@@ -56,7 +56,7 @@ def test_old_manifests_count_a_last_partial_chunk(tmp_path):
     events.write_manifest(folder, manifest)
     assert events.completeness(folder) == (2, 3)
     with pytest.raises(EventFileError, match=r"incomplete dataset \(2 of 3 chunks"):
-        events.read(folder)
+        ingest.read(folder)
 
 
 @pytest.mark.parametrize(("content", "message"), [
@@ -71,7 +71,7 @@ def test_old_manifests_count_a_last_partial_chunk(tmp_path):
 def test_malformed_manifest_is_a_clear_error(tmp_path, content, message):
     (tmp_path / "manifest.json").write_text(content)
     with pytest.raises(EventFileError, match=message):
-        events.read(tmp_path)
+        ingest.read(tmp_path)
 
 
 @pytest.mark.parametrize(("field", "value"), [("jets.pt", np.nan), ("met.pt", np.inf), ("weight", np.nan),
@@ -94,12 +94,12 @@ def test_non_finite_values_are_refused_with_file_field_and_count(tmp_path, field
 
     pq.write_table(ak.to_arrow_table(ev, extensionarray=True), tmp_path / "bad.parquet")
     with pytest.raises(EventFileError, match=rf"bad.parquet: non-finite values: {field} \(1 values\)"):
-        events.read(tmp_path / "bad.parquet")
+        ingest.read(tmp_path / "bad.parquet")
 
 
 def test_info_reports_the_fraction_of_negative_weights(tmp_path):
     folder = _dataset(tmp_path / "neg", weights=(-0.5, 1.5))
-    status, (sample,) = events.dataset_summary(folder)
+    status, (sample,) = ingest.dataset_summary(folder)
     assert status is None and sample.n_events == 6
     assert sample.negative_weight_fraction == pytest.approx(0.5)
     assert sample.cross_section_pb == pytest.approx(3.0)

@@ -2,7 +2,7 @@ import awkward as ak
 import numpy as np
 import pytest
 
-from anomalyhunt import events
+from anomalyhunt import events, ingest
 from anomalyhunt.exceptions import EventFileError
 from tests.conftest import make_events
 
@@ -15,7 +15,7 @@ def _sample():
 def test_write_read_round_trip_keeps_values_types_and_metadata(tmp_path):
     ev = _sample()
     events.write(ev, tmp_path / "a.parquet", metadata={"process": "ttbar", "seed": 3})
-    back = events.read(tmp_path / "a.parquet")
+    back = ingest.read(tmp_path / "a.parquet")
     assert back.type == ev.type
     assert ak.to_list(back) == ak.to_list(ev)
     assert events.read_metadata(tmp_path / "a.parquet") == {"process": "ttbar", "seed": 3}
@@ -44,14 +44,14 @@ def test_truncated_or_garbage_file_gives_one_clear_error(tmp_path, cut):
     data = path.read_bytes()
     path.write_bytes(data[:cut] if cut else b"not parquet at all")
     with pytest.raises(EventFileError, match=str(path)):
-        events.read(path)
+        ingest.read(path)
 
 
 def test_foreign_parquet_file_is_rejected_naming_the_problem(tmp_path):
     path = tmp_path / "foreign.parquet"
     ak.to_parquet(ak.Array([{"x": 1.0}]), path)
     with pytest.raises(EventFileError, match="missing field 'jets'"):
-        events.read(path)
+        ingest.read(path)
 
 
 def test_dataset_folder_reads_files_in_manifest_order_and_iterates_in_chunks(tmp_path):
@@ -59,7 +59,7 @@ def test_dataset_folder_reads_files_in_manifest_order_and_iterates_in_chunks(tmp
     events.write(ev, tmp_path / "b.parquet", metadata={})
     events.write(ev[::-1], tmp_path / "a.parquet", metadata={})
     events.write_manifest(tmp_path, {"files": [{"file": "b.parquet"}, {"file": "a.parquet"}]})
-    back = events.read(tmp_path)
+    back = ingest.read(tmp_path)
     assert ak.to_list(back.weight) == [0.5, 1.5, 1.5, 0.5]
     sizes = [len(c) for c in events.iter_chunks(tmp_path, step=1)]
     assert sizes == [1, 1, 1, 1]
@@ -67,7 +67,7 @@ def test_dataset_folder_reads_files_in_manifest_order_and_iterates_in_chunks(tmp
 
 def test_missing_path_is_a_clear_error(tmp_path):
     with pytest.raises(EventFileError, match="no such file"):
-        events.read(tmp_path / "nothing")
+        ingest.read(tmp_path / "nothing")
 
 
 @pytest.mark.parametrize(("umask", "mode"), [(0o022, 0o644), (0o077, 0o600), (0o002, 0o664)])

@@ -5,7 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from ...config import check_types
+from ...detectors import DetectorSpec, build_classifier
 from ...exceptions import ConfigError
+from ...features import FOURLEPTON_INPUTS
 
 __all__ = ["DataVsSimConfig", "DataVsSimModel", "LOSSES", "NULLS", "STATISTICS"]
 
@@ -61,6 +63,7 @@ class DataVsSimConfig:
     luminosity_fb: float = 150.0
     background_scale: float = 1.0
     classifier: DataVsSimModel = field(default_factory=DataVsSimModel)
+    detector: DetectorSpec | None = None
     losses: tuple[str, ...] = LOSSES
     folds: int = 2
     n_null: int = 100
@@ -75,8 +78,6 @@ class DataVsSimConfig:
     seed: int = 3
 
     def __post_init__(self) -> None:
-        from ...features import FOURLEPTON_INPUTS
-
         check_types(self)
         if not self.samples:
             raise ConfigError("samples: need the simulation, a background pool and at least one signal")
@@ -111,3 +112,11 @@ class DataVsSimConfig:
             raise ConfigError("calibration_datasets must be >= 0 and group_size positive")
         if not 0 <= self.seed < 2**32:
             raise ConfigError(f"seed must be in [0, 2^32), got {self.seed}")
+        if self.detector is not None:
+            if self.detector.name == "classifier_ensemble" and not self.detector.params:
+                object.__setattr__(self, "detector", None)  # the default, set by the classifier: section
+            else:
+                build_classifier(self.detector, seed=self.seed)  # names a bad class or param now
+                if tuple(self.losses) != ("bce",):
+                    raise ConfigError("losses: a classifier given by detector: is trained as it trains (its "
+                                      "probabilities are a BCE-like output); set losses: [bce]")

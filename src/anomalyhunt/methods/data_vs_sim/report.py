@@ -7,7 +7,7 @@ import re
 from pathlib import Path
 
 from ...plots import injection_figure, input_spectra_figure, null_distribution_figure, pvalue_figure, save_figure
-from ..base import Report
+from ..base import Report, Section
 from ..base import html_table as table
 from .run import pvalues_against
 from .study import trial_statistics_names
@@ -41,7 +41,7 @@ def _limit_rows(summary: dict) -> list[list]:
 
 def report_sections(result, plots: Path) -> Report:
     """Figures saved into `plots`, and the HTML sections of the report."""
-    summary, config, arrays = result.summary_data, result.config, result.samples
+    summary, config, arrays = result.summary(), result.config, result.samples
     images = [("Inputs: the observed background-only data, the simulation (scaled to the data) and each signal's "
                "shape", save_figure(input_spectra_figure(arrays.names, result.observed, arrays.simulation,
                                                          arrays.signals), plots / "inputs.png"))]
@@ -77,47 +77,54 @@ def report_sections(result, plots: Path) -> Report:
                                              plots / "pvalues.png")))
 
     timing = summary["timing"]
-    parts = [
-        f"<p>N_exp = {summary['n_expected']:.0f} background events ({summary['sigma_vis_fb']:.3g} fb visible x "
-        f"{summary['luminosity_fb']:g} fb<sup>-1</sup>); simulation {summary['n_simulation']} events; independent "
-        f"pool {summary['n_pool']} events; inputs {html.escape(', '.join(summary['inputs']))}. Statistics on "
+    overview = (
+        f"<p>Classifier: {html.escape(summary['classifier'])}. N_exp = {summary['n_expected']:.0f} background events "
+        f"({summary['sigma_vis_fb']:.3g} fb visible x {summary['luminosity_fb']:g} fb<sup>-1</sup>); simulation "
+        f"{summary['n_simulation']} events; independent pool {summary['n_pool']} events; inputs "
+        f"{html.escape(', '.join(summary['inputs']))}. Statistics on "
         f"{html.escape(summary['choices']['statistics_on'])}, score statistics over "
         f"{html.escape(summary['choices']['score_statistics_over'])}; bands: "
-        f"{html.escape(summary['choices']['bands'])}.</p>",
-        "<h2>95% limits</h2><p>In fb at the luminosity: median -1 sigma +1 sigma over the injections, next to "
-        "seed 003's.</p>",
-        table(_limit_rows(summary), ["loss", "statistic", "signal", "limit [fb]", "paper [fb]", ""]),
-        "<h2>p-values of the observed background-only data</h2>",
-        table([[loss, kind, *[f"{v:.3f}" for v in by_stat.values()]]
-               for loss, by_kind in summary["null_pvalues"].items() for kind, by_stat in by_kind.items()],
-              ["loss", "null", *next(iter(next(iter(summary["null_pvalues"].values())).values())).keys()]),
+        f"{html.escape(summary['choices']['bands'])}.</p>"
+        f"<p>Training: {timing['networks']} networks in {timing['groups']} groups, "
+        f"{timing['wall_seconds']:.0f} s wall ({html.escape(timing['executor'])}, {html.escape(timing['device'])})."
+        "</p>")
+    sections = [
+        Section("Study", overview, (images[0],)),
+        Section("95% limits", "<p>In fb at the luminosity: median -1 sigma +1 sigma over the injections, next to "
+                "the paper's.</p>" + table(_limit_rows(summary), ["loss", "statistic", "signal", "limit [fb]",
+                                                                  "paper [fb]", ""]),
+                tuple(im for im in images if "injected signal" in im[0])),
+        Section("p-values of the observed background-only data", table(
+            [[loss, kind, *[f"{v:.3f}" for v in by_stat.values()]]
+             for loss, by_kind in summary["null_pvalues"].items() for kind, by_stat in by_kind.items()],
+            ["loss", "null", *next(iter(next(iter(summary["null_pvalues"].values())).values())).keys()]),
+            tuple(im for im in images if "null distributions" in im[0])),
     ]
     if summary["null_comparison"]:
-        parts += ["<h2>Bootstrap against independent null</h2>",
-                  table([[loss, st, f"{v['ks_pvalue']:.3g}", f"{v['std_ratio_bootstrap_to_independent']:.3f}"]
-                         for loss, by in summary["null_comparison"].items() for st, v in by.items()],
-                        ["loss", "statistic", "KS p (two samples)", "std bootstrap / independent"])]
+        sections.append(Section("Bootstrap against independent null", table(
+            [[loss, st, f"{v['ks_pvalue']:.3g}", f"{v['std_ratio_bootstrap_to_independent']:.3f}"]
+             for loss, by in summary["null_comparison"].items() for st, v in by.items()],
+            ["loss", "statistic", "KS p (two samples)", "std bootstrap / independent"])))
     if summary["calibration_ks"]:
-        parts += ["<h2>Uniformity of background-only p-values (KS p-value)</h2>",
-                  table([[loss, kind, *[f"{v:.3g}" for v in by_stat.values()]]
-                         for loss, by_kind in summary["calibration_ks"].items()
-                         for kind, by_stat in by_kind.items()],
-                        ["loss", "null", *next(iter(next(iter(summary["calibration_ks"].values())).values())).keys()])]
-    fitted = {kind: c for kind, c in summary.get("chi2", {}).items() if "dof" in c}
-    if "chi2" in summary:
-        parts.append("<h2>NPLM t against a fitted chi^2</h2>")
-    if fitted:
-        rows = [[kind, f"{c['dof']:.1f} +- {c['dof_error']:.1f}", f"{c['ks_pvalue']:.3g}",
-                 *[f"{t['observed']:.3f} / {t['expected']:.3f}" for t in c["tails"].values()]]
-                for kind, c in fitted.items()]
-        parts += [table(rows, ["null", "dof", "KS p", *[f"beyond {z} (observed / chi^2)"
-                                                        for z in next(iter(fitted.values()))["tails"]]])]
-    parts += [f"<p>chi^2 fit skipped for the {html.escape(kind)} null: {html.escape(c['skipped'])}</p>"
-              for kind, c in summary.get("chi2", {}).items() if "skipped" in c]
-    parts.append(f"<p>Training: {timing['networks']} networks in {timing['groups']} groups, "
-                 f"{timing['wall_seconds']:.0f} s wall ({html.escape(timing['executor'])}, "
-                 f"{html.escape(timing['device'])}).</p>")
-    return Report("Data against simulation (seed 003)", tuple(parts), tuple(images))
+        sections.append(Section("Uniformity of background-only p-values (KS p-value)", table(
+            [[loss, kind, *[f"{v:.3g}" for v in by_stat.values()]]
+             for loss, by_kind in summary["calibration_ks"].items() for kind, by_stat in by_kind.items()],
+            ["loss", "null", *next(iter(next(iter(summary["calibration_ks"].values())).values())).keys()]),
+            tuple(im for im in images if im[0].startswith("p-values of"))))
+    if summary.get("chi2"):
+        fitted = {kind: c for kind, c in summary["chi2"].items() if "dof" in c}
+        text = ""
+        if fitted:
+            rows = [[kind, f"{c['dof']:.1f} +- {c['dof_error']:.1f}", f"{c['ks_pvalue']:.3g}",
+                     *[f"{t['observed']:.3f} / {t['expected']:.3f}" for t in c["tails"].values()]]
+                    for kind, c in fitted.items()]
+            text = table(rows, ["null", "dof", "KS p", *[f"beyond {z} (observed / chi^2)"
+                                                        for z in next(iter(fitted.values()))["tails"]]])
+        text += "".join(f"<p>chi^2 fit skipped for the {html.escape(kind)} null: {html.escape(c['skipped'])}</p>"
+                        for kind, c in summary["chi2"].items() if "skipped" in c)
+        sections.append(Section("NPLM t against a fitted chi^2", text))
+    return Report("Data against simulation (Krzyzanska & Nachman, simulation-based anomaly detection for multileptons)",
+                  tuple(sections))
 
 
 def summary_lines(summary: dict) -> list[str]:

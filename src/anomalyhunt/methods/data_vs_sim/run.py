@@ -25,16 +25,17 @@ from typing import Any
 import numpy as np
 from scipy import stats as sps
 
-from ...events import load_samples
 from ...events.io import atomic_write_text
 from ...exceptions import ConfigError, StatsInputError
 from ...features import fourlepton_input_names, fourlepton_inputs
+from ...ingest import load_samples
 from ...models.train import resolve_device
+from ...parallel import dask_client, run_futures
 from ...progress import progress as progress_step
 from ...stats import empirical_pvalue, fit_chi2, injection_limit, ks_uniform, p_to_z
-from ..base import SummaryResult
+from ..base import SearchResult, report_only
 from .config import DataVsSimConfig
-from .study import Pools, Trial, train_group, trial_statistics_names
+from .study import Pools, Trial, train_group, train_group_classifier, trial_statistics_names
 
 __all__ = ["DataVsSimResult", "PAPER_LIMITS_FB", "larger_is_anomalous", "pvalues_against", "run"]
 
@@ -59,17 +60,39 @@ class SampleArrays:
 
 
 @dataclass(frozen=True)
-class DataVsSimResult(SummaryResult):
-    """The numbers of summary.json and what the report draws."""
+class DataVsSimResult(SearchResult):
+    """The fields are summary.json; the `report_only` ones are what the report draws."""
 
     report_module = "anomalyhunt.methods.data_vs_sim.report"
 
-    summary_data: dict[str, Any]
-    samples: SampleArrays
-    observed: np.ndarray  # the observed background-only "data" set, inputs in physical units
-    statistics: dict[str, dict[str, np.ndarray]]  # loss -> kind -> (n_trials, n_stats)
-    injections: dict[str, dict[str, np.ndarray]]  # loss -> signal -> (n_levels, n_injections, n_stats)
-    config: DataVsSimConfig
+    classifier: str
+    limits_fb: dict[str, Any]
+    limits_events: dict[str, Any]
+    null_pvalues: dict[str, Any]
+    bootstrap_null: dict[str, Any]
+    independent_null: dict[str, Any]
+    calibration_ks: dict[str, Any]
+    null_comparison: dict[str, Any]
+    nonfinite_trials: dict[str, Any]
+    chi2: dict[str, Any] | None  # NPLM t against a fitted chi^2 (MLC loss only)
+    best_statistic: dict[str, dict[str, str | None]]
+    n_expected: float
+    sigma_vis_fb: float
+    luminosity_fb: float
+    n_simulation: int
+    n_pool: int
+    signals: dict[str, int]
+    inputs: list[str]
+    folds: int
+    paper_limits_fb: dict[str, Any]
+    timing: dict[str, Any]
+    choices: dict[str, str]
+    # for the report
+    samples: SampleArrays = report_only()
+    observed: np.ndarray = report_only()  # the observed background-only "data" set, inputs in physical units
+    statistics: dict[str, dict[str, np.ndarray]] = report_only()  # loss -> kind -> (n_trials, n_stats)
+    injections: dict[str, dict[str, np.ndarray]] = report_only()  # loss -> signal -> (levels, injections, stats)
+    config: DataVsSimConfig = report_only()
 
 
 def _uniform_weights(weights: np.ndarray, what: str) -> None:
@@ -144,16 +167,17 @@ def _train_all(config: DataVsSimConfig, pools: Pools, trials: list[Trial], *, sc
             done += 1
             bar.update(done, loss=loss, networks=networks)
 
+        def trained(loss, group, device, threads=None):
+            if config.detector is not None:
+                return train_group_classifier(group, pools, config.detector, config.folds, config.seed, threads)
+            return train_group(group, pools, config.classifier, loss, config.folds, config.seed, device, threads)
+
         if in_process:
             for loss, group in groups:
-                collect(loss, train_group(group, pools, config.classifier, loss, config.folds, config.seed,
-                                          config.device))
+                collect(loss, trained(loss, group, config.device))
         else:
-            from ...parallel import dask_client, run_futures
-
             def task(loss, group):
-                return loss, train_group(group, pools, config.classifier, loss, config.folds, config.seed,
-                                         "cpu", 1)
+                return loss, trained(loss, group, "cpu", 1)
 
             with dask_client(scheduler=scheduler) as client:
                 run_futures(client, task, groups, on_result=lambda r: collect(*r), name="data-vs-sim")
@@ -309,7 +333,7 @@ def _write_trials(path: Path, config: DataVsSimConfig, trained: dict, signal_nam
 
 def run(config: DataVsSimConfig, folder: Path, *, progress: bool = True, scheduler: str | None = None
         ) -> DataVsSimResult:
-    """Run the whole seed-003 study; the per-trial statistics are written to `folder`/trials.csv. With a Dask
+    """Run the whole study; the per-trial statistics are written to `folder`/trials.csv. With a Dask
     `scheduler` address the trial groups go out as futures."""
     arrays = load_arrays(config)
     n_expected = config.luminosity_fb * arrays.sigma_vis_fb
@@ -325,23 +349,25 @@ def run(config: DataVsSimConfig, folder: Path, *, progress: bool = True, schedul
     pools = Pools(scale(arrays.simulation), scale(arrays.pool), tuple(scale(x) for x in arrays.signals.values()),
                   n_expected)
     trials = _trials(config, len(arrays.signals))
-    log.info("seed-003 study: N_exp = %.0f background events (%.3g fb x %g fb^-1), %d simulation, %d in the pool, "
-             "%d trials x %d losses x %d folds x %d networks", n_expected, arrays.sigma_vis_fb,
+    log.info("data-vs-simulation study: N_exp = %.0f background events (%.3g fb x %g fb^-1), %d simulation, %d in "
+             "the pool, %d trials x %d losses x %d folds x %d networks", n_expected, arrays.sigma_vis_fb,
              config.luminosity_fb, len(arrays.simulation), len(arrays.pool), len(trials), len(config.losses),
              config.folds, config.classifier.n_members)
     trained, timing = _train_all(config, pools, trials, scheduler=scheduler, progress=progress)
     _write_trials(Path(folder) / "trials.csv", config, trained, list(arrays.signals))
     summary, statistics, injections = analyse(config, arrays, trained)
-    summary.update({
-        "n_expected": n_expected, "sigma_vis_fb": arrays.sigma_vis_fb, "luminosity_fb": config.luminosity_fb,
-        "n_simulation": len(arrays.simulation), "n_pool": len(arrays.pool),
-        "signals": {k: len(v) for k, v in arrays.signals.items()}, "inputs": arrays.names, "folds": config.folds,
-        "paper_limits_fb": PAPER_LIMITS_FB, "timing": timing,
-        "choices": {"statistics_on": "held-out events (k-fold)" if config.folds > 1 else "training events",
-                    "score_statistics_over": "the 'data' events", "bands": f"null mean +- {config.band_sigma:g} "
-                    f"std ({config.limit_null} null)",
-                    "limits_fb": "injected signal events / luminosity (a visible, after-selection cross section)"}})
+    summary.setdefault("chi2", None)
     raw = Pools(arrays.simulation, arrays.pool, tuple(arrays.signals.values()), n_expected)
     observed = Trial("observed", 0)
     x, label, _, _ = raw.dataset(observed, observed.seed(config.seed), config.folds)
-    return DataVsSimResult(summary, arrays, x[label > 0.5], statistics, injections, config)
+    return DataVsSimResult(
+        **summary, classifier=config.detector.label if config.detector is not None else "classifier_ensemble",
+        n_expected=n_expected, sigma_vis_fb=arrays.sigma_vis_fb, luminosity_fb=config.luminosity_fb,
+        n_simulation=len(arrays.simulation), n_pool=len(arrays.pool),
+        signals={k: len(v) for k, v in arrays.signals.items()}, inputs=list(arrays.names), folds=config.folds,
+        paper_limits_fb=PAPER_LIMITS_FB, timing=timing,
+        choices={"statistics_on": "held-out events (k-fold)" if config.folds > 1 else "training events",
+                 "score_statistics_over": "the 'data' events", "bands": f"null mean +- {config.band_sigma:g} "
+                 f"std ({config.limit_null} null)",
+                 "limits_fb": "injected signal events / luminosity (a visible, after-selection cross section)"},
+        samples=arrays, observed=x[label > 0.5], statistics=statistics, injections=injections, config=config)

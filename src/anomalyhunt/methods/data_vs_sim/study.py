@@ -16,12 +16,13 @@ import numpy as np
 import torch
 from scipy.special import expit, logit
 
+from ...detectors import DetectorSpec, build_classifier
 from ...exceptions import ConfigError
 from ...models.ensemble import CLASSIFIER_LOSSES, BatchedMLP, train_member_datasets
 from ...models.train import resolve_device
 from .config import DataVsSimModel
 
-__all__ = ["KINDS", "Pools", "Trial", "train_group", "trial_statistics_names"]
+__all__ = ["KINDS", "Pools", "Trial", "train_group", "train_group_classifier", "trial_statistics_names"]
 
 log = logging.getLogger(__name__)
 
@@ -173,3 +174,34 @@ def train_group(trials: list[Trial], pools: Pools, model: DataVsSimModel, loss: 
         stats.append(_statistics(loss, label, weight, f_mean, p_mean, in_sample_f, in_sample))
     return {"trials": trials, "statistics": np.asarray(stats), "seconds": time.perf_counter() - start,
             "networks": len(train_rows)}
+
+
+def train_group_classifier(trials: list[Trial], pools: Pools, spec: DetectorSpec, folds: int, study_seed: int,
+                           threads: int | None = None) -> dict:
+    """`train_group` with a user's classifier (`detector: {import: ...}`, BCE-like: its probabilities are the
+    score and their logits the output): one classifier per trial and fold, trained on the other folds with the
+    event weights when its fit takes them, scoring the held-out fold."""
+    import inspect
+
+    if threads:
+        torch.set_num_threads(threads)
+    start = time.perf_counter()
+    stats, fits = [], 0
+    for trial in trials:
+        seed = trial.seed(study_seed)
+        x, label, weight, fold = pools.dataset(trial, seed, folds)
+        p_mean = np.zeros(len(label))
+        for f in range(folds):
+            held = fold == f if folds > 1 else np.ones(len(label), dtype=bool)
+            train = ~held if folds > 1 else held
+            classifier = build_classifier(spec, seed=_member_seed(seed, f, 0))
+            if "sample_weight" in inspect.signature(classifier.fit).parameters:
+                classifier.fit(x[train], label[train], sample_weight=weight[train])
+            else:
+                classifier.fit(x[train], label[train])
+            p_mean[held] = np.asarray(classifier.predict_proba(x[held]))[:, 1]
+            fits += 1
+        f_mean = logit(np.clip(p_mean, 1e-7, 1 - 1e-7))
+        stats.append(_statistics("bce", label, weight, f_mean, p_mean, f_mean, np.ones(len(label), dtype=bool)))
+    return {"trials": trials, "statistics": np.asarray(stats), "seconds": time.perf_counter() - start,
+            "networks": fits}

@@ -1,4 +1,5 @@
-"""Two decorrelated autoencoders (DisCo) with an ABCD background estimate, offline and online (seed 002)."""
+"""Two decorrelated autoencoders (DisCo) with an ABCD background estimate, offline and online: Mikuni, Nachman &
+Shih, "Online-compatible Unsupervised Non-resonant Anomaly Detection", PRD 105 (2022) 055006."""
 
 from ..base import Method
 from .config import DoubleAEConfig, DoubleAEModel
@@ -8,12 +9,10 @@ __all__ = ["METHOD", "DoubleAEConfig", "DoubleAEModel"]
 METHOD = Method(
     name="double_ae",
     description="two autoencoders decorrelated with DisCo, ABCD background estimate, SIC, trigger emulation, "
-                "ONNX (seed 002)",
+                "ONNX (Mikuni, Nachman & Shih 2022)",
     config=DoubleAEConfig,
     run="anomalyhunt.methods.double_ae.run:run",
-    summary_keys=("dcor_background", "closure", "max_sic", "supervised_ceiling", "abcd_significance",
-                  "abcd_significance_background_only", "abcd_method", "injection", "trigger", "onnx", "background",
-                  "signals", "training"),
-    report_sections=("Maximum SIC", "Supervised ceiling", "ABCD closure on background only",
-                     "ABCD significance with signal injected", "Online emulation"),
+    result="anomalyhunt.methods.double_ae.run:DoubleAEResult",
+    accepts=(),
+    detectors="its own pair (double_ae): the ABCD estimate needs two scores decorrelated in training",
 )

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 
 from ...config import check_types
 from ...exceptions import ConfigError
+from ...features import rmm_layout
 
 __all__ = ["DoubleAEConfig", "DoubleAEModel"]
 
@@ -68,8 +69,6 @@ class DoubleAEConfig:
     training_seed: int | None = None  # the networks' own seed (None: seed); alone it retrains on the same events
 
     def __post_init__(self) -> None:
-        from ...features import rmm_layout
-
         check_types(self)
         if not self.samples:
             raise ConfigError("samples: a run needs at least one sample")

@@ -1,4 +1,7 @@
-"""RMM + autoencoder anomaly detection with a bump hunt in anomaly regions (seeds 000 and 001)."""
+"""Anomaly regions at fixed cross sections and a bump hunt in nine two-body mass spectra, with any per-event
+detector on RMMs or four-vectors; by default the RMM autoencoder of Chekanov & Hopkins, "Event-Based Anomaly
+Detection for Searches for New Physics" (Universe 8 (2022) 494), and the ATLAS search with anomaly regions
+(PRL 132 (2024) 081801)."""
 
 from ..base import Method
 from .config import RMMAutoencoderConfig
@@ -7,15 +10,11 @@ __all__ = ["METHOD", "RMMAutoencoderConfig"]
 
 METHOD = Method(
     name="rmm_autoencoder",
-    description="RMM + autoencoder, anomaly regions at fixed cross sections, bump hunt in nine mass spectra "
-                "(seeds 000/001)",
+    description="anomaly regions at fixed cross sections and a bump hunt in nine mass spectra; by default the "
+                "RMM autoencoder (Chekanov & Hopkins 2022; ATLAS 2024)",
     config=RMMAutoencoderConfig,
     run="anomalyhunt.methods.rmm_autoencoder.run:run",
-    summary_keys=("auc", "auc_fourvec", "auc_uncontaminated", "regions", "sculpting", "background_fits", "excesses",
-                  "z_global", "null_test", "limits", "sensitivity_gain", "sensitivity_gain_clean",
-                  "sensitivity_gain_by_region", "sensitivity_gain_verdict", "supervised_ceiling", "training",
-                  "injected", "luminosity_fb", "data_luminosity_fb", "pseudo_data"),
-    report_sections=("Separation SM vs BSM (AUC)", "Anomaly regions", "Largest local excesses",
-                     "Sensitivity gain of the anomaly regions", "Supervised ceiling",
-                     "Background fits to the weighted SM simulation (sculpting check)"),
+    result="anomalyhunt.methods.rmm_autoencoder.run:RMMAutoencoderResult",
+    accepts=("flat",),
+    detectors="any per-event detector on flat inputs (features: rmm or fourvec); default the autoencoder",
 )

@@ -5,7 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from ...config import check_types
+from ...detectors import DetectorSpec, build_detector
 from ...exceptions import ConfigError
+from ...features import rmm_layout
+from ...models import AUTOENCODER_PRESETS
 
 __all__ = ["RMMAutoencoderConfig"]
 
@@ -16,6 +19,10 @@ class RMMAutoencoderConfig:
 
     inject: BSM sample name -> factor on its cross section, added to the "data". rmm_files: RMMs precomputed with
     `anomalyhunt features --kind rmm`, one per sample in the same order (empty: computed in the run).
+    features: what the detector sees, "rmm" (the flattened RMM) or "fourvec" (the padded four-vectors of the
+    same objects). detector: any per-event detector on flat inputs (`anomalyhunt detectors`); none is the paper's
+    autoencoder, set by `model_preset`, `max_epochs`, `patience` and `batch_size` (which a `detector:` ignores:
+    its own `params` set it).
     regions_pb: visible cross sections of the anomaly regions, loosest first. Masses in GeV, luminosities in fb^-1.
     Toys for the global significance: `n_toys` first, doubled up to `max_toys` until `toy_precision` (relative
     precision of p_global) is reached; `toy_time_budget_s` caps their time (then the seed alone no longer fixes
@@ -26,6 +33,8 @@ class RMMAutoencoderConfig:
     inject: dict[str, float] = field(default_factory=dict)
     rmm_preset: str = "T5N10"
     rmm_files: tuple[str, ...] = ()
+    features: str = "rmm"
+    detector: DetectorSpec | None = None
     model_preset: str = "chekanov2022"
     train_fraction: float = 0.3
     max_epochs: int = 300
@@ -47,9 +56,6 @@ class RMMAutoencoderConfig:
     seed: int = 1
 
     def __post_init__(self) -> None:
-        from ...features import rmm_layout
-        from ...models import AUTOENCODER_PRESETS
-
         check_types(self)
         if not self.samples:
             raise ConfigError("samples: a search needs at least one sample")
@@ -65,6 +71,12 @@ class RMMAutoencoderConfig:
             rmm_layout(self.rmm_preset)
         except ConfigError as exc:
             raise ConfigError(f"rmm_preset: {exc}") from None
+        if self.features not in ("rmm", "fourvec"):
+            raise ConfigError(f"features: expected rmm or fourvec, got {self.features!r}")
+        if self.rmm_files and self.features != "rmm":
+            raise ConfigError("rmm_files: precomputed RMMs only serve features: rmm")
+        if self.detector is not None:
+            build_detector(self.detector, accepts=("flat",), seed=self.seed)  # names a bad detector or param now
         if self.model_preset not in AUTOENCODER_PRESETS:
             raise ConfigError(f"model_preset: unknown {self.model_preset!r}; known: {', '.join(AUTOENCODER_PRESETS)}")
         if not 0 < self.train_fraction < 1:

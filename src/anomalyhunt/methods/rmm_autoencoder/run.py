@@ -1,7 +1,8 @@
 """The RMM + autoencoder search of seeds 000/001 end to end, from event datasets to a result.
 
 "Data" is the Standard-Model mix at its physical rates plus any BSM samples listed in `inject` (each scaled by
-its factor). The autoencoder is trained on a random `train_fraction` of the data (so with signal
+its factor). The detector (the paper's autoencoder unless the config's `detector:` names another) is trained on a
+random `train_fraction` of the data (so with signal
 contamination when something is injected), with the event weights in the loss; the rest of the data and every
 BSM sample are scored. When something is injected, a second autoencoder is trained on the same events without
 the signal: its AUCs are the "without contamination" column, and its anomaly regions, filled with background
@@ -22,10 +23,12 @@ from typing import Any
 
 import numpy as np
 
-from ...events import dataset_files, load_samples
+from ...detectors import build_detector
+from ...events import dataset_files
 from ...exceptions import ConfigError
 from ...features import feature_spec, flatten, load_feature_file, padded_four_vectors, rmm, search_masses
-from ...models import Autoencoder
+from ...ingest import load_samples
+from ...models import Autoencoder, Estimator
 from ...stats import (
     AnomalyRegion,
     Excess,
@@ -45,8 +48,9 @@ from ...stats import (
     skipped_models,
     upper_limits,
 )
-from ..base import Report
+from ..base import SearchResult, report_only
 from ..ceiling import CeilingConfig, supervised_ceiling
+from ..steps import save_detector, training_record
 from .config import RMMAutoencoderConfig
 
 __all__ = ["RMMAutoencoderResult", "SpectrumLimits", "gain_verdict", "run"]
@@ -74,65 +78,43 @@ class SpectrumLimits:
 
 
 @dataclass(frozen=True)
-class RMMAutoencoderResult:
-    """Everything one search produced: numbers for summary.json, arrays and fits for the report."""
+class RMMAutoencoderResult(SearchResult):
+    """Everything one search produced: its fields are summary.json, the `report_only` ones feed the figures."""
 
-    config: RMMAutoencoderConfig
+    report_module = "anomalyhunt.methods.rmm_autoencoder.report"
+
+    detector: str
+    features: str
     auc: dict[str, float]
     auc_fourvec: dict[str, float]
     auc_uncontaminated: dict[str, float]
     regions: tuple[AnomalyRegion, ...]
-    background_fits: tuple[SpectrumModel, ...]
     sculpting: dict[str, SpectrumModel]
+    background_fits: tuple[SpectrumModel, ...]
     excesses: tuple[Excess, ...]
     z_global: dict | None
     null_test: dict | None
     limits: tuple[SpectrumLimits, ...]
-    sensitivity_gain: dict[str, dict[str, dict[str, dict]]]  # model ("data", "clean") -> region -> sample -> gain
+    sensitivity_gain: dict[str, dict]  # loosest region, data model: sample -> gain record
+    sensitivity_gain_clean: dict[str, dict]  # the same for the model trained without the injected signal
+    sensitivity_gain_by_region: dict[str, dict[str, dict[str, dict]]]  # model -> region -> sample -> gain
+    sensitivity_gain_verdict: str
     supervised_ceiling: dict[str, dict[str, float]]
     training: dict[str, Any]
+    injected: dict[str, float]
+    luminosity_fb: float
+    data_luminosity_fb: float
+    pseudo_data: str
     # for the report
-    model: Autoencoder
-    score: np.ndarray
-    process: np.ndarray
-    weight: np.ndarray
-    is_sm: np.ndarray
-    sm_test: np.ndarray
-    curves: dict[str, RocCurve]
-    events: Any
-
-    def summary(self) -> dict[str, Any]:
-        c = self.config
-        return {
-            "auc": self.auc, "auc_fourvec": self.auc_fourvec,
-            "regions": [dataclasses.asdict(r) for r in self.regions],
-            "auc_uncontaminated": self.auc_uncontaminated,
-            "sculpting": {k: m.record() for k, m in self.sculpting.items()},
-            "background_fits": [m.record() for m in self.background_fits],
-            "excesses": [x.record() for x in self.excesses],
-            "z_global": self.z_global,
-            "null_test": self.null_test,
-            "limits": [x.record() for x in self.limits],
-            "sensitivity_gain": self.sensitivity_gain["data"][self.regions[0].name],
-            "sensitivity_gain_clean": next(iter(self.sensitivity_gain.get("clean", {}).values()), {}),
-            "sensitivity_gain_by_region": self.sensitivity_gain,
-            "sensitivity_gain_verdict": gain_verdict(self.sensitivity_gain),
-            "supervised_ceiling": self.supervised_ceiling,
-            "training": self.training,
-            "injected": c.inject, "luminosity_fb": c.luminosity_fb,
-            "data_luminosity_fb": c.data_luminosity_fb or c.luminosity_fb,
-            "pseudo_data": "Poisson(dijet fit to weighted SM simulation + injected signal histogram)",
-        }
-
-    def lines(self) -> list[str]:
-        from .report import summary_lines
-
-        return summary_lines(self.summary())
-
-    def report(self, plots: Path) -> Report:
-        from .report import report_sections
-
-        return report_sections(self, plots)
+    config: RMMAutoencoderConfig = report_only()
+    model: Estimator = report_only()
+    score: np.ndarray = report_only()
+    process: np.ndarray = report_only()
+    weight: np.ndarray = report_only()
+    is_sm: np.ndarray = report_only()
+    sm_test: np.ndarray = report_only()
+    curves: dict[str, RocCurve] = report_only()
+    events: Any = report_only()
 
 
 def _signal_histograms(masses, weight, select, edges, luminosity_fb):
@@ -141,11 +123,17 @@ def _signal_histograms(masses, weight, select, edges, luminosity_fb):
             for name, m in masses.items()}
 
 
-def _train(config: RMMAutoencoderConfig, x, weight, *, features, scale=None, progress=False) -> Autoencoder:
-    kwargs = {} if scale is None else {"scale": scale}
-    return Autoencoder(config.model_preset, max_epochs=config.max_epochs, patience=config.patience,
-                       batch_size=config.batch_size, seed=config.seed, progress=progress,
-                       **kwargs).fit(x, weight, features=features)
+def _train(config: RMMAutoencoderConfig, x, weight, *, features, scale=None, progress=False) -> Estimator:
+    """The config's detector (the paper's autoencoder by default) fitted on `x` with event weights; `scale` is the
+    autoencoder's input scaling where the detector is one and its params do not set it."""
+    if config.detector is None:
+        model = Autoencoder(config.model_preset, max_epochs=config.max_epochs, patience=config.patience,
+                            batch_size=config.batch_size, seed=config.seed, progress=progress)
+    else:
+        model = build_detector(config.detector, seed=config.seed, progress=progress)
+    if scale is not None and isinstance(model, Autoencoder) and "scale" not in getattr(config.detector, "params", {}):
+        model.set_params(scale=scale)
+    return model.fit(x, weight, features=features)
 
 
 def _aucs(score, process, weight, sm_test, samples):
@@ -276,7 +264,11 @@ def gain_verdict(by_model: dict[str, dict[str, dict[str, dict]]]) -> str:
 
 
 def _rmm_features(config: RMMAutoencoderConfig, events, spec) -> np.ndarray:
-    """Flattened RMMs of every event: read from `rmm_files` (checked against the samples) or computed."""
+    """The detector's inputs for every event: flattened RMMs read from `rmm_files` (checked against the samples)
+    or computed, or with `features: fourvec` the padded four-vectors of the same objects."""
+    if config.features == "fourvec":
+        log.info("padded four-vectors (%s) of %d events", config.rmm_preset, len(events))
+        return padded_four_vectors(events, preset=config.rmm_preset)
     if not config.rmm_files:
         log.info("RMMs (%s) of %d events", config.rmm_preset, len(events))
         return flatten(rmm(events, preset=config.rmm_preset))
@@ -308,12 +300,12 @@ def run(config: RMMAutoencoderConfig, folder: Path, *, progress: bool = True) ->
     for name, factor in config.inject.items():
         data_weight = np.where(process == name, weight * factor, data_weight)
     in_data = data_weight > 0
-    spec = feature_spec("rmm", config.rmm_preset)
+    spec = feature_spec(config.features, config.rmm_preset)
     features = _rmm_features(config, events, spec)
     train = in_data & (rng.random(len(events)) < config.train_fraction)
 
     model = _train(config, features[train], data_weight[train], features=spec, progress=progress)
-    model.save(folder / "model.pt")
+    save_detector(model, folder / "model.pt")
     score = model.score_samples(features, features=spec)
     np.savez_compressed(folder / "scores.npz", score=score, event_id=np.asarray(events.event_id),
                         process=process.astype(str), weight=weight, train=train)
@@ -324,7 +316,7 @@ def run(config: RMMAutoencoderConfig, folder: Path, *, progress: bool = True) ->
     curves = {s: roc_curve(score[sm_test], score[process == s], weights_background=weight[sm_test],
                            weights_signal=weight[process == s]) for s in bsm_samples}
     auc_fourvec = {}
-    if config.compare_fourvec:
+    if config.compare_fourvec and config.features == "rmm":
         log.info("four-vector comparison model")
         fv = padded_four_vectors(events, preset=config.rmm_preset)
         fv_spec = feature_spec("fourvec", config.rmm_preset)
@@ -362,13 +354,17 @@ def run(config: RMMAutoencoderConfig, folder: Path, *, progress: bool = True) ->
         ceiling = supervised_ceiling(features, sm_test, {s: process == s for s in bsm_samples}, score, weights=weight,
                                      config=CeilingConfig(seed=config.seed))
     sculpting = {m.channel: m for m in models if m.region == loose and m.channel in ("m_jj", "m_bb")}
-    h = model.history_
-    training = {"events": int(train.sum()), "epochs": len(h.train_loss), "best_epoch": h.best_epoch,
-                "seconds_per_epoch": h.seconds_per_epoch, "device": h.device, "inputs": int(len(model.columns_)),
-                "weights": "event weights in the loss"}
+    training = training_record(model, int(train.sum()), features.shape[1])
     return RMMAutoencoderResult(
-        config=config, auc=aucs, auc_fourvec=auc_fourvec, auc_uncontaminated=auc_clean, regions=tuple(regions),
-        background_fits=tuple(models), sculpting=sculpting, excesses=tuple(excesses), z_global=z_global,
-        null_test=null, limits=tuple(limits), sensitivity_gain=gains_by_region, supervised_ceiling=ceiling,
-        training=training, model=model, score=score,
-        process=process, weight=weight, is_sm=is_sm, sm_test=sm_test, curves=curves, events=events)
+        detector=config.detector.label if config.detector is not None else f"autoencoder ({config.model_preset})",
+        features=config.features, auc=aucs, auc_fourvec=auc_fourvec, auc_uncontaminated=auc_clean,
+        regions=tuple(regions), sculpting=sculpting, background_fits=tuple(models), excesses=tuple(excesses),
+        z_global=z_global, null_test=null, limits=tuple(limits),
+        sensitivity_gain=gains_by_region["data"][regions[0].name],
+        sensitivity_gain_clean=next(iter(gains_by_region.get("clean", {}).values()), {}),
+        sensitivity_gain_by_region=gains_by_region, sensitivity_gain_verdict=gain_verdict(gains_by_region),
+        supervised_ceiling=ceiling, training=training, injected=dict(config.inject),
+        luminosity_fb=config.luminosity_fb, data_luminosity_fb=config.data_luminosity_fb or config.luminosity_fb,
+        pseudo_data="Poisson(dijet fit to weighted SM simulation + injected signal histogram)",
+        config=config, model=model, score=score, process=process, weight=weight, is_sm=is_sm, sm_test=sm_test,
+        curves=curves, events=events)

@@ -1,5 +1,6 @@
-"""VAE with a KL anomaly score, KL-peak epoch choice, an m_jj bump hunt and latent (z, m_jj) characterisation on
-LHC-Olympics-like dijets (seed 004)."""
+"""A KL-cut m_jj bump hunt with latent (z, m_jj) characterisation on LHC-Olympics-like dijets; by default the VAE
+ensemble with a KL anomaly score and KL-peak epoch choice of Bortolato, Smolkovic, Dillon & Kamenik, "Bump
+hunting in latent space" (PRD 105 (2022) 115009)."""
 
 from ..base import Method
 from .config import LatentCharacterisation, VAELatentConfig, VAEModel
@@ -8,14 +9,11 @@ __all__ = ["METHOD", "LatentCharacterisation", "VAELatentConfig", "VAEModel"]
 
 METHOD = Method(
     name="vae_latent",
-    description="VAE ensemble with a KL anomaly score on large-R jet substructure, m_jj bump hunt after a KL cut, "
-                "latent-space characterisation (seed 004)",
+    description="m_jj bump hunt after an anomaly-score cut on large-R jet substructure, latent characterisation; "
+                "by default the VAE ensemble with a KL score (Bortolato et al. 2022)",
     config=VAELatentConfig,
     run="anomalyhunt.methods.vae_latent.run:run",
-    summary_keys=("auc", "sic_at_half", "sic_at_half_ensemble", "rejection_at_half", "auc_members",
-                  "paper_sic_at_half", "supervised_ceiling", "training", "bump_hunt", "sculpting", "latent_grid",
-                  "latent_bump", "latent_medians", "events", "signal", "device", "seconds"),
-    report_sections=("KL divergence against reconstruction error", "Supervised ceiling",
-                     "Bump hunt in m_jj after the KL cut", "Sculpting check on background only",
-                     "Latent characterisation"),
+    result="anomalyhunt.methods.vae_latent.run:VAELatentResult",
+    accepts=("flat",),
+    detectors="any per-event detector on the six dijet inputs; the latent characterisation runs only for the VAE",
 )

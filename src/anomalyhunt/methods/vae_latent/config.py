@@ -6,7 +6,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from ...config import check_types
+from ...detectors import DetectorSpec, build_detector
 from ...exceptions import ConfigError
+from ...models import VAEEnsemble
 
 __all__ = ["LatentCharacterisation", "VAELatentConfig", "VAEModel"]
 
@@ -34,8 +36,6 @@ class VAEModel:
     validation_fraction: float = 0.2
 
     def __post_init__(self) -> None:
-        from ...models import VAEEnsemble
-
         check_types(self)
         if self.reference_steps_per_epoch < 0:
             raise ConfigError(f"reference_steps_per_epoch must be >= 0, got {self.reference_steps_per_epoch}")
@@ -97,6 +97,7 @@ class VAELatentConfig:
     signal_fractions: tuple[float, ...] = (0.1, 0.01, 0.001)
     train_fraction: float = 0.5
     vae: VAEModel = field(default_factory=VAEModel)
+    detector: DetectorSpec | None = None
     characterisation: LatentCharacterisation = field(default_factory=LatentCharacterisation)
     kl_efficiency: float = 0.1
     m_min: float = 2600.0
@@ -127,3 +128,5 @@ class VAELatentConfig:
             raise ConfigError(f"n_toys must be at least 10, got {self.n_toys}")
         if not 0 <= self.seed < 2**32:
             raise ConfigError(f"seed must be in [0, 2^32), got {self.seed}")
+        if self.detector is not None:
+            build_detector(self.detector, accepts=("flat",), seed=self.seed)  # names a bad detector or param now

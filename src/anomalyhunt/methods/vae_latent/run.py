@@ -1,6 +1,9 @@
-"""Seed 004 end to end: VAE ensembles trained on QCD dijets with signal injected at several S/B, scored by the
-KL of each event's encoding; ROC/AUC/SIC against the reconstruction error; an m_jj bump hunt after a KL cut and
-the sculpting check on background only; the latent characterisation in (z, m_jj)."""
+"""The search of Bortolato, Smolkovic, Dillon & Kamenik, "Bump hunting in latent space" (PRD 105 (2022) 115009)
+end to end: VAE ensembles trained on QCD dijets with signal injected at several S/B, scored by the KL of each
+event's encoding; ROC/AUC/SIC against the reconstruction error; an m_jj bump hunt after a KL cut and the sculpting
+check on background only; the latent characterisation in (z, m_jj). With a `detector:` in the config, any
+per-event detector takes the VAE's place in every step but the latent characterisation (which needs a VAE's
+encoder)."""
 
 from __future__ import annotations
 
@@ -13,10 +16,11 @@ from typing import Any
 
 import numpy as np
 
-from ...events import load_samples
+from ...detectors import build_detector
 from ...exceptions import ConfigError, FitError, StatsInputError
 from ...features import DIJET_INPUT_NAMES, FeatureSpec, dijet_inputs, dijet_mass, has_dijet
-from ...models import VAEEnsemble, latent_decoder_inputs, resolve_device, train_latent_decoders
+from ...ingest import load_samples
+from ...models import Estimator, VAEEnsemble, latent_decoder_inputs, resolve_device, train_latent_decoders
 from ...stats import (
     auc,
     background_models,
@@ -25,14 +29,16 @@ from ...stats import (
     max_sic,
     rejection_at_efficiency,
     resolution_binning,
+    sic_at_efficiency,
     sideband_check,
 )
 from ...stats.regions import region_by_efficiency
-from ..base import SummaryResult
+from ..base import SearchResult, report_only
 from ..ceiling import CeilingConfig, ceiling_entry, supervised_ceiling
+from ..steps import save_detector, training_record
 from .config import VAELatentConfig
 
-__all__ = ["DijetArrays", "VAELatentResult", "load_arrays", "run", "sic_at_efficiency"]
+__all__ = ["DijetArrays", "VAELatentResult", "load_arrays", "run"]
 
 log = logging.getLogger(__name__)
 
@@ -111,32 +117,43 @@ def _training_data(arrays: DijetArrays, split: _Split, fraction: float) -> tuple
     return idx, w
 
 
-def sic_at_efficiency(background, signal, efficiency: float = 0.5, *, weights_background=None) -> float:
-    """SIC = eps_s / sqrt(eps_b) where the signal efficiency is `efficiency` (ROC interpolated)."""
-    rejection = rejection_at_efficiency(background, signal, efficiency, weights_background=weights_background)
-    return float(efficiency * np.sqrt(rejection))
-
-
 def _tag(fraction: float) -> str:
     return f"{fraction:g}"
 
 
 @dataclass(frozen=True)
 class _Trained:
-    model: VAEEnsemble
-    kl: np.ndarray  # (K, n_test) member KL on the test set
-    reco: np.ndarray
+    model: Estimator
+    members: dict[str, np.ndarray]  # score name -> (K, n_test) per member on the test set: VAE "kl", "reco"
     train_idx: np.ndarray
     train_weight: np.ndarray
-    learning_rate: float
+    learning_rate: float | None
+    seconds: float
+
+    @property
+    def score(self) -> np.ndarray:
+        """The detector's score of the test events (the VAE: the member-mean KL)."""
+        return next(iter(self.members.values())).mean(0)
+
+    @property
+    def is_vae(self) -> bool:
+        return isinstance(self.model, VAEEnsemble)
 
 
 def _train(arrays, split: _Split, fraction, config: VAELatentConfig, progress) -> _Trained:
     idx, w = _training_data(arrays, split, fraction)
+    seed = int(np.random.SeedSequence([config.seed, zlib.crc32(_tag(fraction).encode())]).generate_state(1)[0])
+    if config.detector is not None:
+        model = build_detector(config.detector, seed=seed % 2**31, progress=progress)
+        log.info("S/B = %s: %d training events (%d signal), %s", _tag(fraction), len(idx),
+                 len(idx) - len(split.train_bkg), config.detector.label)
+        start = time.perf_counter()
+        model.fit(arrays.x[idx], w, features=_SPEC)
+        score = model.score_samples(arrays.x[split.test], features=_SPEC)
+        return _Trained(model, {"score": score[None, :]}, idx, w, None, time.perf_counter() - start)
     vc = config.vae
     n_train_steps = -(-int(round(len(idx) * (1 - vc.validation_fraction))) // vc.batch_size)
     factor = max(1.0, vc.reference_steps_per_epoch / n_train_steps) if vc.reference_steps_per_epoch else 1.0
-    seed = int(np.random.SeedSequence([config.seed, zlib.crc32(_tag(fraction).encode())]).generate_state(1)[0])
     model = VAEEnsemble(n_members=vc.n_members, latent_dim=vc.latent_dim, hidden=vc.hidden, alpha=vc.alpha,
                         batch_size=vc.batch_size, max_epochs=vc.max_epochs, rise=vc.rise, fall=vc.fall,
                         learning_rate=vc.learning_rate * factor, validation_fraction=vc.validation_fraction,
@@ -147,7 +164,7 @@ def _train(arrays, split: _Split, fraction, config: VAELatentConfig, progress) -
     model.fit(arrays.x[idx], w, features=_SPEC,
               monitor=(test_x, _auc_measure(split.test_is_signal, split.test_weights(arrays))), progress=progress)
     kl, reco = model.member_scores(test_x, features=_SPEC)
-    return _Trained(model, kl, reco, idx, w, vc.learning_rate * factor)
+    return _Trained(model, {"kl": kl, "reco": reco}, idx, w, vc.learning_rate * factor, model.seconds_)
 
 
 def _auc_measure(is_sig: np.ndarray, w: np.ndarray):
@@ -161,7 +178,7 @@ def _auc_measure(is_sig: np.ndarray, w: np.ndarray):
 def _metrics(t: _Trained, is_sig: np.ndarray, w: np.ndarray) -> dict[str, Any]:
     b, s = ~is_sig, is_sig
     out: dict[str, Any] = {}
-    for name, member in (("kl", t.kl), ("reco", t.reco)):
+    for name, member in t.members.items():
         score = member.mean(0)
         per_member_auc = [auc(m[b], m[s], weights_background=w[b]) for m in member]
         sics = [sic_at_efficiency(m[b], m[s], weights_background=w[b]) for m in member]
@@ -172,6 +189,9 @@ def _metrics(t: _Trained, is_sig: np.ndarray, w: np.ndarray) -> dict[str, Any]:
             "sic_at_half": sic_at_efficiency(score[b], score[s], weights_background=w[b]),
             "sic_at_half_members": {"mean": float(np.mean(sics)), "std": float(np.std(sics))},
         }
+    if not t.is_vae:
+        out["training"] = training_record(t.model, len(t.train_idx), t.model.n_features_in_) | {"seconds": t.seconds}
+        return out
     h = t.model.histories_
     out["training"] = {"best_epochs": [x.best_epoch for x in h], "epochs_run": t.model.epochs_run_,
                        "peak_confirmed_members": int(t.model.stopped_.sum()),
@@ -186,14 +206,14 @@ def _ceiling(arrays: DijetArrays, split: _Split, trained: dict[str, _Trained], c
     is_sig, w = split.test_is_signal, split.test_weights(arrays)
     name = arrays.signal_name
     log.info("supervised ceiling: a truth-label classifier on the VAE's inputs")
-    out = supervised_ceiling(arrays.x[split.test], ~is_sig, {name: is_sig}, trained["0"].kl.mean(0), weights=w,
+    out = supervised_ceiling(arrays.x[split.test], ~is_sig, {name: is_sig}, trained["0"].score, weights=w,
                              config=CeilingConfig(seed=config.seed))
     ceiling = out[name]["max_sic_supervised"]
 
     def entry(kl: np.ndarray) -> dict[str, float]:
         return ceiling_entry(ceiling, max_sic(kl[~is_sig], kl[is_sig], weights_background=w[~is_sig]))
 
-    out[name]["by_signal_fraction"] = {tag: entry(t.kl.mean(0)) for tag, t in trained.items()}
+    out[name]["by_signal_fraction"] = {tag: entry(t.score) for tag, t in trained.items()}
     return out
 
 
@@ -246,7 +266,7 @@ def _sculpting(arrays, split, t0: _Trained, config: VAELatentConfig, edges) -> d
     fit (chi2, largest pull) as the RMM search writes it."""
     idx = split.test_bkg
     w = arrays.weight[idx]
-    score = t0.kl[:, : len(idx)].mean(0)
+    score = t0.score[: len(idx)]
     cut = region_by_efficiency(score, w, config.kl_efficiency).threshold
     lumi_fb = len(idx) / w.sum() / 1000.0  # weights sum to the number of events: counts look like the sample
     models = background_models({"m_jj": arrays.mjj[idx]}, w, {"inclusive": np.ones(len(idx), bool),
@@ -341,20 +361,58 @@ def _latent_bump(latent: _Latent, control: _Latent, window: tuple[float, float])
 
 
 @dataclass(frozen=True)
-class VAELatentResult(SummaryResult):
-    """The numbers of summary.json and what the report draws."""
+class VAELatentResult(SearchResult):
+    """The fields are summary.json; the `report_only` ones are what the report draws."""
 
     report_module = "anomalyhunt.methods.vae_latent.report"
 
-    summary_data: dict[str, Any]
-    config: VAELatentConfig
-    arrays: DijetArrays
-    split: _Split
-    trained: dict[str, _Trained]  # S/B tag -> ensemble and its test scores
-    latent: _Latent
-    control: _Latent  # the characterisation on background only
-    bump_fits: dict[str, dict[str, Any]]  # S/B tag -> selection -> BumpHuntResult
-    sculpting: dict[str, Any]  # region -> SpectrumModel
+    detector: str
+    signal: str
+    auc: dict[str, dict[str, float]]  # S/B tag -> score name (VAE: kl, reco) -> AUC
+    sic_at_half: dict[str, dict[str, float]]  # S/B tag -> mean, std over members of the first score
+    sic_at_half_ensemble: dict[str, dict[str, float]]
+    rejection_at_half: dict[str, dict[str, float]]
+    auc_members: dict[str, dict[str, dict[str, float]]]
+    supervised_ceiling: dict
+    paper_sic_at_half: dict[str, dict[str, float]]
+    training: dict[str, dict[str, Any]]
+    bump_hunt: dict[str, dict[str, Any]]
+    sculpting: dict[str, Any]
+    latent_grid: dict[str, Any] | None  # None: the detector is not a VAE, so nothing is characterised
+    latent_bump: dict[str, dict[str, Any]] | None
+    latent_medians: dict[str, dict[str, list[float]]] | None
+    events: dict[str, int]
+    device: str
+    seconds: float
+    # for the report
+    config: VAELatentConfig = report_only()
+    arrays: DijetArrays = report_only()
+    split: _Split = report_only()
+    trained: dict[str, _Trained] = report_only()  # S/B tag -> detector and its test scores
+    latent: _Latent | None = report_only()
+    control: _Latent | None = report_only()  # the characterisation on background only
+    bump_fits: dict[str, dict[str, Any]] = report_only()  # S/B tag -> selection -> BumpHuntResult
+    sculpting_models: dict[str, Any] = report_only()  # region -> SpectrumModel
+
+
+def _scores_summary(metrics: dict[str, dict[str, Any]], key: str) -> dict[str, dict[str, Any]]:
+    """S/B tag -> score name -> metrics[tag][name][key]."""
+    return {tag: {name: v[key] for name, v in m.items() if name != "training"} for tag, m in metrics.items()}
+
+
+def _latent_summary(latent: _Latent, control: _Latent, config: VAELatentConfig) -> dict[str, Any]:
+    cc = config.characterisation
+    return {
+        "latent_grid": {"signal_fraction": _tag(cc.signal_fraction), "z_range": [float(latent.grid_z[0]),
+                                                                               float(latent.grid_z[-1])],
+                        "mjj_range": list(cc.mjj_range), "points": cc.grid,
+                        "heat_maps": "latent_heatmaps.png", "control_heat_maps": "latent_heatmaps_control.png",
+                        "marginals": "latent_marginals.png", "medians": "latent_medians.png",
+                        "decoder_best_epochs": latent.decoder_epochs},
+        "latent_bump": _latent_bump(latent, control, cc.signal_window),
+        "latent_medians": {k: {"mean": v.mean(0).tolist(), "std": v.std(0).tolist()}
+                           for k, v in latent.medians.items()},
+    }
 
 
 def run(config: VAELatentConfig, folder: str | Path, *, progress: bool = False) -> VAELatentResult:
@@ -373,44 +431,41 @@ def run(config: VAELatentConfig, folder: str | Path, *, progress: bool = False) 
     for fraction in (0.0, *config.signal_fractions):
         tag = _tag(fraction)
         trained[tag] = t = _train(arrays, split, fraction, config, progress)
-        t.model.save(folder / f"vae_sb{tag}.pt")
+        save_detector(t.model, folder / f"vae_sb{tag}.pt" if t.is_vae else folder / f"detector_sb{tag}.pt")
         metrics[tag] = _metrics(t, split.test_is_signal, split.test_weights(arrays))
         hunts[tag], bump_fits[tag] = _bump_hunt(arrays, t, config, edges, rng)
     sculpting = _sculpting(arrays, split, trained["0"], config, edges)
     ceiling = _ceiling(arrays, split, trained, config) if config.supervised_ceiling else {}
     cc = config.characterisation
-    log.info("latent characterisation at S/B = %s and on background only", _tag(cc.signal_fraction))
-    latent = _characterise(arrays, split, trained[_tag(cc.signal_fraction)], config, rng, device, progress)
-    control = _characterise(arrays, split, trained["0"], config, rng, device, progress)
-    summary = {
-        "signal": arrays.signal_name,
-        "auc": {tag: {"kl": m["kl"]["auc"], "reco": m["reco"]["auc"]} for tag, m in metrics.items()},
-        "sic_at_half": {tag: m["kl"]["sic_at_half_members"] for tag, m in metrics.items()},
-        "sic_at_half_ensemble": {tag: {"kl": m["kl"]["sic_at_half"], "reco": m["reco"]["sic_at_half"]}
-                                 for tag, m in metrics.items()},
-        "rejection_at_half": {tag: {"kl": m["kl"]["rejection_at_half"], "reco": m["reco"]["rejection_at_half"]}
-                              for tag, m in metrics.items()},
-        "auc_members": {tag: {"kl": m["kl"]["auc_members"], "reco": m["reco"]["auc_members"]}
-                        for tag, m in metrics.items()},
-        "supervised_ceiling": ceiling,
-        "paper_sic_at_half": {k: {"value": v[0], "plus": v[1]} for k, v in PAPER_SIC_AT_HALF.items()},
-        "training": {tag: m["training"] for tag, m in metrics.items()},
-        "bump_hunt": hunts,
-        "sculpting": {"m_jj": {region: m.record() for region, m in sculpting.items()},
-                      "kl_efficiency": config.kl_efficiency},
-        "latent_grid": {"signal_fraction": _tag(cc.signal_fraction), "z_range": [float(latent.grid_z[0]),
-                                                                               float(latent.grid_z[-1])],
-                        "mjj_range": list(cc.mjj_range), "points": cc.grid,
-                        "heat_maps": "latent_heatmaps.png", "control_heat_maps": "latent_heatmaps_control.png",
-                        "marginals": "latent_marginals.png", "medians": "latent_medians.png",
-                        "decoder_best_epochs": latent.decoder_epochs},
-        "latent_bump": _latent_bump(latent, control, cc.signal_window),
-        "latent_medians": {k: {"mean": v.mean(0).tolist(), "std": v.std(0).tolist()}
-                           for k, v in latent.medians.items()},
-        "events": {"qcd_train": len(split.train_bkg), "qcd_test": len(split.test_bkg),
-                   "signal_test": len(split.test_sig), "signal_pool": len(split.inject_pool),
-                   "dropped_without_two_fatjets": arrays.dropped},
-        "device": str(device),
-        "seconds": time.perf_counter() - start,
-    }
-    return VAELatentResult(summary, config, arrays, split, trained, latent, control, bump_fits, sculpting)
+    latent = control = None
+    latent_records: dict[str, Any] = {"latent_grid": None, "latent_bump": None, "latent_medians": None}
+    if trained["0"].is_vae:
+        log.info("latent characterisation at S/B = %s and on background only", _tag(cc.signal_fraction))
+        latent = _characterise(arrays, split, trained[_tag(cc.signal_fraction)], config, rng, device, progress)
+        control = _characterise(arrays, split, trained["0"], config, rng, device, progress)
+        latent_records = _latent_summary(latent, control, config)
+    else:
+        log.info("no latent characterisation: the detector (%s) is not a VAE", config.detector.label)
+    scores = {tag: {k: v for k, v in m.items() if k != "training"} for tag, m in metrics.items()}
+    first = next(iter(next(iter(scores.values()))))  # the VAE's kl, or the detector's score
+    return VAELatentResult(
+        detector=config.detector.label if config.detector is not None else "vae_kl (the paper's VAE ensemble)",
+        signal=arrays.signal_name,
+        auc=_scores_summary(scores, "auc"),
+        sic_at_half={tag: m[first]["sic_at_half_members"] for tag, m in scores.items()},
+        sic_at_half_ensemble=_scores_summary(scores, "sic_at_half"),
+        rejection_at_half=_scores_summary(scores, "rejection_at_half"),
+        auc_members=_scores_summary(scores, "auc_members"),
+        supervised_ceiling=ceiling,
+        paper_sic_at_half={k: {"value": v[0], "plus": v[1]} for k, v in PAPER_SIC_AT_HALF.items()},
+        training={tag: m["training"] for tag, m in metrics.items()},
+        bump_hunt=hunts,
+        sculpting={"m_jj": {region: m.record() for region, m in sculpting.items()},
+                   "kl_efficiency": config.kl_efficiency},
+        **latent_records,
+        events={"qcd_train": len(split.train_bkg), "qcd_test": len(split.test_bkg),
+                "signal_test": len(split.test_sig), "signal_pool": len(split.inject_pool),
+                "dropped_without_two_fatjets": arrays.dropped},
+        device=str(device), seconds=time.perf_counter() - start,
+        config=config, arrays=arrays, split=split, trained=trained, latent=latent, control=control,
+        bump_fits=bump_fits, sculpting_models=sculpting)

@@ -5,7 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from ...config import check_types
+from ...detectors import DetectorSpec, build_detector
 from ...exceptions import ConfigError
+from ...models import VRNN
 
 __all__ = ["DoubleB", "Reweighting", "VRNNModel", "VRNNYXHConfig"]
 
@@ -29,7 +31,6 @@ class VRNNModel:
     standardise: bool = True
 
     def __post_init__(self) -> None:
-        from ...models import VRNN
 
         check_types(self)
         if self.max_length < 2:
@@ -78,12 +79,14 @@ class Reweighting:
 
 @dataclass(frozen=True)
 class VRNNYXHConfig:
-    """One seed-001 Y -> X H run.
+    """One Y -> X H run (the ATLAS anomalous-jet search, PRD 108 (2023) 052009).
 
     samples: Standard-Model datasets (QCD, ttbar: the "data") and one or more BSM datasets (the signals the
     tagger never sees in training), all with large-R jets and their constituents (`yxh_atlas`).
     train_fraction: the SM events whose X jets train the VRNN; the rest are the test jets of the ROC curves.
     Every SM event is then searched (the published tagger was trained on the data it searched).
+    detector: any per-jet detector on the flattened constituent sequences (`anomalyhunt detectors`: vrnn, or a
+    flat-input one such as an autoencoder or an imported IsolationForest) in place of the `vrnn:` section's VRNN.
     direction: "high" (the score grows with the KL), "low" (it falls with it) or "auto" (the direction in which
     the first signal's jet AUC is above 1/2: model-dependent, reported as such).
     Selection: two large-R jets, the leading one above `leading_pt`, both heavier than `min_jet_mass`; the H
@@ -97,6 +100,7 @@ class VRNNYXHConfig:
     samples: tuple[str, ...]
     train_fraction: float = 0.5
     vrnn: VRNNModel = field(default_factory=VRNNModel)
+    detector: DetectorSpec | None = None
     double_b: DoubleB = field(default_factory=DoubleB)
     reweighting: Reweighting = field(default_factory=Reweighting)
     direction: str = "high"
@@ -118,6 +122,8 @@ class VRNNYXHConfig:
 
     def __post_init__(self) -> None:
         check_types(self)
+        if self.detector is not None:  # names a bad detector or param now
+            build_detector(self.detector, accepts=("jet_sequence", "flat"), seed=self.seed)
         if not self.samples:
             raise ConfigError("samples: give the Standard-Model datasets and at least one signal dataset")
         if not 0 < self.train_fraction < 1:

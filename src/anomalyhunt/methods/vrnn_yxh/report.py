@@ -9,9 +9,9 @@ import numpy as np
 
 from ...plots import loss_figure, save_figure
 from ...plots.jets import h_mass_regions_figure, jet_score_figure, significance_map_figure, tagger_roc_figure
-from ..base import Report
+from ..base import Report, Section
 from ..base import html_table as table
-from ..ceiling import ceiling_html, ceiling_lines
+from ..ceiling import ceiling_lines, ceiling_section
 
 __all__ = ["report_sections", "summary_lines"]
 
@@ -29,11 +29,13 @@ def _closure_rows(summary: dict) -> list[list]:
 
 
 def report_sections(result, plots: Path) -> Report:
-    summary, config, arrays = result.summary_data, result.config, result.arrays
+    summary, config, arrays = result.summary(), result.config, result.arrays
     sm_test = result.test_bkg
     w = arrays.weight
+    history = getattr(result.model, "history_", None)
     images = [("VRNN training: loss per epoch (reconstruction MSE + 0.1 x position-weighted KL); the kept epoch "
-               "dotted", save_figure(loss_figure(result.model.history_, title="VRNN"), plots / "vrnn_loss.png"))]
+               "dotted", save_figure(loss_figure(history, title=summary["detector"]), plots / "vrnn_loss.png"))
+              ] if history is not None else []
     images.append(("Jet-level performance per signal on the X-candidate jet: background rejection and SIC "
                    "against signal efficiency for the VRNN score, D2 (lower = tagged), tau21 (lower = tagged) and "
                    "the jet mass (higher = tagged); SM test jets as background",
@@ -75,10 +77,11 @@ def report_sections(result, plots: Path) -> Report:
                         wp["vrnn"]["sb_gain"], wp["d2"]["signal_efficiency"], wp["d2"]["background_efficiency"],
                         wp["d2"]["sb_gain"], wp["vrnn"]["sb_gain"] / wp["d2"]["sb_gain"]])
     tr, sc = summary["training"], summary["scoring"]
+    epochs = (f"{tr['epochs_run']} epochs, kept {tr['best_epoch']}, {tr['seconds_per_epoch']:.2f} s per epoch on "
+              f"{tr['device']}" if "epochs_run" in tr else f"{tr['seconds']:.1f} s")
     tag_part = (
         "<p>" + html.escape(
-            f"VRNN trained on {tr['jets']} SM X-candidate jets ({tr['epochs_run']} epochs, kept "
-            f"{tr['best_epoch']}, {tr['seconds_per_epoch']:.2f} s per epoch on {tr['device']}); scoring "
+            f"{summary['detector']} trained on {tr['jets']} SM X-candidate jets ({epochs}); scoring "
             f"{sc['jets_per_second']:.0f} jets/s. Direction: {summary['direction']['chosen']} (setting "
             f"'{summary['direction']['setting']}'); the raw-KL AUC column says which way each signal lies "
             "(above 1/2: higher KL than SM).") + "</p>"
@@ -122,11 +125,16 @@ def report_sections(result, plots: Path) -> Report:
         + "</p>" + table(grid_rows, ["search", "max Z local", "m_Y [GeV]", "m_X [GeV]", "observed", "predicted",
                                      "Z global", "p global", "max Z local (stat. only)", "Z global (stat. only)",
                                      "cells", "observed total", "predicted total", "injected in SR"]))
-    parts = ("<h2>Anomalous-jet tagging</h2>" + tag_part
-             + ceiling_html(summary.get("supervised_ceiling", {}), "the VRNN score (its chosen direction)"),
-             "<h2>Background estimate and its closure</h2>" + closure_part,
-             "<h2>Significance over the (m_Y, m_X) grid</h2>" + grid_part)
-    return Report("VRNN anomalous-jet tagging in a Y -> X H search (seed 001)", parts, tuple(images))
+    tagging = [im for im in images if not im[0].startswith(("H-candidate", "background only", "injected"))]
+    return Report(f"Anomalous-jet tagging ({summary['detector']}) in a Y -> X H search (after ATLAS, PRD 108 (2023) "
+                  "052009)", (
+                      Section("Anomalous-jet tagging", tag_part, tuple(tagging)),
+                      ceiling_section(summary.get("supervised_ceiling", {}),
+                                      f"the {summary['detector']} score (its chosen direction)"),
+                      Section("Background estimate and its closure", closure_part,
+                              tuple(im for im in images if im[0].startswith("H-candidate"))),
+                      Section("Significance over the (m_Y, m_X) grid", grid_part,
+                              tuple(im for im in images if im[0].startswith(("background only", "injected"))))))
 
 
 def summary_lines(summary: dict) -> list[str]:

@@ -17,13 +17,15 @@ import awkward as ak
 import numpy as np
 from scipy import optimize
 
-from ...events import load_samples
+from ...detectors import build_detector
 from ...exceptions import ConfigError
 from ...features import dijet_mass, jet_sequences, sequence_feature_spec, sequence_lengths
-from ...models import VRNN, ClassifierEnsemble, resolve_device
+from ...ingest import load_samples
+from ...models import VRNN, ClassifierEnsemble, Estimator, resolve_device
 from ...stats import auc, grid_significance, roc_curve
-from ..base import SummaryResult
+from ..base import SearchResult, report_only
 from ..ceiling import CeilingConfig, supervised_ceiling
+from ..steps import save_detector, training_record
 from .config import VRNNYXHConfig
 
 __all__ = ["JetArrays", "VRNNYXHResult", "load_arrays", "normalise_score", "run"]
@@ -288,20 +290,49 @@ def _jet_metrics(arrays: JetArrays, score: np.ndarray, test_bkg: np.ndarray, sig
 
 
 @dataclass(frozen=True)
-class VRNNYXHResult(SummaryResult):
-    """The numbers of summary.json and what the report draws."""
+class VRNNYXHResult(SearchResult):
+    """The fields are summary.json; the `report_only` ones are what the report draws."""
 
     report_module = "anomalyhunt.methods.vrnn_yxh.report"
 
-    summary_data: dict[str, Any]
-    config: VRNNYXHConfig
-    arrays: JetArrays
-    score: np.ndarray
-    test_bkg: np.ndarray
-    curves: dict[str, Any]
-    model: VRNN
-    grids: dict[str, tuple[np.ndarray, np.ndarray, Any]]  # name -> (observed, predicted, GridSignificance)
-    searched: dict[str, np.ndarray]  # name -> mask of the searched events
+    detector: str
+    jet_auc: dict[str, dict[str, float]]
+    sb_gain: dict[str, float]
+    d2_gain: dict[str, float]
+    working_points: dict[str, dict[str, Any]]
+    supervised_ceiling: dict
+    direction: dict[str, Any]
+    closure: dict[str, Any]
+    closure_injected: dict[str, Any] | None
+    z_global: float
+    grid: dict[str, dict[str, Any]]
+    training: dict[str, Any]
+    scoring: dict[str, Any]
+    events: dict[str, Any]
+    device: str
+    seconds: float
+    # for the report
+    config: VRNNYXHConfig = report_only()
+    arrays: JetArrays = report_only()
+    score: np.ndarray = report_only()
+    test_bkg: np.ndarray = report_only()
+    curves: dict[str, Any] = report_only()
+    model: Estimator = report_only()
+    grids: dict[str, tuple[np.ndarray, np.ndarray, Any]] = report_only()  # name -> (observed, predicted, sig.)
+    searched: dict[str, np.ndarray] = report_only()  # name -> mask of the searched events
+
+
+def _tagger(config: VRNNYXHConfig, progress: bool) -> Estimator:
+    """The jet tagger: the paper's VRNN (the `vrnn:` section), or the config's `detector:` on the same
+    flattened constituent sequences."""
+    if config.detector is not None:
+        return build_detector(config.detector, accepts=("jet_sequence", "flat"), seed=config.seed,
+                              progress=progress)
+    vc = config.vrnn
+    return VRNN(hidden=vc.hidden, latent=vc.latent, features=vc.features, kl_weight=vc.kl_weight,
+                batch_size=vc.batch_size, learning_rate=vc.learning_rate, max_epochs=vc.max_epochs,
+                patience=vc.patience, validation_fraction=vc.validation_fraction, standardise=vc.standardise,
+                seed=config.seed, progress=progress)
 
 
 def run(config: VRNNYXHConfig, folder: str | Path, *, progress: bool = False) -> VRNNYXHResult:
@@ -321,15 +352,13 @@ def run(config: VRNNYXHConfig, folder: str | Path, *, progress: bool = False) ->
                           f"{len(test_bkg)} to test: generate more background")
     spec = sequence_feature_spec(config.vrnn.max_length)
     flat = arrays.sequences.reshape(len(arrays.sequences), -1).astype(np.float32)
-    vc = config.vrnn
-    log.info("%d selected events (%d SM: %d train the VRNN); cut flow %s", len(flat), len(sm), n_train,
+    log.info("%d selected events (%d SM: %d train the tagger); cut flow %s", len(flat), len(sm), n_train,
              arrays.selected)
-    model = VRNN(hidden=vc.hidden, latent=vc.latent, features=vc.features, kl_weight=vc.kl_weight,
-                 batch_size=vc.batch_size, learning_rate=vc.learning_rate, max_epochs=vc.max_epochs,
-                 patience=vc.patience, validation_fraction=vc.validation_fraction, standardise=vc.standardise,
-                 seed=config.seed, progress=progress)
+    model = _tagger(config, progress)
+    fit_start = time.perf_counter()
     model.fit(flat[train], arrays.weight[train], features=spec)
-    model.save(folder / "vrnn.pt")
+    fit_seconds = time.perf_counter() - fit_start
+    save_detector(model, folder / "vrnn.pt")
     t0 = time.perf_counter()
     kl = model.score_samples(flat, features=spec)
     score_seconds = time.perf_counter() - t0
@@ -374,27 +403,27 @@ def run(config: VRNNYXHConfig, folder: str | Path, *, progress: bool = False) ->
         grids[name] = (observed, pred, sig)
         records[name]["reweighting_epochs"] = len(est.classifier.history_.val_loss)
         est.classifier.save(folder / f"reweighting_{name}.pt")
-    h = model.history_
-    summary = {
-        "jet_auc": {name: m["auc"] for name, m in jet.items()},
-        "sb_gain": {name: m["working_points"]["vrnn"]["sb_gain"] for name, m in jet.items()},
-        "d2_gain": {name: m["working_points"]["d2"]["sb_gain"] for name, m in jet.items()},
-        "working_points": {name: m["working_points"] for name, m in jet.items()},
-        "supervised_ceiling": ceiling,
-        "direction": {"chosen": "low KL is anomalous" if invert else "high KL is anomalous",
-                      "setting": config.direction, "raw_kl_auc": raw_auc, "scale": scale},
-        "closure": closure["background_only"],
-        "closure_injected": closure.get("injected"),
-        "z_global": records["background_only"]["z_global"],
-        "grid": records,
-        "training": {"epochs_run": len(h.train_loss), "best_epoch": h.best_epoch, "seconds": h.seconds,
-                     "seconds_per_epoch": h.seconds_per_epoch, "jets": int(n_train), "device": h.device},
-        "scoring": {"jets": len(flat), "seconds": score_seconds, "jets_per_second": len(flat) / score_seconds},
-        "events": {"cut_flow": arrays.selected, "sm_selected": len(sm), "vrnn_train": int(n_train),
-                   "sm_test": len(test_bkg), "signal": {n: m["jets"] for n, m in jet.items()},
-                   "categories": {c: int(np.sum((arrays.category == v) & (arrays.label == 0)))
-                                  for c, v in (("double_b", 1), ("no_tag", 0), ("one_tag", -1))}},
-        "device": str(device),
-        "seconds": time.perf_counter() - start,
-    }
-    return VRNNYXHResult(summary, config, arrays, score, test_bkg, curves, model, grids, searched)
+    h = getattr(model, "history_", None)
+    training = ({"epochs_run": len(h.train_loss), "best_epoch": h.best_epoch, "seconds": h.seconds,
+                 "seconds_per_epoch": h.seconds_per_epoch, "jets": int(n_train), "device": h.device} if h is not None
+                else training_record(model, int(n_train), flat.shape[1]) | {"jets": int(n_train),
+                                                                            "seconds": fit_seconds})
+    return VRNNYXHResult(
+        detector=config.detector.label if config.detector is not None else "vrnn",
+        jet_auc={name: m["auc"] for name, m in jet.items()},
+        sb_gain={name: m["working_points"]["vrnn"]["sb_gain"] for name, m in jet.items()},
+        d2_gain={name: m["working_points"]["d2"]["sb_gain"] for name, m in jet.items()},
+        working_points={name: m["working_points"] for name, m in jet.items()},
+        supervised_ceiling=ceiling,
+        direction={"chosen": "low KL is anomalous" if invert else "high KL is anomalous",
+                   "setting": config.direction, "raw_kl_auc": raw_auc, "scale": scale},
+        closure=closure["background_only"], closure_injected=closure.get("injected"),
+        z_global=records["background_only"]["z_global"], grid=records, training=training,
+        scoring={"jets": len(flat), "seconds": score_seconds, "jets_per_second": len(flat) / score_seconds},
+        events={"cut_flow": arrays.selected, "sm_selected": len(sm), "vrnn_train": int(n_train),
+                "sm_test": len(test_bkg), "signal": {n: m["jets"] for n, m in jet.items()},
+                "categories": {c: int(np.sum((arrays.category == v) & (arrays.label == 0)))
+                               for c, v in (("double_b", 1), ("no_tag", 0), ("one_tag", -1))}},
+        device=str(device), seconds=time.perf_counter() - start,
+        config=config, arrays=arrays, score=score, test_bkg=test_bkg, curves=curves, model=model, grids=grids,
+        searched=searched)

@@ -1,0 +1,160 @@
+"""Every registered method on a tiny sample: its summary keys, its report sections, a run folder that is whole or
+absent (also under kill -9), refusal to overwrite and --overwrite, provenance, and samples generated on demand."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from anomalyhunt.methods import get_method, method_names
+from anomalyhunt.methods.base import summary_fields
+from anomalyhunt.pipeline import find_browser, render_report
+
+CLI = [sys.executable, "-m", "anomalyhunt.cli"]
+
+
+def _rmm_autoencoder(search_samples, tmp_path):
+    _, paths = search_samples
+    # the W' comes from a `generate:` section: made by the run itself, in process
+    return ("method: rmm_autoencoder\n"
+            f"generate: [{{process: ssm_wprime, params: {{mass: 3000}}, events: 200, seed: 9, chunk_size: 200, "
+            f"out: {tmp_path / 'wprime3000'}}}]\n"
+            f"samples: [{paths[0]}, {paths[1]}, {tmp_path / 'wprime3000'}]\n"
+            "inject: {ssm_wprime_3000: 1.0}\nmax_epochs: 2\nn_toys: 50\nmax_toys: 400\nmin_events_to_fit: 5\n"
+            "compare_fourvec: false\n")
+
+
+def _double_ae(disco_samples, tmp_path):
+    return (f"method: double_ae\nsamples: [{', '.join(disco_samples)}]\n"
+            "double_ae: {lam: 10, batch_size: 400, max_epochs: 2, patience: 2, single_ae: false}\n"
+            "signal_fraction: 0.05\nefficiencies: [0.05]\nclosure_splits: [1.0]\ntrigger_efficiency: 0.1\n"
+            "onnx: false\n")
+
+
+def _data_vs_sim(fourlepton_samples, tmp_path):
+    return (f"method: data_vs_sim\nsamples: [{', '.join(fourlepton_samples)}]\nluminosity_fb: 10\n"
+            "classifier: {hidden: [16, 16], n_members: 2, epochs: 2}\nn_null: 10\ninjections: [10, 20]\n"
+            "n_injections: 3\ncalibration_datasets: 4\n")
+
+
+def _vae_latent(dijet_samples, tmp_path):
+    return (f"method: vae_latent\nsamples: [{', '.join(dijet_samples)}]\nsignal_fractions: [0.01]\n"
+            "vae: {n_members: 2, max_epochs: 2, batch_size: 100}\n"
+            "characterisation: {signal_fraction: 0.01, max_epochs: 2, grid: 10}\nn_toys: 20\nm_min: 2400\n")
+
+
+def _vrnn_yxh(yxh_samples, tmp_path):
+    return (f"method: vrnn_yxh\nsamples: [{', '.join(yxh_samples)}]\nvrnn: {{max_epochs: 2}}\n"
+            "double_b: {mistag: 0.3}\nreweighting: {max_epochs: 3}\nn_toys: 20\n"
+            "inject: yxh_qq_2000\ninject_events: 20\n")
+
+
+# each method's tiny configuration and the one sample fixture it reads: a case generates only its own samples
+CASES = {"rmm_autoencoder": ("search_samples", _rmm_autoencoder), "double_ae": ("disco_samples", _double_ae),
+         "data_vs_sim": ("fourlepton_samples", _data_vs_sim), "vae_latent": ("dijet_samples", _vae_latent),
+         "vrnn_yxh": ("yxh_samples", _vrnn_yxh)}
+
+
+def test_every_registered_method_has_a_case():
+    assert set(CASES) == set(method_names()), "add a tiny configuration for the new method to CASES"
+
+
+@pytest.mark.parametrize("method", method_names())
+def test_every_method_honours_the_protocol(method, request, tmp_path):
+    spec = get_method(method)
+    fixture, make_config = CASES[method]
+    config = tmp_path / "run.yaml"
+    config.write_text(make_config(request.getfixturevalue(fixture), tmp_path))
+    out = tmp_path / "runs" / "one"
+    args = [*CLI, "run", str(config), "--out", str(out), "--workers", "0"]
+    result = subprocess.run(args, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr[-3000:]
+    summary = json.loads((out / "summary.json").read_text())
+    assert set(summary) == set(summary_fields(spec.result_type()))  # summary.json is the result's fields
+    report = (out / "report.html").read_text()
+    assert report.count("<h2>") >= 3 and report.count("data:image/png;base64,") >= 2
+    resolved = json.loads((out / "config.json").read_text())
+    assert resolved["method"] == method
+    provenance = json.loads((out / "provenance.json").read_text())
+    assert {"command_line", "packages", "device", "seeds", "started", "finished"} <= set(provenance)
+    assert provenance["packages"]["torch"] and provenance["device"]["torch"] in ("cpu", "cuda")
+    assert sorted(p.name for p in out.parent.iterdir()) == ["one"]  # no partial folder left beside it
+    again = subprocess.run(args, capture_output=True, text=True)
+    assert again.returncode == 2 and "--overwrite" in again.stderr and "Traceback" not in again.stderr
+    if method == "double_ae":  # the run folder is the pipeline's, the same for every method: checked on the quickest
+        (out / "stale.png").write_text("from an older run")
+        replaced = subprocess.run([*args, "--overwrite"], capture_output=True, text=True)
+        assert replaced.returncode == 0, replaced.stderr[-2000:]
+        assert not (out / "stale.png").exists()
+        assert json.loads((out / "summary.json").read_text()).keys() == summary.keys()
+        assert sorted(p.name for p in out.parent.iterdir()) == ["one"]
+
+
+def test_a_killed_run_leaves_no_run_folder_and_the_rerun_writes_a_complete_one(search_samples, tmp_path):
+    """kill -9 during training leaves only the partial folder; the rerun through the CLI (the search with its
+    defaults, the four-vector comparison included) writes the whole run folder."""
+    _, paths = search_samples
+    config = tmp_path / "run.yaml"
+    config.write_text(f"samples: [{', '.join(paths)}]\ninject: {{ssm_wprime_2000: 1.0}}\nmax_epochs: 300\n"
+                      "patience: 300\nn_toys: 50\nmax_toys: 400\nmin_events_to_fit: 5\n")
+    out = tmp_path / "runs" / "killed"
+    args = [*CLI, "run", str(config), "--out", str(out), "--workers", "0"]
+    proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    deadline = time.time() + 120
+    partial = None
+    while time.time() < deadline and partial is None:  # wait until training has started in the partial folder
+        partial = next((p for p in out.parent.glob(".killed.partial-*") if (p / "provenance.json").exists()), None)
+        time.sleep(0.2)
+    assert partial is not None, "the run never started"
+    time.sleep(1.0)
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    assert not out.exists()
+    assert [p.name.startswith(".killed.partial-") for p in out.parent.iterdir()] == [True]
+    short = config.read_text().replace("max_epochs: 300\npatience: 300", "max_epochs: 2\npatience: 2")
+    config.write_text(short)
+    result = subprocess.run(args, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert sorted(p.name for p in out.parent.iterdir()) == ["killed"]
+    _assert_complete_search_run(out)
+
+
+def _assert_complete_search_run(out):
+    summary = json.loads((out / "summary.json").read_text())
+    assert set(summary["auc"]) == set(summary["auc_fourvec"]) == {"ssm_wprime_2000"}
+    assert 0.0 <= summary["auc"]["ssm_wprime_2000"] <= 1.0
+    assert set(summary["sculpting"]) == {"m_jj", "m_bb"}
+    assert all("chi2_ndf" in v or "skipped" in v for v in summary["sculpting"].values())
+    assert len(summary["background_fits"]) == 9 * 3  # nine channels x three regions, fitted or skipped
+    assert set(summary["auc_uncontaminated"]) == {"ssm_wprime_2000"}
+    # one record per fitted spectrum, most significant first
+    z_local = [x["z_local"] for x in summary["excesses"]]
+    assert len(z_local) == sum("skipped" not in v for v in summary["background_fits"]) and z_local == sorted(
+        z_local, reverse=True)
+    assert len(summary["limits"]) == len(summary["excesses"])
+    for lim in summary["limits"]:
+        assert len(lim["masses"]) == len(lim["observed_pb"]) > 0 and min(lim["expected_pb"]) > 0
+    gain = summary["sensitivity_gain"]["ssm_wprime_2000"]
+    assert gain["channel"] in ("m_jj", "m_jb", "m_bb", "m_je", "m_jmu", "m_jgamma", "m_be", "m_bmu", "m_bgamma")
+    assert 0 <= gain["signal_efficiency"] <= 1
+    assert gain["significance_before"] > 0 or gain["note"] == "no simulated background in the window"
+    assert "z_global" in summary and summary["training"]["epochs"] <= 2
+    for name in ("config.json", "model.pt", "scores.npz", "report.html", "plots/loss.png", "plots/scores.png"):
+        assert (out / name).exists(), name
+    assert (out / "report.html").read_text().count("data:image/png;base64,") >= 3
+    if find_browser() is not None:  # the report opens in headless Chromium with every plot decoded
+        loaded, total = render_report(out / "report.html", out / "report.png")
+        assert loaded == total >= 3
+        assert (out / "report.png").stat().st_size > 10_000
+
+
+def test_methods_command_lists_every_method_and_its_detectors():
+    result = subprocess.run([*CLI, "methods"], capture_output=True, text=True)
+    assert result.returncode == 0
+    lines = result.stdout.splitlines()
+    assert [line.split()[0] for line in lines[::2]] == list(method_names())
+    assert all(line.split()[0] == "detector:" for line in lines[1::2])
