@@ -15,17 +15,10 @@ import time
 
 import numpy as np
 
-from anomalyhunt.generate import (
-    GenerationConfig,
-    generate,
-    generate_many,
-    get_preset,
-    get_process,
-    reconstruct,
-    select,
-)
+from anomalyhunt.generate import GenerationConfig, generate, generate_many, get_process
 from anomalyhunt.generate.pythia import PythiaRun
 from anomalyhunt.parallel import dask_client
+from anomalyhunt.reco import get_preset, reconstruct, select
 
 
 def pythia_alone(process: str, n: int, seed: int) -> float:

@@ -15,6 +15,7 @@ class are kept.
 
 from __future__ import annotations
 
+import dataclasses
 import html
 import logging
 import math
@@ -28,8 +29,8 @@ from ..models import ClassifierEnsemble
 from ..stats import max_sic
 from .base import Section, html_table
 
-__all__ = ["CeilingConfig", "ceiling_entry", "ceiling_section", "ceiling_lines", "cross_fitted_scores",
-           "supervised_ceiling"]
+__all__ = ["CeilingConfig", "ceiling_entry", "ceiling_lines", "ceiling_section", "ceiling_settings",
+           "cross_fitted_scores", "supervised_ceiling"]
 
 log = logging.getLogger(__name__)
 
@@ -47,7 +48,7 @@ class CeilingConfig:
     patience: int = 5
     learning_rate: float = 1e-3
     max_background: int = 50_000
-    seed: int = 0
+    seed: int | None = None  # None: the method's seed (`ceiling_settings`), 0 when called directly
 
     def __post_init__(self) -> None:
         check_types(self)
@@ -85,7 +86,8 @@ def cross_fitted_scores(x_background, x_signal, *, weights_background=None, weig
     ws = np.ones(len(xs)) if weights_signal is None else np.asarray(weights_signal, dtype=np.float64)
     x = np.concatenate([xb, xs])
     y = np.r_[np.zeros(len(xb)), np.ones(len(xs))].astype(int)
-    rng = np.random.default_rng(config.seed)
+    seed = config.seed or 0
+    rng = np.random.default_rng(seed)
     # each class dealt evenly over the folds, a group at a time
     fold = np.empty(len(x), dtype=int)
     for rows, groups in ((np.arange(len(xb)), groups_background), (len(xb) + np.arange(len(xs)), groups_signal)):
@@ -108,9 +110,16 @@ def cross_fitted_scores(x_background, x_signal, *, weights_background=None, weig
             w[yt == c] *= 0.5 * len(w) / total
         clf = ClassifierEnsemble(1, hidden=config.hidden, batch_size=config.batch_size, max_epochs=config.max_epochs,
                                  patience=config.patience, learning_rate=config.learning_rate,
-                                 seed=config.seed + k).fit(x[train], yt, w)
+                                 seed=seed + k).fit(x[train], yt, w)
         scores[fold == k] = clf.score_samples(x[fold == k])
     return scores[: len(xb)], scores[len(xb):]
+
+
+def ceiling_settings(section: CeilingConfig | None, seed: int) -> CeilingConfig:
+    """A method's `ceiling:` section (its defaults when absent), seeded by the method's `seed` unless the
+    section sets its own."""
+    section = section if section is not None else CeilingConfig()
+    return section if section.seed is not None else dataclasses.replace(section, seed=seed)
 
 
 def ceiling_entry(max_sic_supervised: float, max_sic_unsupervised: float) -> dict[str, float]:
@@ -150,7 +159,7 @@ def supervised_ceiling(x, background: np.ndarray, signals: dict[str, np.ndarray]
         raise ConfigError(f"groups has {len(groups)} entries for {len(x)} events")
     g = None if groups is None else np.asarray(groups)
     bkg = _indices(background)
-    rng = np.random.default_rng(config.seed)
+    rng = np.random.default_rng(config.seed or 0)
     if len(bkg) > config.max_background:
         bkg = np.sort(rng.choice(bkg, config.max_background, replace=False))
     out = {}

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from ...config import check_types
 from ...exceptions import ConfigError
 from ...features import rmm_layout
+from ..ceiling import CeilingConfig
 
 __all__ = ["DoubleAEConfig", "DoubleAEModel"]
 
@@ -65,6 +66,7 @@ class DoubleAEConfig:
     null_splits: int = 100
     onnx: bool = True
     supervised_ceiling: bool = True  # train the truth-label classifier of the LHCO practice (methods.ceiling)
+    ceiling: CeilingConfig | None = None  # the truth-label classifier's settings (methods.ceiling)
     seed: int = 1
     training_seed: int | None = None  # the networks' own seed (None: seed); alone it retrains on the same events
 

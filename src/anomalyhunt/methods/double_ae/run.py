@@ -48,7 +48,7 @@ from ...stats import (
     working_point,
 )
 from ..base import SearchResult, report_only
-from ..ceiling import CeilingConfig, supervised_ceiling
+from ..ceiling import ceiling_settings, supervised_ceiling
 from .config import DoubleAEConfig
 
 __all__ = ["DoubleAEResult", "run"]
@@ -325,7 +325,7 @@ def run(config: DoubleAEConfig, folder: Path, *, progress: bool = True) -> Doubl
         log.info("supervised ceiling: truth-label classifiers on the same inputs, one per benchmark")
         ceiling = supervised_ceiling(x, test_idx, {s: process == s for s in signals}, None, groups=bg.source,
                                      unsupervised_max_sic={s: v["diagonal"] for s, v in max_sic.items()},
-                                     config=CeilingConfig(seed=trained.seed))
+                                     config=ceiling_settings(config.ceiling, trained.seed))
     closure = closure_scan(scores[test_idx, 0], scores[test_idx, 1], config.efficiencies,
                            ratios=config.closure_splits)
     study = _abcd_study(config, scores, test_idx, bg.source, process, signals, rng)   # 5. ABCD with injection

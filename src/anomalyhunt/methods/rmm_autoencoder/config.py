@@ -9,6 +9,7 @@ from ...detectors import DetectorSpec, build_detector
 from ...exceptions import ConfigError
 from ...features import rmm_layout
 from ...models import AUTOENCODER_PRESETS
+from ..ceiling import CeilingConfig
 
 __all__ = ["RMMAutoencoderConfig"]
 
@@ -53,6 +54,7 @@ class RMMAutoencoderConfig:
     min_events_to_fit: float = 50.0
     null_test: bool = True
     supervised_ceiling: bool = True  # train the truth-label classifier of the LHCO practice (methods.ceiling)
+    ceiling: CeilingConfig | None = None  # the truth-label classifier's settings (methods.ceiling)
     seed: int = 1
 
     def __post_init__(self) -> None:

@@ -49,7 +49,7 @@ from ...stats import (
     upper_limits,
 )
 from ..base import SearchResult, report_only
-from ..ceiling import CeilingConfig, supervised_ceiling
+from ..ceiling import ceiling_settings, supervised_ceiling
 from ..steps import save_detector, training_record
 from .config import RMMAutoencoderConfig
 
@@ -352,7 +352,7 @@ def run(config: RMMAutoencoderConfig, folder: Path, *, progress: bool = True) ->
     if config.supervised_ceiling:
         log.info("supervised ceiling: truth-label classifiers on the RMMs, one per BSM sample")
         ceiling = supervised_ceiling(features, sm_test, {s: process == s for s in bsm_samples}, score, weights=weight,
-                                     config=CeilingConfig(seed=config.seed))
+                                     config=ceiling_settings(config.ceiling, config.seed))
     sculpting = {m.channel: m for m in models if m.region == loose and m.channel in ("m_jj", "m_bb")}
     training = training_record(model, int(train.sum()), features.shape[1])
     return RMMAutoencoderResult(

@@ -5,10 +5,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+import numpy as np
+
 from ...config import check_types
 from ...detectors import DetectorSpec, build_detector
 from ...exceptions import ConfigError
 from ...models import VAEEnsemble
+from ..ceiling import CeilingConfig
 
 __all__ = ["LatentCharacterisation", "VAELatentConfig", "VAEModel"]
 
@@ -79,6 +82,11 @@ class LatentCharacterisation:
                               f"{self.max_epochs}, {self.patience}")
         if not self.learning_rate > 0:
             raise ConfigError(f"learning_rate must be positive, got {self.learning_rate}")
+        step = (self.mjj_range[1] - self.mjj_range[0]) / (self.grid - 1)
+        first = self.mjj_range[0] + step * np.ceil((self.signal_window[0] - self.mjj_range[0]) / step - 1e-9)
+        if first > self.signal_window[1]:  # the marginals would have no point in the window to look at
+            raise ConfigError(f"grid: {self.grid} points over mjj_range {list(self.mjj_range)} are {step:.0f} GeV "
+                              f"apart, and none falls in the signal_window {list(self.signal_window)}: raise grid")
 
 
 @dataclass(frozen=True)
@@ -104,6 +112,7 @@ class VAELatentConfig:
     m_max: float = 6000.0
     n_toys: int = 500
     supervised_ceiling: bool = True  # train the truth-label classifier of the LHCO practice (methods.ceiling)
+    ceiling: CeilingConfig | None = None  # the truth-label classifier's settings (methods.ceiling)
     seed: int = 4
 
     def __post_init__(self) -> None:

@@ -34,7 +34,7 @@ from ...stats import (
 )
 from ...stats.regions import region_by_efficiency
 from ..base import SearchResult, report_only
-from ..ceiling import CeilingConfig, ceiling_entry, supervised_ceiling
+from ..ceiling import ceiling_entry, ceiling_settings, supervised_ceiling
 from ..steps import save_detector, training_record
 from .config import VAELatentConfig
 
@@ -207,7 +207,7 @@ def _ceiling(arrays: DijetArrays, split: _Split, trained: dict[str, _Trained], c
     name = arrays.signal_name
     log.info("supervised ceiling: a truth-label classifier on the VAE's inputs")
     out = supervised_ceiling(arrays.x[split.test], ~is_sig, {name: is_sig}, trained["0"].score, weights=w,
-                             config=CeilingConfig(seed=config.seed))
+                             config=ceiling_settings(config.ceiling, config.seed))
     ceiling = out[name]["max_sic_supervised"]
 
     def entry(kl: np.ndarray) -> dict[str, float]:

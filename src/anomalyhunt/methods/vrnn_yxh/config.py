@@ -8,6 +8,7 @@ from ...config import check_types
 from ...detectors import DetectorSpec, build_detector
 from ...exceptions import ConfigError
 from ...models import VRNN
+from ..ceiling import CeilingConfig
 
 __all__ = ["DoubleB", "Reweighting", "VRNNModel", "VRNNYXHConfig"]
 
@@ -118,6 +119,7 @@ class VRNNYXHConfig:
     inject_events: int = 0
     n_toys: int = 2000
     supervised_ceiling: bool = True  # train the truth-label classifier of the LHCO practice (methods.ceiling)
+    ceiling: CeilingConfig | None = None  # the truth-label classifier's settings (methods.ceiling)
     seed: int = 1
 
     def __post_init__(self) -> None:

@@ -24,7 +24,7 @@ from ...ingest import load_samples
 from ...models import VRNN, ClassifierEnsemble, Estimator, resolve_device
 from ...stats import auc, grid_significance, roc_curve
 from ..base import SearchResult, report_only
-from ..ceiling import CeilingConfig, supervised_ceiling
+from ..ceiling import ceiling_settings, supervised_ceiling
 from ..steps import save_detector, training_record
 from .config import VRNNYXHConfig
 
@@ -373,7 +373,7 @@ def run(config: VRNNYXHConfig, folder: str | Path, *, progress: bool = False) ->
     if config.supervised_ceiling:  # on the X jets' sequences: SM test jets against each signal's
         log.info("supervised ceiling: truth-label classifiers on the jet sequences, one per signal")
         ceiling = supervised_ceiling(flat, test_bkg, {n: (arrays.label == 1) & (arrays.process == n) for n in signals},
-                                     score, weights=arrays.weight, config=CeilingConfig(seed=config.seed))
+                                     score, weights=arrays.weight, config=ceiling_settings(config.ceiling, config.seed))
 
     # the search: every SM event (weights scaled so that they sum to the number of SM events: "event" units),
     # plus injected signal events of weight 1
