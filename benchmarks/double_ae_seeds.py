@@ -1,10 +1,11 @@
-"""Seed 002 over training seeds: every trained-model figure of `examples/double_ae.yaml` as mean and spread.
+"""Mikuni, Nachman & Shih over training seeds: every trained-model figure of `examples/double_ae.yaml` as mean and
+spread.
 
 The example's events, splits and injections stay fixed (`seed`); only the networks' seed (`training_seed`)
 changes, 1..N. Each seed is one ordinary run folder under --out (seed1, seed2, ...); a folder that already holds
 a summary is reused, so a killed study resumes. Printed: max SIC per benchmark and selection, the supervised
 ceiling fraction, ABCD closure per working point, the ABCD significance with signal injected, dCor^2 and the
-epochs, each as mean +- standard deviation (min-max), and which of seed 002's claims hold in every seed.
+epochs, each as mean +- standard deviation (min-max), and which of Mikuni, Nachman & Shih's claims hold in every seed.
 Writes `seeds.json` with the table into --out.
 
 Run: .venv/bin/python benchmarks/double_ae_seeds.py [--config examples/double_ae.yaml] [--seeds 5]
@@ -91,7 +92,7 @@ def main() -> None:
         "epochs": spread([x["training"]["epochs"] for x in summaries]),
         "seconds_per_epoch": spread([x["training"]["seconds_per_epoch"] for x in summaries]),
     }
-    # seed 002's claims, seed by seed
+    # Mikuni, Nachman & Shih's claims, seed by seed
     claims = {}
     for s in signals:
         v = [x["max_sic"][s] for x in summaries]

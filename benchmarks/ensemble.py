@@ -1,6 +1,6 @@
 """K classifiers trained as one batched module against K sequential trainings, in the same run.
 
-Seed-003 networks: 3 hidden layers x 50, ReLU, BCE, Adam, fixed 20 epochs, on 10k events with 3 standardised
+Krzyzanska & Nachman networks: 3 hidden layers x 50, ReLU, BCE, Adam, fixed 20 epochs, on 10k events with 3 standardised
 inputs (two overlapping Gaussian classes). Sequential = `train_model` on one `nn.Sequential` MLP per member (the
 same loop a single model uses); batched = `train_ensemble` on a `BatchedMLP` of K members. Targets (CPU): at least
 5x faster at K = 10 and 20x at K = 100.

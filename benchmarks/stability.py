@@ -1,4 +1,4 @@
-"""Seed 000, section 4: is the RMM autoencoder more stable over repeated trainings than the four-vector one?
+"""Chekanov & Hopkins, section 4: is the RMM autoencoder more stable over repeated trainings than the four-vector one?
 
 The same events train both inputs with several seeds (initialisation, validation split and batch order change
 with the seed; the events do not). Per input and seed: AUC per BSM sample against the SM test events, the epoch
@@ -7,7 +7,7 @@ loss, and the SM test events' ln(loss) distribution: its peak height (the weight
 fullest of 50 bins spanning the 0.5-99.5% range of all seeds of that input together; the paper: the four-vector
 SM peak height "randomly changes in the range 0.4-0.7"), its median and its interquartile range. How far the
 median moves between seeds, over the typical IQR, says whether the SM loss distribution is reproducible at all.
-Training is on the SM only (the demo's clean model), 30% of the SM events, seed-000 architecture
+Training is on the SM only (the demo's clean model), 30% of the SM events, Chekanov & Hopkins architecture
 (chekanov2022), batch 100, patience 30.
 
 Prints a markdown table (mean, standard deviation, min-max over seeds) and writes `stability.json` and

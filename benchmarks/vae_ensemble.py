@@ -1,4 +1,4 @@
-"""Seed-004 training: one epoch of the 20-VAE ensemble trained as one batched module against the same 20 VAEs
+"""Bortolato et al. training: one epoch of the 20-VAE ensemble trained as one batched module against the same 20 VAEs
 trained one after the other, in the same run.
 
 Sizes are the example's (examples/vae_latent.yaml): ~13k training events (6 MaxAbs-scaled inputs, Gaussian toys:

@@ -1,4 +1,4 @@
-"""Seed-001 jet tagging: the constituent preprocessing vectorised over jets against the per-jet reference of the
+"""ATLAS jet tagging: the constituent preprocessing vectorised over jets against the per-jet reference of the
 tests (same jets, same run), the VRNN's training seconds per epoch, and jets scored per second by PyTorch and by
 onnxruntime from the exported graph.
 

@@ -38,7 +38,7 @@ def search_samples(tmp_path_factory, generation_client):
 
 @pytest.fixture(scope="session")
 def disco_samples(tmp_path_factory, generation_client):
-    """W, Z and two seed-002 signals (adc2021 preset): dataset paths."""
+    """W, Z and two Mikuni, Nachman & Shih signals (adc2021 preset): dataset paths."""
     root = tmp_path_factory.mktemp("disco")
     jobs = [(GenerationConfig(process, n, seed=5, preset="adc2021", chunk_size=n), root / process)
             for process, n in (("w_lnu", 3000), ("z_ll", 600), ("a_4l", 400), ("h0_tautau", 1500))]
@@ -47,7 +47,8 @@ def disco_samples(tmp_path_factory, generation_client):
 
 @pytest.fixture(scope="session")
 def fourlepton_samples(tmp_path_factory, generation_client):
-    """Seed 003's samples at a tiny scale (fourlepton preset): simulation, an independent background pool from
+    """Krzyzanska & Nachman's samples at a tiny scale (fourlepton preset): simulation, an independent background pool
+    from
     another seed, and the 150 GeV scalar_4l signal. Dataset paths in that order."""
     return _tiny_samples(generation_client, tmp_path_factory.mktemp("fourlepton"), "fourlepton",
                          (("simulation", "fourlepton_bkg", 2500, 31, {}), ("pool", "fourlepton_bkg", 5000, 32, {}),
@@ -57,7 +58,7 @@ def fourlepton_samples(tmp_path_factory, generation_client):
 
 @pytest.fixture(scope="session")
 def dijet_samples(tmp_path_factory, generation_client):
-    """Seed 004's samples at a tiny scale (dijet_lhco preset, large-R jets): QCD above the 1.2 TeV jet threshold
+    """Bortolato et al.'s samples at a tiny scale (dijet_lhco preset, large-R jets): QCD above the 1.2 TeV jet threshold
     and the W' -> X Y signal. Dataset paths in that order."""
     return _tiny_samples(generation_client, tmp_path_factory.mktemp("dijet"), "dijet_lhco",
                          (("qcd", "qcd", 900, 41, {"pthat_min": 1000.0, "bias_pow": 4.0}),
@@ -66,7 +67,7 @@ def dijet_samples(tmp_path_factory, generation_client):
 
 @pytest.fixture(scope="session")
 def yxh_samples(tmp_path_factory, generation_client):
-    """Seed 001's Y -> X H samples at a tiny scale (yxh_atlas preset: large-R jets with constituents, D2, n_b):
+    """ATLAS's Y -> X H samples at a tiny scale (yxh_atlas preset: large-R jets with constituents, D2, n_b):
     QCD, boosted ttbar, and the 2-prong and dark-jet signals. Dataset paths in that order."""
     return _tiny_samples(generation_client, tmp_path_factory.mktemp("yxh"), "yxh_atlas",
                          (("qcd", "qcd", 1200, 51, {"pthat_min": 400.0, "bias_pow": 3.0}),

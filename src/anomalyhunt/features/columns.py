@@ -13,7 +13,7 @@ from .rmm import rmm_cell_names
 
 __all__ = ["InputColumns", "SEARCH_MASS_CELLS", "flatten", "fit_columns"]
 
-# The nine two-body masses of the ATLAS search (seed 001): kept out of the input so the selection cannot
+# The nine two-body masses of the ATLAS search (ATLAS): kept out of the input so the selection cannot
 # sculpt them; they are the search spectra instead.
 SEARCH_MASS_CELLS: dict[str, str] = {
     "m_jj": "m(j1,j2)", "m_jb": "m(j1,b1)", "m_jmu": "m(j1,mu1)", "m_je": "m(j1,e1)", "m_jgamma": "m(j1,gamma1)",

@@ -1,4 +1,4 @@
-"""The dijet inputs of seed 004 (LHC Olympics R&D): jet mass and N-subjettiness ratios of the two leading
+"""The dijet inputs of Bortolato et al. (LHC Olympics R&D): jet mass and N-subjettiness ratios of the two leading
 large-R jets, and the dijet mass that must never be one of them."""
 
 from __future__ import annotations

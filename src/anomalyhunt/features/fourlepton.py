@@ -1,4 +1,4 @@
-"""The four-lepton (e+e-mu+mu-) inputs of seed 003: the three masses, or the twelve lepton momenta."""
+"""The four-lepton (e+e-mu+mu-) inputs of Krzyzanska & Nachman: the three masses, or the twelve lepton momenta."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""Alternative network inputs (seed 000 section 4; seed 002): padded four-vectors and ADC2021 slots."""
+"""Alternative network inputs (Chekanov & Hopkins section 4; Mikuni, Nachman & Shih): padded four-vectors and ADC2021
+slots."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Large-R jet constituents as the sequences the VRNN reads (Kahn et al., JINST 16 P08012; seed 001), vectorised
+"""Large-R jet constituents as the sequences the VRNN reads (Kahn et al., JINST 16 P08012; ATLAS), vectorised
 over jets: NumPy on padded (n_jets, n_constituents) arrays, with loops only over the few sequence positions.
 
 Per jet, from its massless constituents (pT, eta, phi):

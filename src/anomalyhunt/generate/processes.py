@@ -152,7 +152,7 @@ _register(Process(
 def _ssm_wprime(p: Mapping[str, float]) -> list[str]:
     m = p["mass"]
     return ["NewGaugeBoson:ffbar2Wprime = on", f"34:m0 = {m:g}",
-            # W' -> W Z' with m(Z') = m(W') - 250 GeV, W -> l nu, Z' -> q qbar (seed 000)
+            # W' -> W Z' with m(Z') = m(W') - 250 GeV, W -> l nu, Z' -> q qbar (Chekanov & Hopkins)
             "34:oneChannel = 1 1.0 100 24 32", f"32:m0 = {m - 250.0:g}",
             "32:onMode = off", "32:onIfAny = 1 2 3 4 5", "24:onMode = off", "24:onIfAny = 11 13 15"]
 
@@ -180,7 +180,8 @@ _register(Process(
 ))
 
 
-# --- Standard Model, inclusive single bosons (the seed-002 / ADC2021 mix) --------------------------------
+# --- Standard Model, inclusive single bosons (the Mikuni, Nachman & Shih / ADC2021 mix)
+# --------------------------------
 _register(Process(
     "w_lnu", "inclusive W -> e/mu/tau nu (WeakSingleBoson:ffbar2W)",
     lambda p: ["WeakSingleBoson:ffbar2W = on", "24:onMode = off", "24:onIfAny = 11 13 15"],
@@ -193,7 +194,7 @@ _register(Process(
 ))
 
 
-# --- BSM benchmarks of seed 002 (the ADC2021 signals) ---------------------------------------------------
+# --- BSM benchmarks of Mikuni, Nachman & Shih (the ADC2021 signals) ---------------------------------------------------
 _register(Process(
     "a_4l", "neutral scalar A (gg -> A) -> Z* Z* -> 4 leptons (e, mu), light by default",
     lambda p: ["HiggsSM:gg2H = on", f"25:m0 = {p['mass']:g}", "25:mWidth = 0.01", "25:onMode = off",
@@ -219,10 +220,11 @@ _register(Process(
 ))
 
 
-# --- Seed 003: e+e-mu+mu- ---------------------------------------------------------------------------------
+# --- Krzyzanska & Nachman: e+e-mu+mu- ---------------------------------------------------------------------------------
 _register(Process(
-    "fourlepton_bkg", "the seed-003 background: q qbar -> ZZ*/gamma* and g g -> h -> ZZ*, both Z/gamma* -> ee or "
-    "mumu with m(ll) > mll_min, at their physical mix (Pythia weights the two by their cross sections)",
+    "fourlepton_bkg", "the Krzyzanska & Nachman background: q qbar -> ZZ*/gamma* and g g -> h -> ZZ*, both "
+    "Z/gamma* -> ee or mumu with m(ll) > mll_min, at their physical mix (Pythia weights the two by their cross "
+    "sections)",
     lambda p: ["WeakDoubleBoson:ffbar2gmZgmZ = on", "HiggsSM:gg2H = on", "25:onMode = off", "25:onIfMatch = 23 23",
                "23:onMode = off", "23:onIfAny = 11 13", f"23:mMin = {p['mll_min']:g}",
                f"PhaseSpace:mHatMin = {2 * p['mll_min']:g}"],
@@ -244,11 +246,11 @@ def _scalar_4l(p: Mapping[str, float]) -> list[str]:
             "35:addChannel = 1 1.0 100 9000001 9000002"]
 
 
-_register(Process("scalar_4l", "seed-003 signal: gg -> A -> B C, B -> e+e-, C -> mu+mu- (new scalars B, C)",
+_register(Process("scalar_4l", "Krzyzanska & Nachman signal: gg -> A -> B C, B -> e+e-, C -> mu+mu- (new scalars B, C)",
                   _scalar_4l, {"mass": 150.0, "m_b": 25.0, "m_c": 15.0}, label=1))
 
 
-# --- Seed 004: the LHC Olympics R&D signal ---------------------------------------------------------------
+# --- Bortolato et al.: the LHC Olympics R&D signal ---------------------------------------------------------------
 def _wprime_xy(p: Mapping[str, float]) -> list[str]:
     """W' -> X Y with X -> q qbar' (X carries the W' charge: ids 9000011, u dbar / c sbar) and Y -> q qbar
     (neutral, id 9000012, light quarks), both narrow (10 MeV)."""
@@ -264,11 +266,11 @@ def _wprime_xy(p: Mapping[str, float]) -> list[str]:
             "34:oneChannel = 1 1.0 100 9000011 9000012"]
 
 
-_register(Process("wprime_xy", "seed-004 / LHC Olympics R&D signal: W' -> X Y, X -> qq', Y -> qq (new X, Y)",
+_register(Process("wprime_xy", "Bortolato et al. / LHC Olympics R&D signal: W' -> X Y, X -> qq', Y -> qq (new X, Y)",
                   _wprime_xy, {"mass": 3500.0, "m_x": 500.0, "m_y": 100.0}, label=1))
 
 
-# --- Seed 001, second analysis: Y -> X H(bb) with an anomalous X jet --------------------------------------
+# --- ATLAS, second analysis: Y -> X H(bb) with an anomalous X jet --------------------------------------
 _X_ID = 9000021
 
 
@@ -318,11 +320,11 @@ def _x_to_dark(p: Mapping[str, float]) -> list[str]:
             f"4900113:addChannel = 1 {rinv:g} 0 4900213 -4900213"]
 
 
-_register(Process("yxh_qq", "seed-001 Y -> X H: Y (scalar) -> X H(bb), X -> q qbar (2-prong X jet)",
+_register(Process("yxh_qq", "ATLAS Y -> X H: Y (scalar) -> X H(bb), X -> q qbar (2-prong X jet)",
                   _yxh(_x_to_qq), {"mass": 2000.0, "m_x": 200.0}, label=1))
-_register(Process("yxh_ggg", "seed-001 Y -> X H: Y -> X H(bb), X -> g g g (3-prong X jet)",
+_register(Process("yxh_ggg", "ATLAS Y -> X H: Y -> X H(bb), X -> g g g (3-prong X jet)",
                   _yxh(_x_to_ggg), {"mass": 2000.0, "m_x": 200.0}, label=1))
-_register(Process("yxh_dark", "seed-001 Y -> X H: Y -> X H(bb), X -> dark quarks showering in a Hidden Valley "
+_register(Process("yxh_dark", "ATLAS Y -> X H: Y -> X H(bb), X -> dark quarks showering in a Hidden Valley "
                   "(semi-visible X jet)",
                   _yxh(_x_to_dark), {"mass": 2000.0, "m_x": 200.0, "lambda_dark": 10.0, "r_inv": 0.3}, label=1))
 

@@ -144,7 +144,8 @@ def supervised_ceiling(x, background: np.ndarray, signals: dict[str, np.ndarray]
     unsupervised max SIC uses; signals: name -> mask of that signal's events; score: the unsupervised anomaly
     score (higher = more anomalous) of every event; weights: event weights (None: unweighted). Both max SICs use
     `stats.max_sic` with its default floor (10 background events' worth of efficiency) on the same events.
-    A method whose selection is not one score (seed 002's diagonal cut on two) passes `unsupervised_max_sic`
+    A method whose selection is not one score (Mikuni, Nachman & Shih's diagonal cut on two) passes
+    `unsupervised_max_sic`
     (name -> its max SIC on these background and signal events) instead of `score`. groups: one id per event
     naming the entries that must share a cross-fitting fold (`generate.source_events`); None: every event alone.
     """

@@ -1,4 +1,5 @@
-"""Squared distance correlation of two per-event losses over a batch (the DisCo term of seed 002), weighted,
+"""Squared distance correlation of two per-event losses over a batch (the DisCo term of Mikuni, Nachman & Shih),
+weighted,
 differentiable, and cheap enough for batches of 10k events on a CPU.
 
 With a_ij = |x_i - x_j|, b_ij = |y_i - y_j|, weights w and W = sum w, weighted double centring

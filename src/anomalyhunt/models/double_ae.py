@@ -1,4 +1,4 @@
-"""Two autoencoders trained together with a distance-correlation penalty (seed 002), as an estimator.
+"""Two autoencoders trained together with a distance-correlation penalty (Mikuni, Nachman & Shih), as an estimator.
 
 Loss per batch: weighted mean MSE_1 + weighted mean MSE_2 + lambda * dCor^2(MSE_1, MSE_2) over the batch's
 events. The paper uses batches of 10000 (the decorrelation is a batch statistic: small batches estimate dCor
@@ -26,7 +26,7 @@ from .train import Adam, MinValidationLoss, TrainConfig, train_model
 
 __all__ = ["DISCO_ARCHITECTURE", "DoubleDisCoAE", "DoubleAutoencoderNet"]
 
-# seed 002: encoders 256-128-64-32-5, mirrored decoders
+# Mikuni, Nachman & Shih: encoders 256-128-64-32-5, mirrored decoders
 DISCO_ARCHITECTURE = AutoencoderArchitecture((256, 128, 64, 32, 5), "relu", "none")
 
 

@@ -1,6 +1,7 @@
 """K small networks of one architecture trained together as one batched module.
 
-Seed 003 averages 10 classifiers per event and trains hundreds of bootstrap ensembles; seed 004 averages 20
+Krzyzanska & Nachman averages 10 classifiers per event and trains hundreds of bootstrap ensembles; Bortolato et al.
+averages 20
 VAEs. Training K networks one after the other spends most of its time in Python and kernel-launch overhead;
 here every layer holds K weight matrices, (K, in, out), and one `torch.baddbmm` runs all members at once.
 Members stay independent: each has its own initialisation (its own seed), its own order of mini-batches, its own
@@ -174,7 +175,8 @@ def train_member_datasets(model: BatchedMLP, per_event_loss, x: np.ndarray, rows
     splits) run as one batched model. Every member takes `steps_per_epoch` mini-batches an epoch, drawn in
     order from a permutation of its own rows (from its seed `seeds[k]`), cycled if it has fewer rows than
     steps x batch. So a member trains exactly as it would alone, whatever the other members' sizes: give a
-    steps_per_epoch that covers the nominal dataset size once. No validation split (seed 003's fixed epochs).
+    steps_per_epoch that covers the nominal dataset size once. No validation split (Krzyzanska & Nachman's fixed
+    epochs).
     """
     k_members, width = rows.shape
     lengths = np.asarray(lengths, dtype=np.int64)
@@ -214,7 +216,8 @@ _MLC_CAP = 30.0  # see _mlc
 def _mlc(out: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     """Maximum-likelihood classifier loss per event (NPLM's form): e^f - 1 for class 0 ("simulation"), -f for
     class 1 ("data"). Weighted by w for class 0, its minimum is f(x) = ln(n_1(x) / (w n_0(x))), the log density
-    ratio when w = N_1 / N_0. (Seed 003's printed eq. 3.2 is unbounded below as printed; this is the bounded form.)"""
+    ratio when w = N_1 / N_0. (Krzyzanska & Nachman's printed eq. 3.2 is unbounded below as printed; this is the
+    bounded form.)"""
     f = out.squeeze(-1)
     # above f = 30 (a density ratio of 1e13) e^f continues as its tangent, so that one far outlier in the
     # simulation cannot overflow float32 and turn a member's weights into NaN; below it the loss is exact

@@ -32,11 +32,11 @@ class AutoencoderArchitecture:
 
 
 AUTOENCODER_PRESETS = {
-    # seed 000: inputs -> 20 -> 10 -> 5 -> 10 -> 20 -> inputs, ReLU on every layer
+    # Chekanov & Hopkins: inputs -> 20 -> 10 -> 5 -> 10 -> 20 -> inputs, ReLU on every layer
     "chekanov2022": AutoencoderArchitecture((20, 10, 5), "relu", "relu"),
-    # seed 001: 800 -> 400 -> 200 -> 400 -> 800, leaky ReLU (0.2)
+    # ATLAS: 800 -> 400 -> 200 -> 400 -> 800, leaky ReLU (0.2)
     "atlas2024": AutoencoderArchitecture((800, 400, 200), "leaky_relu", "none"),
-    # seed 002's single-AE comparison: one of the double AE's networks, 256-128-64-32-5, trained alone
+    # Mikuni, Nachman & Shih's single-AE comparison: one of the double AE's networks, 256-128-64-32-5, trained alone
     "disco2022": AutoencoderArchitecture((256, 128, 64, 32, 5), "relu", "none"),
 }
 

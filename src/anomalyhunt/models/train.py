@@ -3,8 +3,9 @@ stopping rule passed in, the kept epoch restored, seeded and reproducible on CPU
 shown on a terminal and in a log.
 
 Optimizers: `Adam`, `Adadelta` (Keras' defaults, which differ from PyTorch's). Stopping rules:
-`MinValidationLoss` (patience, the seed-000 rule), `FixedEpochs`, `MaxMonitored` (the epoch at which a monitored
-validation quantity peaks, the seed-004 VAE rule).
+`MinValidationLoss` (patience, the Chekanov & Hopkins rule), `FixedEpochs`, `MaxMonitored` (the epoch at which a
+monitored
+validation quantity peaks, the Bortolato et al. VAE rule).
 """
 
 from __future__ import annotations
@@ -102,7 +103,7 @@ class MaxMonitored:
     When to stop, with b the epoch of the maximum so far ("rising for >= rise epochs, then falling for >= fall"):
     - strict=False: b >= rise (the maximum came at least `rise` epochs in) and `fall` epochs have passed since
       b without a new maximum;
-    - strict=True (the seed-004 wording taken literally): the value rose at each of the `rise` epochs up to b,
+    - strict=True (the Bortolato et al. wording taken literally): the value rose at each of the `rise` epochs up to b,
       v[b-rise] < ... < v[b], and fell at each of the `fall` epochs after it, v[b] > v[b+1] > ... > v[b+fall].
       A maximum not followed by `fall` straight decreases is never confirmed: training then runs on until a
       new maximum is confirmed or max_epochs, and the kept epoch is still the largest value seen.
@@ -224,7 +225,7 @@ def train_model(model: torch.nn.Module, per_event_loss: Callable, x: np.ndarray,
     every weight by a constant changes nothing). Returns the history; the model ends with the weights of the
     epoch the stopping rule keeps.
 
-    batch_loss: for losses that are not a sum over events (the DisCo term of seed 002), a function
+    batch_loss: for losses that are not a sum over events (the DisCo term of Mikuni, Nachman & Shih), a function
     (model, x_batch, w_batch) -> scalar that replaces the weighted mean of `per_event_loss` in the optimiser
     step and in the recorded epoch losses (validation in batches of `batch_size`, weighted by batch weight).
     monitor: (model, x_val, w_val) -> {name: value}, evaluated after each epoch without gradients; the values

@@ -1,11 +1,11 @@
-"""The seed-004 VAE: an ensemble of small variational autoencoders trained together, scored by the KL divergence
+"""The Bortolato et al. VAE: an ensemble of small variational autoencoders trained together, scored by the KL divergence
 of each event's encoding to the prior.
 
 Each member: encoder inputs -> 3 x 64 SeLU -> (mean, log variance) of a `latent_dim` Gaussian, decoder
 z -> 3 x 64 SeLU -> inputs, linear outputs. Loss per event: alpha x MSE (mean over the inputs, MaxAbs-scaled) +
 KL(N(mean, var) || N(0, 1)). Adadelta with Keras' defaults, batch 1000. Every member keeps the epoch of largest
 mean validation KL, with training stopped once that peak is confirmed ("rising then falling", see
-`MaxMonitored`), as seed 004 prescribes. Members are independent (own initialisation, batch order and noise,
+`MaxMonitored`), as Bortolato et al. prescribes. Members are independent (own initialisation, batch order and noise,
 own stopping) and run as one batched module (`BatchedMLP`): one forward pass trains all twenty.
 """
 
@@ -40,7 +40,7 @@ def _seeds(seed: int, n: int, part: int) -> list[int]:
 
 def latent_decoder_inputs(mean: np.ndarray, sigma: np.ndarray, mass: np.ndarray, *, mass_resolution: float,
                           mass_centre: float, mass_spread: float, rng: np.random.Generator) -> np.ndarray:
-    """Seed 004's characterisation inputs for K members: z ~ N(mean, sigma) and the dijet mass smeared by
+    """Bortolato et al.'s characterisation inputs for K members: z ~ N(mean, sigma) and the dijet mass smeared by
     N(0, mass_resolution x m), standardised with (mass_centre, mass_spread); shape (K, n, latent_dim + 1)."""
     z = mean + sigma * rng.standard_normal(mean.shape)
     m = mass * (1.0 + mass_resolution * rng.standard_normal((mean.shape[0], len(mass))))
@@ -307,7 +307,7 @@ def train_latent_decoders(inputs: np.ndarray, targets: np.ndarray, *, hidden: tu
                           patience: int = 5, learning_rate: float = 1e-3, validation_fraction: float = 0.2,
                           seed: int = 0, device: torch.device, progress: bool = False
                           ) -> tuple[BatchedMLP, list[TrainHistory]]:
-    """Seed 004's characterisation decoders, one per member: (z, standardised m_jj) -> the scaled inputs, MSE,
+    """Bortolato et al.'s characterisation decoders, one per member: (z, standardised m_jj) -> the scaled inputs, MSE,
     Adam, until the validation loss stops improving (`patience`). inputs: (K, n, d_in), one sample per member
     (each member's own encodings); targets: (n, d_out). Returns the decoders (each at its best epoch) and their
     histories."""

@@ -1,5 +1,5 @@
 """The variational recurrent network (VRNN, Chung et al. 2015) that tags anomalous large-R jets from their
-constituent sequences (Kahn et al., JINST 16 P08012; the ATLAS Y -> X H search; seed 001), on the shared base.
+constituent sequences (Kahn et al., JINST 16 P08012; the ATLAS Y -> X H search; ATLAS), on the shared base.
 
 At each step t of a jet's sequence (x_t = (pT fraction, eta, phi), see `features.jet_sequences`):
   prior      p(z_t | h_{t-1})           = N(mu_p, sigma_p), an MLP of the GRU state (learned prior);
@@ -16,7 +16,7 @@ and is masked out of the loss and out of the state update (the state of a finish
 `standardise` (default on, a choice the paper does not make): each step feature is divided by its standard
 deviation over the real training steps, and eta, phi are also centred (the pT fraction keeps 0 as the padding
 mark). On the raw inputs (pT fractions ~0.05, angles ~0.1) the reconstruction MSE is ~1e-3 and the KL term wins:
-the posterior collapses onto the prior (jet KLs ~1e-5 on the seed-001 example); standardised, the KL stays O(1).
+the posterior collapses onto the prior (jet KLs ~1e-5 on the ATLAS example); standardised, the KL stays O(1).
 Training samples z with the reparameterisation; scoring uses z = mu_q, so scores are deterministic.
 """
 

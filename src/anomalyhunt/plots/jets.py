@@ -1,4 +1,4 @@
-"""Seed-001 Y -> X H figures: jet-tagger ROC/SIC per signal, anomaly-score distributions, the H-candidate mass
+"""ATLAS Y -> X H figures: jet-tagger ROC/SIC per signal, anomaly-score distributions, the H-candidate mass
 with its regions, and the (m_Y, m_X) significance map."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Seed-004 figures: KL vs reconstruction-error performance, its evolution over epochs, and the latent (z, m_jj)
+"""Bortolato et al. figures: KL vs reconstruction-error performance, its evolution over epochs, and the latent (z, m_jj)
 characterisation (heat maps with signal/background contours, marginals, median differences)."""
 
 from __future__ import annotations
@@ -13,19 +13,21 @@ __all__ = ["epoch_auc_figure", "latent_heatmaps_figure", "latent_marginals_figur
 
 def sic_band_figure(curves: dict[str, dict[str, tuple[np.ndarray, np.ndarray]]], *, paper=None):
     """SIC against signal efficiency per S/B: curves[tag][score] = (eps_s grid, SIC per member (K, n)); the
-    line is the member mean, the band its standard deviation. paper: (eps_s, SIC, +error) of seed 004 fig. 4."""
+    line is the member mean, the band (first score only) its standard deviation; the first score is drawn solid,
+    the others dotted. paper: (eps_s, SIC, +error) of Bortolato et al. fig. 4."""
     plt = pyplot()
     fig, ax = plt.subplots(figsize=(8, 5.5))
     colours = plt.rcParams["axes.prop_cycle"].by_key()["color"]
     for i, (tag, by_score) in enumerate(curves.items()):
-        for score, style in (("kl", "-"), ("reco", ":")):
-            eff, sic = by_score[score]
+        for j, (score, (eff, sic)) in enumerate(by_score.items()):
             mean, std = sic.mean(0), sic.std(0)
-            ax.plot(eff, mean, style, color=colours[i % len(colours)], label=f"S/B = {tag}, {score.upper()}")
-            if score == "kl":
+            ax.plot(eff, mean, "-" if j == 0 else ":", color=colours[i % len(colours)],
+                    label=f"S/B = {tag}, {score.upper()}")
+            if j == 0 and len(sic) > 1:
                 ax.fill_between(eff, mean - std, mean + std, color=colours[i % len(colours)], alpha=0.2)
     if paper is not None:
-        ax.errorbar([paper[0]], [paper[1]], yerr=[[0.0], [paper[2]]], fmt="k*", ms=12, label="seed 004 (S/B = 0.1%)")
+        ax.errorbar([paper[0]], [paper[1]], yerr=[[0.0], [paper[2]]], fmt="k*", ms=12,
+                    label="Bortolato et al. (S/B = 0.1%)")
     ax.axhline(1.0, color="grey", lw=0.8)
     ax.set_xlabel(r"signal efficiency $\epsilon_s$")
     ax.set_ylabel(r"SIC = $\epsilon_s\,/\,\epsilon_b^{1/2}$")
@@ -35,7 +37,7 @@ def sic_band_figure(curves: dict[str, dict[str, tuple[np.ndarray, np.ndarray]]],
 
 
 def epoch_auc_figure(epoch_auc: np.ndarray, best_epochs, *, n_show: int = 5, title: str = ""):
-    """AUC of the KL and of the reconstruction error per epoch for `n_show` members (seed 004 fig. 2 in kind);
+    """AUC of the KL and of the reconstruction error per epoch for `n_show` members (Bortolato et al. fig. 2 in kind);
     a dot marks the epoch each member keeps. epoch_auc: (epochs, K, 2)."""
     plt = pyplot()
     fig, axes = plt.subplots(1, 2, figsize=(11, 4.5), sharey=True)
@@ -62,7 +64,7 @@ def _hpd_levels(h: np.ndarray, fractions=(0.68, 0.95)) -> list[float]:
 
 
 def latent_heatmaps_figure(grid_z, grid_m, reconstructed, names, *, signal=None, background=None, title=""):
-    """Each decoded observable over the (m_jj, z) grid (seed 004 fig. 7), with the 68% and 95% regions of the
+    """Each decoded observable over the (m_jj, z) grid (Bortolato et al. fig. 7), with the 68% and 95% regions of the
     signal (red) and background (black) test events, signal/background: (m_jj, z) arrays."""
     plt = pyplot()
     n = reconstructed.shape[-1]
@@ -95,7 +97,7 @@ def latent_heatmaps_figure(grid_z, grid_m, reconstructed, names, *, signal=None,
 
 
 def latent_marginals_figure(grid_m, marginal, control, names, *, window, title=""):
-    """<O>_z(m_jj) / <O>_{z,m_jj} (seed 004 fig. 9 in kind): the run with signal (member mean, line) against the
+    """<O>_z(m_jj) / <O>_{z,m_jj} (Bortolato et al. fig. 9 in kind): the run with signal (member mean, line) against the
     background-only run (member mean +- std, band). marginal/control: (K, len(grid_m), n_observables)."""
     plt = pyplot()
     n = marginal.shape[-1]
@@ -119,7 +121,7 @@ def latent_marginals_figure(grid_m, marginal, control, names, *, window, title="
 
 
 def latent_medians_figure(medians: dict[str, np.ndarray], names):
-    """(median(reconstructed) - median(input)) / std(input) per observable, mean +- std over members (seed 004
+    """(median(reconstructed) - median(input)) / std(input) per observable, mean +- std over members (Bortolato et al.
     fig. 6 inset), for signal and background test events."""
     plt = pyplot()
     fig, ax = plt.subplots(figsize=(8, 4.5))

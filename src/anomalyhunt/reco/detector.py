@@ -113,7 +113,7 @@ PRESETS: dict[str, DetectorPreset] = {
         # the LHC Olympics R&D setting: anti-kt R = 1.0 jets with substructure, one with pT > 1.2 TeV
         DetectorPreset("dijet_lhco", jet_pt_min=30.0, jet_eta_max=2.5, fatjet_r=1.0, fatjet_pt_min=100.0,
                        fatjet_eta_max=2.5, leading_fatjet_pt=1200.0),
-        # seed 001's Y -> X H search: R = 1.0 jets (|eta| < 2.0) with up to 30 constituents for the VRNN, D2 and a
+        # ATLAS's Y -> X H search: R = 1.0 jets (|eta| < 2.0) with up to 30 constituents for the VRNN, D2 and a
         # truth b-hadron count; the leading one above 500 GeV
         DetectorPreset("yxh_atlas", jet_pt_min=30.0, jet_eta_max=2.5, btag_eff=0.77, fatjet_r=1.0,
                        fatjet_pt_min=200.0, fatjet_eta_max=2.0, fatjet_constituents=30, leading_fatjet_pt=500.0),

@@ -2,7 +2,7 @@
 
 N-subjettiness tau_N (Thaler & Van Tilburg) with the normalised measure,
 tau_N = sum_k pT_k min_a dR(k, a) ** beta / (sum_k pT_k R0 ** beta), axes from exclusive-kt clustering of the
-constituents (fastjet contrib's `KT_Axes`): the LHC Olympics / seed-004 definition.
+constituents (fastjet contrib's `KT_Axes`): the LHC Olympics / Bortolato et al. definition.
 
 D2 (Larkoski, Moult & Neill) with beta = 1 from fastjet contrib's EnergyCorrelator (pT and rapidity-azimuth
 distances): D2 = ECF(3) ECF(1)^3 / ECF(2)^3, ECF(N) the sum over N-tuples of constituents of their pT product

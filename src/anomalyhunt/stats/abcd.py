@@ -1,4 +1,4 @@
-"""ABCD background estimate on two (decorrelated) anomaly scores (seed 002)."""
+"""ABCD background estimate on two (decorrelated) anomaly scores (Mikuni, Nachman & Shih)."""
 
 from __future__ import annotations
 
@@ -42,7 +42,7 @@ def abcd_significance(observed: float, predicted: float, *, predicted_error: flo
     point, or on a validation region): the prediction is corrected by k and its error enters. r k B is the
     variance of N under the background-only hypothesis, r the weight of one effective event (sum w^2 / sum w;
     1 for unweighted counts). Under the background-only hypothesis Z is ~N(0, 1) (tested on independent
-    background-only datasets). Seed 002 used (N - B)/sqrt(N) (`seed002_significance`), which ignores every
+    background-only datasets). Mikuni, Nachman & Shih used (N - B)/sqrt(N) (`seed002_significance`), which ignores every
     uncertainty of B and the non-closure.
     """
     expected = closure * predicted
@@ -53,7 +53,8 @@ def abcd_significance(observed: float, predicted: float, *, predicted_error: flo
 
 
 def seed002_significance(observed: float, predicted: float) -> float:
-    """(N - B) / sqrt(N) if N > B else 0, as seed 002 quotes it: no uncertainty of B, no non-closure. Kept for
+    """(N - B) / sqrt(N) if N > B else 0, as Mikuni, Nachman & Shih quotes it: no uncertainty of B, no non-closure.
+    Kept for
     comparison only; `abcd_significance` is the calibrated statistic."""
     return float((observed - predicted) / np.sqrt(observed)) if observed > predicted and observed > 0 else 0.0
 
@@ -140,8 +141,8 @@ def working_point(score1, score2, efficiency: float, *, ratio: float = 1.0, weig
     """Thresholds (t1, t2) on background scores such that the background efficiency of (>, >) is
     `efficiency`, with the per-score efficiencies in proportion e1 = ratio * e2.
 
-    ratio = 1 is the "diagonal" cut of seed 002 (the same background efficiency for each autoencoder); other
-    ratios give the other working points with the same total efficiency used in the closure scan.
+    ratio = 1 is the "diagonal" cut of Mikuni, Nachman & Shih (the same background efficiency for each
+    autoencoder); other ratios give the other working points with the same total efficiency used in the closure scan.
     """
     s1 = np.asarray(score1, dtype=np.float64)
     s2 = np.asarray(score2, dtype=np.float64)
@@ -175,7 +176,8 @@ def closure_scan(score1, score2, efficiencies, *, ratios=(0.5, 1.0, 2.0), weight
 
 @dataclass(frozen=True)
 class TriggerEmulation:
-    """Online ABCD (seed 002 section IV): every event of (>,>) is saved, each control region with a prescale.
+    """Online ABCD (Mikuni, Nachman & Shih section IV): every event of (>,>) is saved, each control region with a
+    prescale.
 
     prescales: fraction kept per region ("<<", "><", "<>"; ">>" is 1); rate: saved / all events; predicted is
     the offline ABCD estimate from the prescaled control regions (each count divided by its prescale), with

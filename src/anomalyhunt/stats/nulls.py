@@ -1,5 +1,5 @@
 """p-values against sampled null distributions, limits from injection curves, and the asymptotic chi^2 of a
-likelihood-ratio statistic (seed 003, NPLM). Arrays in, numbers out."""
+likelihood-ratio statistic (Krzyzanska & Nachman, NPLM). Arrays in, numbers out."""
 
 from __future__ import annotations
 
@@ -58,7 +58,7 @@ def _crossing(levels: np.ndarray, curve: np.ndarray, threshold: float, up: bool)
 
 
 def injection_limit(levels, values, threshold: float, *, larger_is_anomalous: bool = True) -> InjectionLimit:
-    """The 95% limit of seed 003: the injected amount where the median over repeated injections (`values`,
+    """The 95% limit of Krzyzanska & Nachman: the injected amount where the median over repeated injections (`values`,
     shape (n_levels, n_repeats)) first crosses `threshold` (the edge of the background-only 2 sigma band), with
     the 16% and 84% curves giving the band of the limit. Levels must increase and include none below 0; NaN
     values (failed repeats) are left out of the quantiles."""

@@ -1,4 +1,4 @@
-"""Anomaly regions: score thresholds at fixed visible cross section or fixed efficiency (seed 001)."""
+"""Anomaly regions: score thresholds at fixed visible cross section or fixed efficiency (ATLAS)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Sculpting check (seed 000 fig. 3): does a spectrum after an anomaly selection show structure beyond
+"""Sculpting check (Chekanov & Hopkins fig. 3): does a spectrum after an anomaly selection show structure beyond
 statistical fluctuations around a smooth dijet fit?"""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The seed-004 dijet inputs: leading two large-R jets by pT, ordered by mass, N-subjettiness ratios, m_jj."""
+"""The Bortolato et al. dijet inputs: leading two large-R jets by pT, ordered by mass, N-subjettiness ratios, m_jj."""
 
 import awkward as ak
 import numpy as np

@@ -1,4 +1,5 @@
-"""The trainings of the seed-003 study on Gaussian toys: datasets as the config says, every event scored once,
+"""The trainings of the Krzyzanska & Nachman study on Gaussian toys: datasets as the config says, every event scored
+once,
 trials independent of the group they are trained in, reproducible, and sensitive to an injected bump."""
 
 import numpy as np

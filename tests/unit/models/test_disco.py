@@ -21,7 +21,7 @@ def test_equals_the_dcor_package(n, dependence):
 
 
 def test_float32_training_precision_matches_dcor_on_a_10k_batch():
-    # the batch size of seed 002; float32 inputs, float64 where the centring cancels
+    # the batch size of Mikuni, Nachman & Shih; float32 inputs, float64 where the centring cancels
     rng = np.random.default_rng(1)
     x, y = _pair(rng, 10_000, 0.05)
     ours = float(distance_correlation(torch.tensor(x, dtype=torch.float32), torch.tensor(y, dtype=torch.float32)))

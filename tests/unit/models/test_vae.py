@@ -1,4 +1,4 @@
-"""The seed-004 VAE ensemble: the KL score against torch's own KL, MaxAbs scaling against scikit-learn, members
+"""The Bortolato et al. VAE ensemble: the KL score against torch's own KL, MaxAbs scaling against scikit-learn, members
 that train exactly as they would alone, the kept epoch, persistence, and the characterisation decoders."""
 
 import numpy as np

@@ -43,7 +43,7 @@ def test_online_emulation_rate_and_precision(rng):
     s1, s2 = _independent(rng, n)
     t = working_point(s1, s2, eps)
     trig = emulate_trigger(s1, s2, t, events_per_control=eps * n, rng=1)
-    assert trig.rate == pytest.approx(4 * eps, rel=0.1)  # seed 002: about 4 epsilon
+    assert trig.rate == pytest.approx(4 * eps, rel=0.1)  # Mikuni, Nachman & Shih: about 4 epsilon
     assert trig.prescales[">>"] == 1.0 and trig.prescales["<<"] < 0.01
     # the prescaled estimate agrees with the truth within its error, and costs about sqrt(3) in precision
     assert abs(trig.predicted - trig.observed) < 3 * np.hypot(trig.predicted_error, np.sqrt(trig.observed))

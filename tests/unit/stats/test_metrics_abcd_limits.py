@@ -132,7 +132,8 @@ def _correlated_scores(rng, n, rho=0.15):
 @pytest.mark.parametrize("weighted", [False, True])
 def test_abcd_significance_is_standard_normal_on_independent_background_only_datasets(weighted):
     """Simulation and data are independent background-only samples with a real non-closure (correlated scores):
-    k is measured on the simulation, Z on the data. Seed 002's (N - B)/sqrt(N) is far from calibrated here."""
+    k is measured on the simulation, Z on the data. Mikuni, Nachman & Shih's (N - B)/sqrt(N) is far from calibrated
+    here."""
     from anomalyhunt.stats import abcd_significance, seed002_significance, working_point
 
     rng = np.random.default_rng(42)

@@ -1,4 +1,4 @@
-"""The settings of one data-versus-simulation classifier study (seed 003), validated when built."""
+"""The settings of one data-versus-simulation classifier study (Krzyzanska & Nachman), validated when built."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ NULLS = ("bootstrap", "independent")
 
 @dataclass(frozen=True)
 class DataVsSimModel:
-    """The `classifier:` section: seed 003's networks (3 x 50 ReLU, 10 averaged, a fixed 20 epochs, Adam).
+    """The `classifier:` section: Krzyzanska & Nachman's networks (3 x 50 ReLU, 10 averaged, a fixed 20 epochs, Adam).
     The paper does not give the batch size or learning rate; 32 and 1e-3 are Keras' defaults."""
 
     hidden: tuple[int, ...] = (50, 50, 50)
@@ -40,7 +40,7 @@ class DataVsSimModel:
 
 @dataclass(frozen=True)
 class DataVsSimConfig:
-    """One seed-003 study.
+    """One Krzyzanska & Nachman study.
 
     Samples: `simulation` is the background sample the classifiers compare with (class 0); every other
     Standard-Model (label 0) sample in `samples` forms the background pool from which "data" is drawn (the

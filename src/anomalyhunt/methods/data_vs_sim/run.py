@@ -1,4 +1,4 @@
-"""The data-versus-simulation classifier study of seed 003 end to end, from event datasets to a run folder.
+"""The data-versus-simulation classifier study of Krzyzanska & Nachman end to end, from event datasets to a run folder.
 
 Steps:
 1. Samples: the simulation (class 0), the independent background pool, the signals; inputs (m_ee, m_mumu,
@@ -41,7 +41,7 @@ __all__ = ["DataVsSimResult", "PAPER_LIMITS_FB", "larger_is_anomalous", "pvalues
 
 log = logging.getLogger(__name__)
 
-# seed 003 section 4: limits in fb at 150 fb^-1 (MLC; BCE) by parent mass
+# Krzyzanska & Nachman section 4: limits in fb at 150 fb^-1 (MLC; BCE) by parent mass
 PAPER_LIMITS_FB = {"mlc": {125: 0.8, 150: 0.8, 250: 0.4}, "bce": {125: 1.2, 150: 1.2, 250: 0.4}}
 
 

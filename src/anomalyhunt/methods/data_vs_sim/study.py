@@ -1,4 +1,4 @@
-"""The trainings of a seed-003 study: every "data" set (bootstrap, toy, injection, observed) against the
+"""The trainings of a Krzyzanska & Nachman study: every "data" set (bootstrap, toy, injection, observed) against the
 simulation, each as `folds` ensembles of `n_members` classifiers, many datasets trained as one batched model.
 
 A trial is named by (kind, index, signal, n_signal); its dataset, its fold split and its networks' seeds follow
@@ -78,7 +78,7 @@ class Pools:
 
 
 def trial_statistics_names(loss: str) -> tuple[str, ...]:
-    """The statistics a trial yields: seed 003's four, NPLM's t = -2 L_min for MLC, and the data count."""
+    """The statistics a trial yields: Krzyzanska & Nachman's four, NPLM's t = -2 L_min for MLC, and the data count."""
     return ("mean_loss", "mean_score", "max_score", "std_score", *(("t_nplm",) if loss == "mlc" else ()),
             "n_data")
 

@@ -1,4 +1,4 @@
-"""The settings of one decorrelated double-autoencoder run (seed 002), validated when built."""
+"""The settings of one decorrelated double-autoencoder run (Mikuni, Nachman & Shih), validated when built."""
 
 from __future__ import annotations
 

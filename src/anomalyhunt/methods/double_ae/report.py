@@ -152,7 +152,7 @@ def summary_lines(summary: dict) -> list[str]:
     null = summary["abcd_significance_background_only"]
     spread = [f"{v['mean']:+.2f} +- {v['std']:.2f}" for v in null["repeated_splits"].values()]
     out.append(f"  {'background only':<20} ABCD Z {null['significance']:.2f} at efficiency "
-               f"{null['efficiency']:g} (seed 002's (N-B)/sqrt(N): {null['significance_seed002']:.2f}); "
+               f"{null['efficiency']:g} (Mikuni, Nachman & Shih's (N-B)/sqrt(N): {null['significance_seed002']:.2f}); "
                f"over repeated halvings, mean +- std per efficiency: {', '.join(spread)}")
     for s, v in summary["abcd_significance"].items():
         out.append(f"  {s:<20} ABCD Z {v['significance']:.2f} ((N-B)/sqrt(N) {v['significance_seed002']:.2f}, "

@@ -1,4 +1,4 @@
-"""The settings of one seed-004 run (VAE with a KL anomaly score and latent characterisation), validated when
+"""The settings of one Bortolato et al. run (VAE with a KL anomaly score and latent characterisation), validated when
 built."""
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ __all__ = ["LatentCharacterisation", "VAELatentConfig", "VAEModel"]
 
 @dataclass(frozen=True)
 class VAEModel:
-    """The `vae:` section: the networks, their training and the ensemble (seed 004's values by default).
+    """The `vae:` section: the networks, their training and the ensemble (Bortolato et al.'s values by default).
 
     reference_steps_per_epoch: Keras' Adadelta (lr 1e-3, eps 1e-7) moves each weight by about
     lr x sqrt(eps) per step whatever the gradient, so what the paper's training did depends on its number of
@@ -91,7 +91,7 @@ class LatentCharacterisation:
 
 @dataclass(frozen=True)
 class VAELatentConfig:
-    """One seed-004 run.
+    """One Bortolato et al. run.
 
     samples: Standard-Model (QCD) dataset(s) and one BSM dataset, with large-R jets (`dijet_lhco`).
     signal_fractions: S/B values (signal weight over background weight) injected into the training data; an

@@ -42,7 +42,7 @@ __all__ = ["DijetArrays", "VAELatentResult", "load_arrays", "run"]
 
 log = logging.getLogger(__name__)
 
-PAPER_SIC_AT_HALF = {"0.001": (2.75, 0.21)}  # seed 004 fig. 4: SIC improvement at eps_s ~ 0.5, S/B = 0.1%
+PAPER_SIC_AT_HALF = {"0.001": (2.75, 0.21)}  # Bortolato et al. fig. 4: SIC improvement at eps_s ~ 0.5, S/B = 0.1%
 _SPEC = FeatureSpec("dijet", "dijet_lhco", DIJET_INPUT_NAMES)
 
 
@@ -168,7 +168,7 @@ def _train(arrays, split: _Split, fraction, config: VAELatentConfig, progress) -
 
 
 def _auc_measure(is_sig: np.ndarray, w: np.ndarray):
-    """(KL, reco) per member -> (K, 2) test AUCs: the score's evolution over epochs (seed 004 fig. 2)."""
+    """(KL, reco) per member -> (K, 2) test AUCs: the score's evolution over epochs (Bortolato et al. fig. 2)."""
     def measure(kl: np.ndarray, reco: np.ndarray) -> np.ndarray:
         return np.array([[auc(s[~is_sig], s[is_sig], weights_background=w[~is_sig]) for s in (k_, r_)]
                          for k_, r_ in zip(kl, reco, strict=True)])

@@ -1,4 +1,4 @@
-"""The settings of one seed-001 Y -> X H run (VRNN anomalous-jet tagging), validated when built."""
+"""The settings of one ATLAS Y -> X H run (VRNN anomalous-jet tagging), validated when built."""
 
 from __future__ import annotations
 

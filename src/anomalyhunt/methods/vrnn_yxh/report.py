@@ -1,4 +1,4 @@
-"""The seed-001 Y -> X H report sections (figures and tables) and the lines for the terminal."""
+"""The ATLAS Y -> X H report sections (figures and tables) and the lines for the terminal."""
 
 from __future__ import annotations
 

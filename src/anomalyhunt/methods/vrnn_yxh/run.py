@@ -1,4 +1,4 @@
-"""Seed 001, second analysis, end to end: a VRNN trained on the constituent sequences of Standard-Model X-candidate
+"""ATLAS, second analysis, end to end: a VRNN trained on the constituent sequences of Standard-Model X-candidate
 jets tags anomalous jets; jet-level ROC/SIC against D2, tau21 and the jet mass; the Y -> X H(bb) event selection
 with a parametric double-b tag of the H candidate; the background of the signal region (H window, double-b,
 anomalous X) predicted from the 0-tag control region with weights a small classifier learns in the high

@@ -1,4 +1,4 @@
-"""The seed-003 method on tiny generated four-lepton samples: the same numbers in process and on Dask, the
+"""The Krzyzanska & Nachman method on tiny generated four-lepton samples: the same numbers in process and on Dask, the
 summary's structure and units, and refusals before any training."""
 
 import csv

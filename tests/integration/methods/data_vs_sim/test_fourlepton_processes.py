@@ -1,4 +1,5 @@
-"""The seed-003 processes: the scalar_4l signal and the e+e-mu+mu- background, under the fourlepton preset."""
+"""The Krzyzanska & Nachman processes: the scalar_4l signal and the e+e-mu+mu- background, under the fourlepton
+preset."""
 
 import awkward as ak
 import numpy as np
@@ -13,7 +14,7 @@ vector.register_awkward()
 
 
 def test_scalar_4l_gives_its_three_masses_under_the_fourlepton_preset(tmp_path):
-    # seed 003's signal: m_4l at m_A, m_ee at m_B, m_mumu at m_C (the parameters, not the defaults)
+    # Krzyzanska & Nachman's signal: m_4l at m_A, m_ee at m_B, m_mumu at m_C (the parameters, not the defaults)
     manifest = generate(GenerationConfig("scalar_4l", 300, seed=3, preset="fourlepton", chunk_size=300,
                                          params={"mass": 125.0, "m_b": 30.0, "m_c": 12.0}), tmp_path, workers=0)
     ev = ingest.read(tmp_path)

@@ -1,4 +1,4 @@
-"""The seed-002 (ADC2021) processes generate what their names promise, under the adc2021 preset."""
+"""The Mikuni, Nachman & Shih (ADC2021) processes generate what their names promise, under the adc2021 preset."""
 
 from pathlib import Path
 
@@ -16,7 +16,8 @@ vector.register_awkward()
 
 @pytest.fixture(scope="module")
 def generated(tmp_path_factory, disco_samples, generate_together):
-    """process -> (manifest, events): the session's seed-002 samples (w_lnu, z_ll, a_4l, h0_tautau) and the
+    """process -> (manifest, events): the session's Mikuni, Nachman & Shih samples (w_lnu, z_ll, a_4l, h0_tautau) and
+    the
     others, generated here side by side."""
     root = tmp_path_factory.mktemp("seed002")
     jobs = [(GenerationConfig(process, n, seed=11, preset="adc2021", chunk_size=chunk), root / process)

@@ -1,4 +1,4 @@
-"""The seed-002 pipeline end to end on tiny Pythia samples: every output present and consistent."""
+"""The Mikuni, Nachman & Shih pipeline end to end on tiny Pythia samples: every output present and consistent."""
 
 import json
 import subprocess

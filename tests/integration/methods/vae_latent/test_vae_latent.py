@@ -1,4 +1,4 @@
-"""The seed-004 method on tiny generated dijet samples: the inputs, the splits and injection, the summary's
+"""The Bortolato et al. method on tiny generated dijet samples: the inputs, the splits and injection, the summary's
 promised keys, and the refusals that must come before any training."""
 
 import json

@@ -1,4 +1,4 @@
-"""The seed-001 Y -> X H method on tiny generated samples: the selection and candidates, the score normalisation,
+"""The ATLAS Y -> X H method on tiny generated samples: the selection and candidates, the score normalisation,
 the run's summary, and the refusals that must come before any training."""
 
 import json
