@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from . import __version__
-from .exceptions import AnomalyHuntError
+from .exceptions import AnomalyHuntError, ConfigError
 
 __all__ = ["main"]
 
@@ -196,6 +196,16 @@ def _cmd_run(args: argparse.Namespace) -> int:
                        scheduler=args.scheduler, command_line=sys.argv, render=args.render))
 
 
+def _cmd_compare(args: argparse.Namespace) -> int:
+    from .pipeline import load_run_config, run
+
+    run_config = load_run_config(args.config, default_method="compare")
+    if run_config.method != "compare":
+        raise ConfigError(f"{args.config}: names method {run_config.method}; run it with `anomalyhunt run`")
+    return _finish(run(run_config.scaled(args.scale), args.out, overwrite=args.overwrite, workers=args.workers,
+                       scheduler=args.scheduler, command_line=sys.argv, render=args.render))
+
+
 def _cmd_demo(args: argparse.Namespace) -> int:
     from .pipeline import DemoConfig, run
 
@@ -316,6 +326,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--scale", type=float, default=1.0,
                    help="multiply the events of every `generate:` sample (scaled samples get their own folders)")
     p.set_defaults(func=_cmd_run)
+
+    p = sub.add_parser("compare", help="compare detectors on the same events: AUC, 1/eps_b, SIC, max SIC over seeds "
+                                       "against a supervised ceiling")
+    p.add_argument("config")
+    _add_run_options(p, "runs/compare")
+    p.add_argument("--scheduler", default=None, help="Dask scheduler address: samples and trainings as futures")
+    p.add_argument("--render", action="store_true", help="check the report in headless Chromium, save report.png")
+    p.add_argument("--scale", type=float, default=1.0, help="multiply the events of every `generate:` sample")
+    p.set_defaults(func=_cmd_compare)
 
     p = sub.add_parser("demo", help="the embedded default: a small SM + BSM sample, end to end")
     _add_run_options(p, "runs/demo")

@@ -3,7 +3,7 @@
 - `ImportedDetector`: any class or factory named "package.module:Class" that offers `fit` and `score_samples` or
   `decision_function`. Its scores are turned to higher = more anomalous: scikit-learn outlier detectors (whose
   scores are higher = more normal) are recognised, `higher_is_anomalous=False` turns anything else. Event weights
-  reach `fit` when it takes `sample_weight`; otherwise `weights_used_` says they did not. It cannot be saved
+  reach `fit` when it takes `sample_weight` (`weights_used_` says whether it does). It cannot be saved
   safely (we never pickle), so `saves_model` is False and `save` refuses: a run keeps its scores and says so.
 - `OnnxDetector`: an already trained model in an ONNX file, scored with onnxruntime (`fit` only checks and
   records the inputs). Its one output must be one number per event. The file is data, not code: `save` embeds
@@ -20,7 +20,7 @@ from typing import Any, ClassVar
 import numpy as np
 import torch
 
-from ..exceptions import ConfigError, ModelFileError
+from ..exceptions import ConfigError, FitError, ModelFileError
 from ..features.spec import FeatureSpec
 from ..models._persist import load_model_file, save_model_file
 from ..models.base import Estimator
@@ -30,6 +30,7 @@ from .spec import import_target
 __all__ = ["ImportedDetector", "OnnxDetector"]
 
 log = logging.getLogger(__name__)
+_WARNED: set[str] = set()
 
 
 def _is_sklearn_outlier_detector(obj) -> bool:
@@ -94,21 +95,29 @@ class ImportedDetector(Estimator):
     def _fit(self, x: np.ndarray, sample_weight: np.ndarray | None) -> None:
         detector = self._build()
         takes_weights = "sample_weight" in inspect.signature(detector.fit).parameters
-        if sample_weight is not None and takes_weights:
-            detector.fit(x, sample_weight=sample_weight)
-        else:
-            if sample_weight is not None and not np.allclose(sample_weight, sample_weight[0]):
-                log.warning("%s.fit takes no sample_weight: the event weights are not used in training", self.target)
-            detector.fit(x)
-        self.weights_used_ = bool(sample_weight is not None and takes_weights)
+        if sample_weight is not None and not takes_weights and not np.allclose(sample_weight, sample_weight[0]) \
+                and self.target not in _WARNED:
+            _WARNED.add(self.target)  # once per detector and process, not once per training
+            log.warning("%s.fit takes no sample_weight: the event weights are not used in training", self.target)
+        try:
+            if sample_weight is not None and takes_weights:
+                detector.fit(x, sample_weight=sample_weight)
+            else:
+                detector.fit(x)
+        except Exception as exc:  # the user's code: its failure is one line naming it, not a traceback
+            raise FitError(f"{self.target} failed to fit: {type(exc).__name__}: {str(exc)[:300]}") from exc
+        self.weights_used_ = takes_weights
         self.detector_ = detector
 
     def score_samples(self, x, *, features: FeatureSpec | None = None, batch_size: int = 65536) -> np.ndarray:
         """The wrapped detector's scores, sign turned so that higher = more anomalous, in batches."""
         x = self._check_inputs(x, features)
         score = getattr(self.detector_, "score_samples", None) or self.detector_.decision_function
-        parts = [np.asarray(score(x[start:start + batch_size]), dtype=np.float64).reshape(-1)
-                 for start in range(0, len(x), batch_size)]
+        try:
+            parts = [np.asarray(score(x[start:start + batch_size]), dtype=np.float64).reshape(-1)
+                     for start in range(0, len(x), batch_size)]
+        except Exception as exc:  # the user's code: one line naming it
+            raise FitError(f"{self.target} failed to score: {type(exc).__name__}: {str(exc)[:300]}") from exc
         out = np.concatenate(parts) if parts else np.zeros(0)
         if len(out) != len(x):
             raise ConfigError(f"{self.target} returned {len(out)} scores for {len(x)} events")

@@ -32,6 +32,7 @@ _PACKAGES = {
     "data_vs_sim": "anomalyhunt.methods.data_vs_sim",
     "vae_latent": "anomalyhunt.methods.vae_latent",
     "vrnn_yxh": "anomalyhunt.methods.vrnn_yxh",
+    "compare": "anomalyhunt.methods.compare",
 }
 
 

@@ -7,10 +7,13 @@ import json
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from ..events.io import atomic_write_text
+from ..exceptions import FitError
 from ..models import Estimator
 
-__all__ = ["save_detector", "training_record"]
+__all__ = ["finite_scores", "save_detector", "training_record"]
 
 
 def save_detector(model: Estimator, path: Path) -> str:
@@ -37,6 +40,18 @@ def training_record(model: Estimator, n_events: int, n_inputs: int) -> dict[str,
                    "device": h.device}
     columns = getattr(model, "columns_", None)
     record["inputs"] = int(len(columns)) if columns is not None else int(n_inputs)
-    record["weights"] = ("event weights in the loss" if getattr(model, "weights_used_", True)
-                         else "event weights not used (the detector's fit takes none)")
+    used = getattr(model, "weights_used_", None)  # set by adapters of a user's detector
+    record["weights"] = ("event weights in the loss" if used is None else
+                         "event weights passed to its fit (sample_weight)" if used else
+                         "event weights not used (the detector's fit takes none)")
     return record
+
+
+def finite_scores(scores: np.ndarray, detector: str) -> np.ndarray:
+    """`scores`, or a FitError naming the detector when some are NaN or infinite (a training that diverged),
+    before any statistic is computed from them."""
+    bad = ~np.isfinite(np.asarray(scores, dtype=np.float64))
+    if bad.any():
+        raise FitError(f"the detector {detector} gave {int(bad.sum())} non-finite scores of {bad.size}: its training "
+                       "diverged (lower its learning_rate, or check its inputs)")
+    return scores

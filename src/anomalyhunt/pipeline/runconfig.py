@@ -116,12 +116,13 @@ def _check_distinct_outputs(generate: tuple[SampleRequest, ...], where: str) -> 
                           f"{sorted({o for o in outs if outs.count(o) > 1})}")
 
 
-def build_run_config(data: Mapping[str, Any], *, where: str = "") -> RunConfig:
-    """A RunConfig from a parsed mapping (see the module docstring)."""
+def build_run_config(data: Mapping[str, Any], *, where: str = "", default_method: str = "rmm_autoencoder"
+                     ) -> RunConfig:
+    """A RunConfig from a parsed mapping (see the module docstring); `method:` defaults to `default_method`."""
     if not isinstance(data, Mapping):
         raise ConfigError(f"{where}expected a mapping of settings, got {type(data).__name__}")
     data = dict(data)
-    method = data.pop("method", "rmm_autoencoder")
+    method = data.pop("method", default_method)
     if not isinstance(method, str):
         raise ConfigError(f"{where}method: expected a name, got {method!r}")
     spec = get_method(method)
@@ -200,9 +201,9 @@ def _bounded_yaml(text: str, path: Path):
         loader.dispose()
 
 
-def load_run_config(path: str | Path) -> RunConfig:
+def load_run_config(path: str | Path, *, default_method: str = "rmm_autoencoder") -> RunConfig:
     """Read and validate a YAML run configuration (safe loader, bounded size and depth; one ConfigError line on
-    any problem)."""
+    any problem); `method:` defaults to `default_method`."""
     path = Path(path)
     try:
         text = path.read_text()
@@ -220,4 +221,4 @@ def load_run_config(path: str | Path) -> RunConfig:
     data = _bounded_yaml(text, path)
     if not isinstance(data, dict):
         raise ConfigError(f"{path}: expected a mapping of settings, got {type(data).__name__}")
-    return build_run_config(data, where=f"{path}: ")
+    return build_run_config(data, where=f"{path}: ", default_method=default_method)

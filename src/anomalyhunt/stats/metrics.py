@@ -9,7 +9,8 @@ import numpy as np
 from ..exceptions import StatsInputError
 
 __all__ = ["RocCurve", "roc_curve", "auc", "sic_curve", "max_sic", "tpr_at_fpr", "rejection_at_efficiency",
-           "sic_at_efficiency", "sensitivity_gain", "SensitivityGain"]
+           "sic_at_efficiency", "separation", "sensitivity_gain",
+           "SensitivityGain"]
 
 
 def _scores(background, signal, w_bkg, w_sig):
@@ -94,6 +95,21 @@ def rejection_at_efficiency(background, signal, efficiency: float = 0.5, **weigh
 def sic_at_efficiency(background, signal, efficiency: float = 0.5, **weights) -> float:
     """SIC = eps_s / sqrt(eps_b) at the signal efficiency `efficiency` (the ROC interpolated)."""
     return float(efficiency * np.sqrt(rejection_at_efficiency(background, signal, efficiency, **weights)))
+
+
+def separation(background, signal, *, efficiency: float = 0.5, weights_background=None, weights_signal=None,
+               min_fpr: float | None = None) -> dict[str, float]:
+    """The figures of a detector comparison from one ROC curve: AUC, background rejection 1/eps_b and SIC at the
+    signal efficiency `efficiency`, and max SIC (with `max_sic`'s floor)."""
+    if not 0 < efficiency <= 1:
+        raise StatsInputError(f"efficiency must be in (0, 1], got {efficiency}")
+    curve = roc_curve(background, signal, weights_background=weights_background, weights_signal=weights_signal)
+    fpr = float(np.interp(efficiency, curve.tpr, curve.fpr))
+    rejection = float(1.0 / fpr) if fpr > 0 else float("inf")
+    floor = 10.0 / len(np.asarray(background)) if min_fpr is None else min_fpr
+    _, sic = sic_curve(curve, min_fpr=floor)
+    return {"auc": float(np.trapezoid(curve.tpr, curve.fpr)), "rejection": rejection,
+            "sic": float(efficiency * np.sqrt(rejection)), "max_sic": float(sic.max()) if sic.size else 0.0}
 
 
 @dataclass(frozen=True)

@@ -53,10 +53,18 @@ def _vrnn_yxh(yxh_samples, tmp_path):
             "inject: yxh_qq_2000\ninject_events: 20\n")
 
 
+def _compare(search_samples, tmp_path):
+    _, paths = search_samples
+    return (f"method: compare\nsamples: [{', '.join(paths)}]\nfeatures: [rmm]\n"
+            "detectors: [{name: autoencoder, params: {max_epochs: 2}}, "
+            "{import: 'sklearn.ensemble:IsolationForest', params: {n_estimators: 20}}]\n"
+            "n_seeds: 2\nceiling: {seeds: 1, max_epochs: 2, hgb_iterations: 20}\n")
+
+
 # each method's tiny configuration and the one sample fixture it reads: a case generates only its own samples
 CASES = {"rmm_autoencoder": ("search_samples", _rmm_autoencoder), "double_ae": ("disco_samples", _double_ae),
          "data_vs_sim": ("fourlepton_samples", _data_vs_sim), "vae_latent": ("dijet_samples", _vae_latent),
-         "vrnn_yxh": ("yxh_samples", _vrnn_yxh)}
+         "vrnn_yxh": ("yxh_samples", _vrnn_yxh), "compare": ("search_samples", _compare)}
 
 
 def test_every_registered_method_has_a_case():

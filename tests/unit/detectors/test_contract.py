@@ -153,3 +153,13 @@ def test_scores_of_an_imported_detector_are_batched(monkeypatch):
     x, _ = _toy("flat")
     model.fit(x)
     np.testing.assert_allclose(model.score_samples(x, batch_size=37), model.score_samples(x))
+
+
+def test_a_users_detector_that_fails_is_one_line_naming_it():
+    from anomalyhunt.exceptions import FitError
+
+    x = np.zeros((50, 3), dtype=np.float32)  # every event the same: a mixture's covariances collapse
+    spec = DetectorSpec(import_="sklearn.mixture:GaussianMixture", higher_is_anomalous=False,
+                        params={"n_components": 3, "reg_covar": 0.0})
+    with pytest.raises(FitError, match=r"sklearn.mixture:GaussianMixture failed to fit: "):
+        build_detector(spec).fit(x)

@@ -50,7 +50,7 @@ from ...stats import (
 )
 from ..base import SearchResult, report_only
 from ..ceiling import ceiling_settings, supervised_ceiling
-from ..steps import save_detector, training_record
+from ..steps import finite_scores, save_detector, training_record
 from .config import RMMAutoencoderConfig
 
 __all__ = ["RMMAutoencoderResult", "SpectrumLimits", "gain_verdict", "run"]
@@ -306,7 +306,8 @@ def run(config: RMMAutoencoderConfig, folder: Path, *, progress: bool = True) ->
 
     model = _train(config, features[train], data_weight[train], features=spec, progress=progress)
     save_detector(model, folder / "model.pt")
-    score = model.score_samples(features, features=spec)
+    label = config.detector.label if config.detector is not None else "autoencoder"
+    score = finite_scores(model.score_samples(features, features=spec), label)
     np.savez_compressed(folder / "scores.npz", score=score, event_id=np.asarray(events.event_id),
                         process=process.astype(str), weight=weight, train=train)
 
@@ -320,8 +321,8 @@ def run(config: RMMAutoencoderConfig, folder: Path, *, progress: bool = True) ->
         log.info("four-vector comparison model")
         fv = padded_four_vectors(events, preset=config.rmm_preset)
         fv_spec = feature_spec("fourvec", config.rmm_preset)
-        fv_score = _train(config, fv[train], data_weight[train], features=fv_spec, scale="minmax",
-                          progress=progress).score_samples(fv, features=fv_spec)
+        fv_score = finite_scores(_train(config, fv[train], data_weight[train], features=fv_spec, scale="minmax",
+                                        progress=progress).score_samples(fv, features=fv_spec), label)
         auc_fourvec = _aucs(fv_score, process, weight, sm_test, bsm_samples)
 
     masses = search_masses(events)
@@ -335,8 +336,8 @@ def run(config: RMMAutoencoderConfig, folder: Path, *, progress: bool = True) ->
         # the same training events without the injected signal; the null test sees background only
         log.info("null test: a model trained without the injected signal")
         clean = train & is_sm
-        clean_score = _train(config, features[clean], data_weight[clean], features=spec,
-                             progress=progress).score_samples(features, features=spec)
+        clean_score = finite_scores(_train(config, features[clean], data_weight[clean], features=spec,
+                                           progress=progress).score_samples(features, features=spec), label)
         auc_clean = _aucs(clean_score, process, weight, sm_test, bsm_samples)
         null_config = dataclasses.replace(config, inject={})
         clean_regions, _, null_excesses, null = _statistics(null_config, score=clean_score,

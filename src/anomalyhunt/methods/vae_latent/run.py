@@ -35,7 +35,7 @@ from ...stats import (
 from ...stats.regions import region_by_efficiency
 from ..base import SearchResult, report_only
 from ..ceiling import ceiling_entry, ceiling_settings, supervised_ceiling
-from ..steps import save_detector, training_record
+from ..steps import finite_scores, save_detector, training_record
 from .config import VAELatentConfig
 
 __all__ = ["DijetArrays", "VAELatentResult", "load_arrays", "run"]
@@ -149,7 +149,7 @@ def _train(arrays, split: _Split, fraction, config: VAELatentConfig, progress) -
                  len(idx) - len(split.train_bkg), config.detector.label)
         start = time.perf_counter()
         model.fit(arrays.x[idx], w, features=_SPEC)
-        score = model.score_samples(arrays.x[split.test], features=_SPEC)
+        score = finite_scores(model.score_samples(arrays.x[split.test], features=_SPEC), config.detector.label)
         return _Trained(model, {"score": score[None, :]}, idx, w, None, time.perf_counter() - start)
     vc = config.vae
     n_train_steps = -(-int(round(len(idx) * (1 - vc.validation_fraction))) // vc.batch_size)

@@ -25,7 +25,7 @@ from ...models import VRNN, ClassifierEnsemble, Estimator, resolve_device
 from ...stats import auc, grid_significance, roc_curve
 from ..base import SearchResult, report_only
 from ..ceiling import ceiling_settings, supervised_ceiling
-from ..steps import save_detector, training_record
+from ..steps import finite_scores, save_detector, training_record
 from .config import VRNNYXHConfig
 
 __all__ = ["JetArrays", "VRNNYXHResult", "load_arrays", "normalise_score", "run"]
@@ -360,7 +360,8 @@ def run(config: VRNNYXHConfig, folder: str | Path, *, progress: bool = False) ->
     fit_seconds = time.perf_counter() - fit_start
     save_detector(model, folder / "vrnn.pt")
     t0 = time.perf_counter()
-    kl = model.score_samples(flat, features=spec)
+    kl = finite_scores(model.score_samples(flat, features=spec),
+                       config.detector.label if config.detector is not None else "vrnn")
     score_seconds = time.perf_counter() - t0
     # direction: the raw KL's AUC for each signal says which way anomalous jets lie
     signals = sorted(set(arrays.process[arrays.label == 1].tolist()))
