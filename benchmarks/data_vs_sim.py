@@ -1,6 +1,5 @@
 """Krzyzanska & Nachman study trainings: trials batched into one model against one ensemble at a time and one network
-at a
-time, and the Dask fan-out against one process, all in the same run.
+at a time, and the Dask fan-out against one process, all in the same run.
 
 Sizes are those of the example study (examples/data_vs_sim.yaml): 1680 simulation events, N_exp = 1590 "data"
 events, 3 standardised inputs (Gaussian toys: the cost depends on the sizes only), the paper's networks

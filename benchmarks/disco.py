@@ -1,6 +1,5 @@
 """Cost of the DisCo term (Mikuni, Nachman & Shih) per batch, forward + backward: our formulation vs the textbook
-O(n^2) one,
-in float32 and float64, and the double-AE training step it sits in; ONNX latency of the exported networks.
+O(n^2) one, in float32 and float64, and the double-AE training step it sits in; ONNX latency of the exported networks.
 
 Run: .venv/bin/python benchmarks/disco.py [--device cuda] [--threads 2]
 """

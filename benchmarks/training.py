@@ -1,8 +1,7 @@
 """Autoencoder training time per epoch against a bare torch loop, in the same process on the same events.
 
 70k synthetic T5N10 RMM events (Chekanov & Hopkins architecture, 1124 non-zero inputs after column selection), batch
-100,
-Adam: `Autoencoder("chekanov2022").fit` (validation split, weighted loss, per-epoch validation pass, stopping rule,
+100, Adam: `Autoencoder("chekanov2022").fit` (validation split, weighted loss, per-epoch validation pass, stopping rule,
 best-state copy) against a plain forward/backward/step loop over the same 49k training events. Target: within
 1.5x of the bare loop. Then the scoring rate of the trained model (events/s, host arrays in and out).
 

@@ -48,8 +48,7 @@ def disco_samples(tmp_path_factory, generation_client):
 @pytest.fixture(scope="session")
 def fourlepton_samples(tmp_path_factory, generation_client):
     """Krzyzanska & Nachman's samples at a tiny scale (fourlepton preset): simulation, an independent background pool
-    from
-    another seed, and the 150 GeV scalar_4l signal. Dataset paths in that order."""
+    from another seed, and the 150 GeV scalar_4l signal. Dataset paths in that order."""
     return _tiny_samples(generation_client, tmp_path_factory.mktemp("fourlepton"), "fourlepton",
                          (("simulation", "fourlepton_bkg", 2500, 31, {}), ("pool", "fourlepton_bkg", 5000, 32, {}),
                           ("scalar_4l_150", "scalar_4l", 400, 33, {"mass": 150.0})),

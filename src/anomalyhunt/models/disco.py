@@ -1,6 +1,5 @@
 """Squared distance correlation of two per-event losses over a batch (the DisCo term of Mikuni, Nachman & Shih),
-weighted,
-differentiable, and cheap enough for batches of 10k events on a CPU.
+weighted, differentiable, and cheap enough for batches of 10k events on a CPU.
 
 With a_ij = |x_i - x_j|, b_ij = |y_i - y_j|, weights w and W = sum w, weighted double centring
 A_ij = a_ij - a_i - a_j + a.. (a_i = sum_j w_j a_ij / W, a.. = sum_i w_i a_i / W) gives

@@ -1,8 +1,7 @@
 """K small networks of one architecture trained together as one batched module.
 
 Krzyzanska & Nachman averages 10 classifiers per event and trains hundreds of bootstrap ensembles; Bortolato et al.
-averages 20
-VAEs. Training K networks one after the other spends most of its time in Python and kernel-launch overhead;
+averages 20 VAEs. Training K networks one after the other spends most of its time in Python and kernel-launch overhead;
 here every layer holds K weight matrices, (K, in, out), and one `torch.baddbmm` runs all members at once.
 Members stay independent: each has its own initialisation (its own seed), its own order of mini-batches, its own
 per-event weights if given (bootstrap replicas), and its own stopping state and kept epoch. The summed loss has

@@ -4,8 +4,7 @@ shown on a terminal and in a log.
 
 Optimizers: `Adam`, `Adadelta` (Keras' defaults, which differ from PyTorch's). Stopping rules:
 `MinValidationLoss` (patience, the Chekanov & Hopkins rule), `FixedEpochs`, `MaxMonitored` (the epoch at which a
-monitored
-validation quantity peaks, the Bortolato et al. VAE rule).
+monitored validation quantity peaks, the Bortolato et al. VAE rule).
 """
 
 from __future__ import annotations

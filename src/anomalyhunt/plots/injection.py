@@ -1,6 +1,5 @@
 """Figures of the data-versus-simulation study (Krzyzanska & Nachman): the input spectra, signal-injection curves
-against
-the background-only bands, null distributions with a chi^2 overlay, p-value histograms."""
+against the background-only bands, null distributions with a chi^2 overlay, p-value histograms."""
 
 from __future__ import annotations
 

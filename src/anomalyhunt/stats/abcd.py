@@ -54,8 +54,7 @@ def abcd_significance(observed: float, predicted: float, *, predicted_error: flo
 
 def seed002_significance(observed: float, predicted: float) -> float:
     """(N - B) / sqrt(N) if N > B else 0, as Mikuni, Nachman & Shih quotes it: no uncertainty of B, no non-closure.
-    Kept for
-    comparison only; `abcd_significance` is the calibrated statistic."""
+    Kept for comparison only; `abcd_significance` is the calibrated statistic."""
     return float((observed - predicted) / np.sqrt(observed)) if observed > predicted and observed > 0 else 0.0
 
 

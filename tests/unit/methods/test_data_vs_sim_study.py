@@ -1,6 +1,5 @@
-"""The trainings of the Krzyzanska & Nachman study on Gaussian toys: datasets as the config says, every event scored
-once,
-trials independent of the group they are trained in, reproducible, and sensitive to an injected bump."""
+"""The trainings of the Krzyzanska & Nachman study on Gaussian toys: datasets as the config says, every event
+scored once, trials independent of the group they are trained in, reproducible, and sensitive to an injected bump."""
 
 import numpy as np
 import pytest
@@ -130,3 +129,27 @@ def test_analysis_limits_pvalues_and_a_diverged_training(rng):
     assert all(p > 1e-3 for p in summary["calibration_ks"]["mlc"]["independent"].values()), \
         summary["calibration_ks"]
     assert injections["mlc"]["scalar_4l_150"].shape == (5, 51, 6)
+
+
+def test_a_scikit_learn_classifier_in_place_of_the_ensemble(pools):
+    """`detector: {import: ...}`: one classifier per trial and fold; the same statistics, and the injected bump
+    moves them as the ensemble's do."""
+    from anomalyhunt.detectors import DetectorSpec
+    from anomalyhunt.methods.data_vs_sim.study import train_group_classifier
+
+    spec = DetectorSpec(import_="sklearn.ensemble:HistGradientBoostingClassifier", params={"max_iter": 30})
+    trials = [Trial("independent", 0), Trial("injection", 0, 0, 200)]
+    out = train_group_classifier(trials, pools, spec, 2, 7)
+    stats = out["statistics"]
+    assert stats.shape == (2, len(trial_statistics_names("bce"))) and np.isfinite(stats).all()
+    assert out["networks"] == 4  # two trials x two folds
+    names = trial_statistics_names("bce")
+    assert stats[1, names.index("max_score")] > stats[0, names.index("max_score")]
+    again = train_group_classifier(trials[:1], pools, spec, 2, 7)["statistics"]
+    np.testing.assert_allclose(again[0], stats[0])  # a trial's numbers depend on its name and the seed alone
+    with pytest.raises(ConfigError, match="losses: a classifier given by detector"):
+        DataVsSimConfig(samples=("a", "b", "c"), detector=spec)
+    assert DataVsSimConfig(samples=("a", "b", "c"), detector=spec, losses=("bce",)).detector == spec
+    with pytest.raises(ConfigError, match="no predict_proba"):
+        DataVsSimConfig(samples=("a", "b", "c"), losses=("bce",),
+                        detector=DetectorSpec(import_="sklearn.ensemble:IsolationForest"))

@@ -21,6 +21,7 @@ from ...exceptions import ConfigError, FitError, StatsInputError
 from ...features import DIJET_INPUT_NAMES, FeatureSpec, dijet_inputs, dijet_mass, has_dijet
 from ...ingest import load_samples
 from ...models import Estimator, VAEEnsemble, latent_decoder_inputs, resolve_device, train_latent_decoders
+from ...seeds import stream
 from ...stats import (
     auc,
     background_models,
@@ -217,7 +218,7 @@ def _ceiling(arrays: DijetArrays, split: _Split, trained: dict[str, _Trained], c
     return out
 
 
-def _bump_hunt(arrays, t: _Trained, config: VAELatentConfig, edges, rng) -> tuple[dict[str, Any], dict[str, Any]]:
+def _bump_hunt(arrays, t: _Trained, config: VAELatentConfig, edges, tag: str) -> tuple[dict[str, Any], dict[str, Any]]:
     """The m_jj bump hunt on the training data itself (a search trains and cuts on its data), before and after
     the KL cut at `kl_efficiency`. Weighted QCD becomes Poisson pseudo-data: its weights are normalised to the
     number of QCD events, the histogram is the expectation, and the injected signal events are added as they are.
@@ -234,7 +235,9 @@ def _bump_hunt(arrays, t: _Trained, config: VAELatentConfig, edges, rng) -> tupl
     for name, sel in (("inclusive", np.ones(len(idx), bool)), ("kl_cut", score >= cut)):
         expected = np.histogram(mjj[sel & is_bkg], bins=edges, weights=w[sel & is_bkg] * norm)[0]
         signal = np.histogram(mjj[sel & ~is_bkg], bins=edges)[0]
-        data = rng.poisson(expected) + signal
+        # named streams per S/B and selection: the inclusive pseudo-data are the same whatever the detector, and
+        # no spectrum's draws depend on how many toys another one used (or whether it was hunted at all)
+        data = stream(config.seed, f"pseudo_data:{tag}:{name}").poisson(expected) + signal
         try:
             fit = dijet_fit(data, edges, n_params="auto")
             check = sideband_check(data, fit) if fit.converged else None
@@ -242,7 +245,8 @@ def _bump_hunt(arrays, t: _Trained, config: VAELatentConfig, edges, rng) -> tupl
                 out[name] = {"error": f"not hunted: {check.reason}", "signal_events": int(signal.sum()),
                              "sideband_check": check.record()}
                 continue
-            fits[name] = hunt = bump_hunt(data, edges, rng=rng, n_toys=config.n_toys, fit=fit)
+            fits[name] = hunt = bump_hunt(data, edges, rng=stream(config.seed, f"toys:{tag}:{name}"),
+                                          n_toys=config.n_toys, fit=fit)
             out[name] = {"mass": hunt.mass, "z_local": hunt.z_local, "z_global": hunt.significance.z_global,
                          "p_global": hunt.significance.p_global,
                          "z_global_is_bound": hunt.significance.is_bound, "signal_fitted": hunt.signal,
@@ -433,7 +437,7 @@ def run(config: VAELatentConfig, folder: str | Path, *, progress: bool = False) 
         trained[tag] = t = _train(arrays, split, fraction, config, progress)
         save_detector(t.model, folder / f"vae_sb{tag}.pt" if t.is_vae else folder / f"detector_sb{tag}.pt")
         metrics[tag] = _metrics(t, split.test_is_signal, split.test_weights(arrays))
-        hunts[tag], bump_fits[tag] = _bump_hunt(arrays, t, config, edges, rng)
+        hunts[tag], bump_fits[tag] = _bump_hunt(arrays, t, config, edges, tag)
     sculpting = _sculpting(arrays, split, trained["0"], config, edges)
     ceiling = _ceiling(arrays, split, trained, config) if config.supervised_ceiling else {}
     cc = config.characterisation

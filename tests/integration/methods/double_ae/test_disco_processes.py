@@ -17,8 +17,7 @@ vector.register_awkward()
 @pytest.fixture(scope="module")
 def generated(tmp_path_factory, disco_samples, generate_together):
     """process -> (manifest, events): the session's Mikuni, Nachman & Shih samples (w_lnu, z_ll, a_4l, h0_tautau) and
-    the
-    others, generated here side by side."""
+    the others, generated here side by side."""
     root = tmp_path_factory.mktemp("seed002")
     jobs = [(GenerationConfig(process, n, seed=11, preset="adc2021", chunk_size=chunk), root / process)
             for process, n, chunk in (("lq_btau", 200, 200), ("hpm_taunu", 1500, 500), ("qcd_fake_lepton", 400, 400))]

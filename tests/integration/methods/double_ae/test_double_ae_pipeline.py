@@ -8,7 +8,7 @@ import pytest
 
 
 @pytest.mark.parametrize("features", ["adc2021", "rmm"])
-def test_double_ae_run_writes_the_seed_002_summary(disco_samples, tmp_path, features):
+def test_double_ae_run_writes_its_summary(disco_samples, tmp_path, features):
     config = tmp_path / "disco.yaml"
     config.write_text(f"method: double_ae\nfeatures: {features}\nsamples: [" + ", ".join(disco_samples) + "]\n"
                       "double_ae: {lam: 10, batch_size: 400, max_epochs: 3, patience: 3, single_ae_batch_size: 200}\n"
