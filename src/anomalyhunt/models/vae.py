@@ -252,7 +252,8 @@ class VAEEnsemble(Estimator):
             for start in range(0, len(x), batch_size):
                 xb = torch.as_tensor(self._transform(x[start:start + batch_size]), device=self.device_)
                 mean, logvar = net.encode(xb)
-                kl.append(kl_to_prior(mean, logvar).double().cpu().numpy())
+                # in float64: exp(logvar) overflows float32 for far outliers, whose score must stay finite
+                kl.append(kl_to_prior(mean.double(), logvar.double()).cpu().numpy())
                 reco.append(((net.decoder(mean) - xb) ** 2).mean(-1).double().cpu().numpy())
         if not kl:
             return np.zeros((self.n_members, 0)), np.zeros((self.n_members, 0))
@@ -278,7 +279,7 @@ class VAEEnsemble(Estimator):
         mean, logvar = self.model_.encode(xb)
         if self.score == "reco":  # MSE of the decoded encoder mean, averaged over members
             return ((self.model_.decoder(mean) - xb) ** 2).mean(-1).mean(0)
-        return kl_to_prior(mean, logvar).mean(0)
+        return kl_to_prior(mean.double(), logvar.double()).mean(0)  # float64: finite for far outliers
 
     @property
     def best_epochs(self) -> np.ndarray:

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from ..config import check_types
 from ..exceptions import ConfigError
+from ..methods import CeilingConfig
 from ..methods.rmm_autoencoder import RMMAutoencoderConfig
 from .runconfig import RunConfig, SampleRequest
 
@@ -52,6 +53,8 @@ class DemoConfig:
     inject: tuple[tuple[str, float], ...] = (("ssm_wprime_1500", 1.0),)
     max_epochs: int = 300
     n_toys: int = 1000
+    ceiling_seeds: int = 1  # cross-fittings of the ceiling's MLP and gradient boosting (3 by default elsewhere: the
+    #                         demo keeps to one to stay a few minutes long; the spread needs more)
 
     def __post_init__(self) -> None:
         check_types(self)
@@ -69,5 +72,5 @@ class DemoConfig:
             requests.append(dataclasses.replace(request, out=str(Path(self.cache) / request.folder_name)))
         search = RMMAutoencoderConfig(samples=tuple(r.out for r in requests), inject=dict(self.inject),
                                       luminosity_fb=self.luminosity_fb, max_epochs=self.max_epochs, seed=self.seed,
-                                      n_toys=self.n_toys)
+                                      n_toys=self.n_toys, ceiling=CeilingConfig(seeds=self.ceiling_seeds))
         return RunConfig("rmm_autoencoder", search, tuple(requests))
