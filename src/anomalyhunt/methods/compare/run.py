@@ -259,7 +259,10 @@ def run(config: CompareConfig, folder: str | Path, *, progress: bool = True, sch
 
         if scheduler:
             with dask_client(scheduler=scheduler) as client:
-                run_futures(client, task, trainings, on_result=collect, name="compare")
+                labels = [f"{config.detectors[t.detector].label}/{t.features}/{t.signal or 'bkg'}/seed{t.seed}"
+                          for t in trainings]
+                run_futures(client, task, [(t,) for t in trainings], on_result=collect, name="compare",
+                            labels=labels)
         else:
             for t in trainings:
                 collect(task(t))

@@ -110,3 +110,21 @@ def test_compare_command_refuses_another_method(tmp_path):
     result = subprocess.run([*CLI, "compare", str(config), "--out", str(tmp_path / "o")], capture_output=True,
                             text=True)
     assert result.returncode == 2 and "anomalyhunt run" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_trainings_as_dask_futures_give_the_numbers_of_one_process(search_samples, tmp_path):
+    """Each training is named by (detector, features, injection, seed) and seeded from that name: on a scheduler
+    the same trainings give the same figures, whichever worker runs which."""
+    from anomalyhunt.parallel import dask_client
+
+    _, paths = search_samples
+    config = _config(paths, features=("fourvec",), signal_fractions=(0.0,), supervised_ceiling=False,
+                     detectors=({"import": "sklearn.ensemble:IsolationForest", "params": {"n_estimators": 20}},))
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    local = run(config, tmp_path / "a", progress=False)
+    with dask_client(workers=2) as client:
+        fanned = run(config, tmp_path / "b", progress=False, scheduler=client.scheduler.address)
+    for a, b in zip(local.rows, fanned.rows, strict=True):
+        for m in ("auc_mean", "max_sic_mean", "max_sic_std", "sic_mean"):
+            assert a[m] == pytest.approx(b[m], rel=1e-9), m
