@@ -25,14 +25,14 @@ def _rmm_autoencoder(search_samples, tmp_path):
             f"out: {tmp_path / 'wprime3000'}}}]\n"
             f"samples: [{paths[0]}, {paths[1]}, {tmp_path / 'wprime3000'}]\n"
             "inject: {ssm_wprime_3000: 1.0}\nmax_epochs: 2\nn_toys: 50\nmax_toys: 400\nmin_events_to_fit: 5\n"
-            "compare_fourvec: false\n")
+            "compare_fourvec: false\nceiling: {seeds: 1, max_epochs: 10}\n")
 
 
 def _double_ae(disco_samples, tmp_path):
     return (f"method: double_ae\nsamples: [{', '.join(disco_samples)}]\n"
             "double_ae: {lam: 10, batch_size: 400, max_epochs: 2, patience: 2, single_ae: false}\n"
             "signal_fraction: 0.05\nefficiencies: [0.05]\nclosure_splits: [1.0]\ntrigger_efficiency: 0.1\n"
-            "onnx: false\n")
+            "onnx: false\nceiling: {seeds: 1, max_epochs: 10}\n")
 
 
 def _data_vs_sim(fourlepton_samples, tmp_path):
@@ -44,13 +44,14 @@ def _data_vs_sim(fourlepton_samples, tmp_path):
 def _vae_latent(dijet_samples, tmp_path):
     return (f"method: vae_latent\nsamples: [{', '.join(dijet_samples)}]\nsignal_fractions: [0.01]\n"
             "vae: {n_members: 2, max_epochs: 2, batch_size: 100}\n"
-            "characterisation: {signal_fraction: 0.01, max_epochs: 2, grid: 10}\nn_toys: 20\nm_min: 2400\n")
+            "characterisation: {signal_fraction: 0.01, max_epochs: 2, grid: 10}\nn_toys: 20\nm_min: 2400\n"
+            "ceiling: {seeds: 1, max_epochs: 10}\n")
 
 
 def _vrnn_yxh(yxh_samples, tmp_path):
     return (f"method: vrnn_yxh\nsamples: [{', '.join(yxh_samples)}]\nvrnn: {{max_epochs: 2}}\n"
             "double_b: {mistag: 0.3}\nreweighting: {max_epochs: 3}\nn_toys: 20\n"
-            "inject: yxh_qq_2000\ninject_events: 20\n")
+            "inject: yxh_qq_2000\ninject_events: 20\nceiling: {seeds: 1, max_epochs: 10}\n")
 
 
 def _compare(search_samples, tmp_path):
@@ -109,7 +110,8 @@ def test_a_killed_run_leaves_no_run_folder_and_the_rerun_writes_a_complete_one(s
     _, paths = search_samples
     config = tmp_path / "run.yaml"
     config.write_text(f"samples: [{', '.join(paths)}]\ninject: {{ssm_wprime_2000: 1.0}}\nmax_epochs: 300\n"
-                      "patience: 300\nn_toys: 50\nmax_toys: 400\nmin_events_to_fit: 5\n")
+                      "patience: 300\nn_toys: 50\nmax_toys: 400\nmin_events_to_fit: 5\n"
+                      "ceiling: {seeds: 1, max_epochs: 10}\n")
     out = tmp_path / "runs" / "killed"
     args = [*CLI, "run", str(config), "--out", str(out), "--workers", "0"]
     proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)

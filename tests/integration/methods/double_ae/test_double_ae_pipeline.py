@@ -12,7 +12,8 @@ def test_double_ae_run_writes_its_summary(disco_samples, tmp_path, features):
     config = tmp_path / "disco.yaml"
     config.write_text(f"method: double_ae\nfeatures: {features}\nsamples: [" + ", ".join(disco_samples) + "]\n"
                       "double_ae: {lam: 10, batch_size: 400, max_epochs: 3, patience: 3, single_ae_batch_size: 200}\n"
-                      "signal_fraction: 0.05\nefficiencies: [0.05, 0.2]\ntrigger_efficiency: 0.1\n")
+                      "signal_fraction: 0.05\nefficiencies: [0.05, 0.2]\ntrigger_efficiency: 0.1\n"
+                      "ceiling: {seeds: 1, max_epochs: 10}\n")
     out = tmp_path / "run"
     result = subprocess.run([sys.executable, "-m", "anomalyhunt.cli", "run", str(config), "--out", str(out)],
                             capture_output=True, text=True)

@@ -15,7 +15,8 @@ from anomalyhunt.stats import sic_at_efficiency
 def _config(paths, **kw):
     base = dict(samples=tuple(paths), signal_fractions=(0.1, 0.01), n_toys=20, m_min=2400.0,
                 vae={"n_members": 2, "max_epochs": 2, "batch_size": 100},
-                characterisation={"signal_fraction": 0.01, "max_epochs": 2, "grid": 10})
+                characterisation={"signal_fraction": 0.01, "max_epochs": 2, "grid": 10},
+                ceiling={"seeds": 1, "max_epochs": 10})
     base.update(kw)
     from anomalyhunt.config import from_mapping
 

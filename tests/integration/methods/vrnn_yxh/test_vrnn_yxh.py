@@ -15,7 +15,7 @@ from anomalyhunt.models import VRNN
 
 def _config(paths, **kw):
     base = dict(samples=tuple(paths), vrnn={"max_epochs": 2}, double_b={"mistag": 0.3},
-                reweighting={"max_epochs": 3}, n_toys=20)
+                reweighting={"max_epochs": 3}, n_toys=20, ceiling={"seeds": 1, "max_epochs": 10})
     base.update(kw)
     return from_mapping(VRNNYXHConfig, base)
 
