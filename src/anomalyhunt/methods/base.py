@@ -112,6 +112,21 @@ class SearchResult:
     def summary(self) -> dict[str, Any]:
         return {name: jsonable(getattr(self, name)) for name in summary_fields(type(self))}
 
+    def to_dict(self) -> dict[str, Any]:
+        """The same as `summary()`: the result as JSON-ready data."""
+        return self.summary()
+
+    def __repr__(self) -> str:
+        """One screen: scalars as they are, containers by their size (the whole is `summary()`)."""
+        def short(value) -> str:
+            if isinstance(value, dict | list | tuple):
+                return f"<{type(value).__name__} of {len(value)}>"
+            text = repr(value)
+            return text if len(text) <= 60 else text[:57] + "..."
+
+        fields = ", ".join(f"{name}={short(getattr(self, name))}" for name in summary_fields(type(self)))
+        return f"{type(self).__name__}({fields})"
+
     def lines(self) -> list[str]:
         return importlib.import_module(self.report_module).summary_lines(self.summary())
 

@@ -79,7 +79,7 @@ class _Inputs:
     groups: np.ndarray
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class CompareResult(SearchResult):
     """The fields are summary.json: `rows` is the comparison as a table in long form (one row per detector,
     feature kind, signal and injected fraction, with mean and std over seeds), `best` the detector with the

@@ -59,7 +59,7 @@ class SampleArrays:
     sigma_vis_fb: float
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class DataVsSimResult(SearchResult):
     """The fields are summary.json; the `report_only` ones are what the report draws."""
 

@@ -56,7 +56,7 @@ __all__ = ["DoubleAEResult", "run"]
 log = logging.getLogger(__name__)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class DoubleAEResult(SearchResult):
     """The fields are summary.json; the `report_only` ones are what the report draws."""
 

@@ -77,7 +77,7 @@ class SpectrumLimits:
                 "background": lim.background}
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class RMMAutoencoderResult(SearchResult):
     """Everything one search produced: its fields are summary.json, the `report_only` ones feed the figures."""
 

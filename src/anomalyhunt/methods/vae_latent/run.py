@@ -364,7 +364,7 @@ def _latent_bump(latent: _Latent, control: _Latent, window: tuple[float, float])
     return out
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class VAELatentResult(SearchResult):
     """The fields are summary.json; the `report_only` ones are what the report draws."""
 

@@ -289,7 +289,7 @@ def _jet_metrics(arrays: JetArrays, score: np.ndarray, test_bkg: np.ndarray, sig
     return out, curves
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class VRNNYXHResult(SearchResult):
     """The fields are summary.json; the `report_only` ones are what the report draws."""
 

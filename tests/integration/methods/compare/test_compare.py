@@ -59,6 +59,10 @@ def test_every_detector_is_measured_on_the_same_events_with_spreads(search_sampl
         assert b["detector"] == max(rows, key=lambda r: r["max_sic_mean"])["detector"]
     report = result.report(tmp_path)
     assert report.titles[:2] == ("The comparison", "Features: rmm") and len(report.images) >= 4
+    # a result reads on one screen; its whole is to_dict(), the same as summary.json
+    text = repr(result)
+    assert text.startswith("CompareResult(rows=<list of 8>") and len(text) < 600 and "per_seed" not in text
+    assert result.to_dict() == result.summary()
 
 
 def test_the_auc_agrees_with_scikit_learn_on_the_same_scores(search_samples, tmp_path, monkeypatch):
