@@ -74,6 +74,8 @@ def provenance(run_config: RunConfig, command_line: list[str] | None) -> dict[st
         "seeds": {"method": getattr(run_config.config, "seed", None),
                   "generation": {r.out: r.seed for r in run_config.generate}},
         "detector": _detector_provenance(getattr(run_config.config, "detector", None)),
+        **({"detectors": [_detector_provenance(s) for s in run_config.config.detectors]}
+           if hasattr(run_config.config, "detectors") else {}),
     }
 
 
@@ -93,10 +95,10 @@ def _detector_provenance(spec) -> dict[str, Any] | None:
         module_name = spec.import_.split(":")[0]
         module = importlib.import_module(module_name)
         top = module_name.split(".")[0]
-        try:
-            from importlib.metadata import version
+        from importlib.metadata import packages_distributions, version
 
-            record["version"] = version(top)
+        try:  # the distribution that installs the module (sklearn -> scikit-learn)
+            record["version"] = version(packages_distributions().get(top, [top])[0])
         except Exception:  # a local module has no distribution: its file says what ran
             record["version"] = None
         record["module_file"] = getattr(module, "__file__", None)
