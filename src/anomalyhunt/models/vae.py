@@ -168,7 +168,7 @@ class VAEEnsemble(Estimator):
         net = _BatchedVAE(k, x.shape[1], self.latent_dim, self.hidden, self.activation, self.seed, self.init).to(dev)
         optimiser = Adadelta(self.learning_rate, self.rho, self.eps).build(net.parameters())
         rule = MaxMonitored("val_kl", self.rise, self.fall, strict=True)
-        order = [torch.Generator().manual_seed(s) for s in _seeds(self.seed, 1, 3) * k]
+        order = [torch.Generator().manual_seed(s) for s in _seeds(self.seed, k, 3)]
         # one noise stream per member, so that a member trains the same alone or in any ensemble
         noise = [torch.Generator(device=dev).manual_seed(s) for s in _seeds(self.seed, k, 4)]
         params = list(net.parameters())
