@@ -15,7 +15,7 @@ from __future__ import annotations
 import inspect
 import logging
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import ClassVar
 
 import numpy as np
 import torch
@@ -25,7 +25,7 @@ from ..features.spec import FeatureSpec
 from ..models._persist import load_model_file, save_model_file
 from ..models.base import Estimator
 from ..models.train import resolve_device
-from .spec import import_target
+from .spec import construct
 
 __all__ = ["ImportedDetector", "OnnxDetector"]
 
@@ -58,32 +58,15 @@ class ImportedDetector(Estimator):
         self._validate()
 
     def _validate(self) -> None:
-        factory = import_target(self.target)
-        probe = self._build(factory)
+        probe = self._build()
         if not callable(getattr(probe, "fit", None)):
             raise ConfigError(f"detector: import: {self.target} has no fit method")
         if not callable(getattr(probe, "score_samples", None)) and not callable(getattr(probe, "decision_function",
                                                                                        None)):
             raise ConfigError(f"detector: import: {self.target} has neither score_samples nor decision_function")
 
-    def _constructor_kwargs(self, factory) -> dict[str, Any]:
-        kwargs = dict(self.params or {})
-        try:
-            accepted = inspect.signature(factory).parameters
-        except (TypeError, ValueError):
-            accepted = {}
-        for seed_name in ("random_state", "seed"):
-            if seed_name in accepted and seed_name not in kwargs:
-                kwargs[seed_name] = int(self.seed)
-                break
-        return kwargs
-
-    def _build(self, factory=None):
-        factory = factory or import_target(self.target)
-        try:
-            return factory(**self._constructor_kwargs(factory))
-        except TypeError as exc:
-            raise ConfigError(f"detector: params do not fit {self.target}: {exc}") from None
+    def _build(self):
+        return construct(self.target, self.params, seed=self.seed)
 
     @property
     def sign_(self) -> float:

@@ -17,7 +17,7 @@ from typing import Any
 from ..exceptions import ConfigError
 from ..models import VRNN, Autoencoder, ClassifierEnsemble, DoubleDisCoAE, Estimator, VAEEnsemble
 from .adapters import ImportedDetector, OnnxDetector
-from .spec import DetectorSpec, import_target
+from .spec import DetectorSpec, construct
 
 __all__ = ["BUILTIN_DETECTORS", "BuiltinDetector", "build_classifier", "build_detector", "detector_names",
            "get_detector"]
@@ -118,18 +118,7 @@ def build_classifier(spec: DetectorSpec, *, seed: int = 0):
     if spec.import_ is None:
         raise ConfigError("detector: a classifier is given by import: \"package.module:Class\" (the built-in one is "
                           "the default and needs no detector: section)")
-    factory = import_target(spec.import_)
-    kwargs = dict(spec.params)
-    try:
-        accepted = inspect.signature(factory).parameters
-    except (TypeError, ValueError):
-        accepted = {}
-    if "random_state" in accepted and "random_state" not in kwargs:
-        kwargs["random_state"] = int(seed) % 2**31
-    try:
-        classifier = factory(**kwargs)
-    except TypeError as exc:
-        raise ConfigError(f"detector: params do not fit {spec.import_}: {exc}") from None
+    classifier = construct(spec.import_, spec.params, seed=seed)
     for method in ("fit", "predict_proba"):
         if not callable(getattr(classifier, method, None)):
             raise ConfigError(f"detector: {spec.import_} has no {method} method: a classifier needs fit and "

@@ -12,6 +12,7 @@ detectors, whose scores are higher = more normal, are recognised and turned with
 from __future__ import annotations
 
 import importlib
+import inspect
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,7 +20,7 @@ from typing import Any
 
 from ..exceptions import ConfigError
 
-__all__ = ["DetectorSpec", "import_target"]
+__all__ = ["DetectorSpec", "construct", "import_target"]
 
 _KEYS = ("name", "import", "onnx", "params", "higher_is_anomalous")
 
@@ -40,6 +41,25 @@ def import_target(target: str, *, where: str = "detector: import"):
     if not callable(obj):
         raise ConfigError(f"{where}: {target} is not a class or factory")
     return obj
+
+
+def construct(target: str, params: Mapping[str, Any] | None, *, seed: int):
+    """An instance of the class or factory `target` with `params`; `seed` becomes its `random_state` (or `seed`)
+    when it takes one and `params` do not set it. A ConfigError names a target or params that do not fit."""
+    factory = import_target(target)
+    kwargs = dict(params or {})
+    try:
+        accepted = inspect.signature(factory).parameters
+    except (TypeError, ValueError):
+        accepted = {}
+    for seed_name in ("random_state", "seed"):
+        if seed_name in accepted and seed_name not in kwargs:
+            kwargs[seed_name] = int(seed) % 2**31
+            break
+    try:
+        return factory(**kwargs)
+    except TypeError as exc:
+        raise ConfigError(f"detector: params do not fit {target}: {exc}") from None
 
 
 @dataclass(frozen=True)

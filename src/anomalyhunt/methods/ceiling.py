@@ -228,8 +228,9 @@ def ceiling_section(ceiling: dict[str, dict[str, float]], selection: str) -> Sec
     """The report's section for a `supervised_ceiling` record, with what it means."""
     if not ceiling:
         return Section("Supervised ceiling", "<p>Not computed (<code>supervised_ceiling: false</code>).</p>")
+    with_method = all("max_sic" in v for v in ceiling.values())  # a comparison quotes its detectors elsewhere
     rows = [[name, v["max_sic_supervised"], v.get("max_sic_supervised_std", "-"), v.get("classifier", "mlp"),
-             *(_classifier_cell(v, c) for c in CLASSIFIERS), v["max_sic"], v["fraction"]]
+             *(_classifier_cell(v, c) for c in CLASSIFIERS), *((v["max_sic"], v["fraction"]) if with_method else ())]
             for name, v in ceiling.items()]
     return Section("Supervised ceiling", (
         "<p>Classifiers trained with the simulation's truth labels on the same inputs and events (cross-fitted, so "
@@ -238,7 +239,7 @@ def ceiling_section(ceiling: dict[str, dict[str, float]], selection: str) -> Sec
         f"boosting. {html.escape(selection)[:1].upper() + html.escape(selection)[1:]} is quoted as a fraction of "
         "it. Even the better classifier is a lower bound of the best selection.</p>"
         + html_table(rows, ["signal", "max SIC, supervised", "+-", "won", "MLP", "gradient boosting",
-                            "max SIC, this method", "fraction"])))
+                            *(("max SIC, this method", "fraction") if with_method else ())])))
 
 
 def _classifier_cell(entry: dict, classifier: str) -> str:

@@ -43,11 +43,6 @@ def _spec(name: str) -> DetectorSpec:
     return DetectorSpec(name=name, params=FAST.get(name, {}))
 
 
-def _scores(model, x):
-    s = model.score_samples(x)
-    return s if s.ndim == 1 else s  # (n,) or (n, 2) for the score pair
-
-
 def test_every_builtin_has_a_fast_setting_here():
     assert set(FAST) == set(BUILTIN_DETECTORS), "add the new detector to FAST (and so to these checks)"
 
@@ -68,7 +63,7 @@ def test_builtin_estimator_checks(name, tmp_path):
         assert score.shape == (len(x),) and np.all((score >= 0) & (score <= 1))
     else:
         assert model.fit(x) is model
-        score = _scores(model, x)
+        score = model.score_samples(x)  # (n,), or (n, 2) for the score pair
         assert score.shape[0] == len(x) and np.isfinite(score).all()
         for column in (score.T if score.ndim == 2 else [score]):  # higher = more anomalous: the outlier on top
             assert column[outlier] > np.quantile(column, 0.99), name

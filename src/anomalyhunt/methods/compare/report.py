@@ -65,9 +65,7 @@ def report_sections(result, plots: Path) -> Report:
         text = _table(rows) if rows else "<p>No training on background only (signal_fractions has no 0).</p>"
         sections.append(Section(f"Features: {kind}", text, tuple(images)))
         if summary["ceiling"].get(kind):
-            records = {s: c | {"max_sic": float("nan"), "fraction": float("nan")}
-                       for s, c in summary["ceiling"][kind].items()}
-            section = ceiling_section(records, "each detector's max SIC (the table above)")
+            section = ceiling_section(summary["ceiling"][kind], "each detector's max SIC (the table above)")
             sections.append(Section(f"Supervised ceiling on {kind}", section.html))
     injected = [r for r in summary["rows"] if r["signal_fraction"] > 0]
     if injected:

@@ -188,9 +188,8 @@ def _rows(config, per_seed, ceiling) -> tuple[list[dict], list[dict]]:
     best = []
     for key in sorted({(r["features"], r["signal"], r["signal_fraction"]) for r in rows}):
         candidates = [r for r in rows if (r["features"], r["signal"], r["signal_fraction"]) == key]
-        top = max(candidates, key=lambda r: r["max_sic_mean"])
         ranked = sorted(candidates, key=lambda r: -r["max_sic_mean"])
-        runner_up = ranked[1] if len(ranked) > 1 else None
+        top, runner_up = ranked[0], (ranked[1] if len(ranked) > 1 else None)
         # a lead within the two spreads combined is not a ranking
         clear = runner_up is None or (top["max_sic_mean"] - runner_up["max_sic_mean"]
                                       > np.hypot(top["max_sic_std"], runner_up["max_sic_std"]))
