@@ -14,17 +14,25 @@ import copy
 import dataclasses
 import logging
 import math
-import time
 
 import numpy as np
 import torch
 from torch import nn
 
 from ..exceptions import ConfigError
-from ..progress import progress as progress_step
 from .base import Estimator
 from .nets import _ACTIVATIONS
-from .train import Adam, FixedEpochs, MinValidationLoss, TrainConfig, TrainHistory, check_weights, split_validation
+from .train import (
+    Adam,
+    EpochLosses,
+    FixedEpochs,
+    MinValidationLoss,
+    TrainConfig,
+    TrainHistory,
+    check_weights,
+    run_epochs,
+    split_validation,
+)
 
 __all__ = ["CLASSIFIER_LOSSES", "BatchedMLP", "ClassifierEnsemble", "member_seed", "train_ensemble",
            "train_member_datasets"]
@@ -111,55 +119,42 @@ def train_ensemble(model: BatchedMLP, per_event_loss, x: np.ndarray, weights: np
     model.to(device)
     optimiser = config.optimizer.build(model.parameters())
     generators = [torch.Generator().manual_seed(member_seed(config.seed, k)) for k in range(k_members)]
-    histories = [TrainHistory(device=str(device)) for _ in range(k_members)]
     best = copy.deepcopy(model.state_dict())
-    stopped = np.zeros(k_members, dtype=bool)
     members = torch.arange(k_members, device=device)[:, None]
-    start = time.perf_counter()
     n_train = len(train_idx)
-    with progress_step(desc, total=config.max_epochs, unit="epoch", logger=log, enabled=progress) as bar:
-        for epoch in range(config.max_epochs):
-            model.train()
-            perms = torch.stack([torch.randperm(n_train, generator=g) for g in generators]).to(device)
-            running = torch.zeros(k_members, dtype=torch.float64, device=device)
-            for b in range(0, n_train, config.batch_size):
-                rows = tr[perms[:, b:b + config.batch_size]]  # (K, B) event indices
+
+    def one_epoch(epoch: int) -> EpochLosses:
+        model.train()
+        perms = torch.stack([torch.randperm(n_train, generator=g) for g in generators]).to(device)
+        running = torch.zeros(k_members, dtype=torch.float64, device=device)
+        for b in range(0, n_train, config.batch_size):
+            rows = tr[perms[:, b:b + config.batch_size]]  # (K, B) event indices
+            out = model(xt[rows])
+            losses = per_event_loss(out, None if yt is None else yt[rows]) * wt[members, rows]
+            loss_per_member = losses.mean(dim=1)
+            optimiser.zero_grad()
+            loss_per_member.sum().backward()
+            optimiser.step()
+            running += loss_per_member.detach().double() * rows.shape[1]
+        model.eval()
+        with torch.no_grad():
+            val = torch.zeros(k_members, dtype=torch.float64, device=device)
+            for s in range(0, len(val_idx), 65536):
+                rows = va[s:s + 65536]
                 out = model(xt[rows])
-                losses = per_event_loss(out, None if yt is None else yt[rows]) * wt[members, rows]
-                loss_per_member = losses.mean(dim=1)
-                optimiser.zero_grad()
-                loss_per_member.sum().backward()
-                optimiser.step()
-                running += loss_per_member.detach().double() * rows.shape[1]
-            model.eval()
-            with torch.no_grad():
-                val = torch.zeros(k_members, dtype=torch.float64, device=device)
-                for s in range(0, len(val_idx), 65536):
-                    rows = va[s:s + 65536]
-                    out = model(xt[rows])
-                    lv = per_event_loss(out, None if yt is None else yt[rows].expand(k_members, -1))
-                    val += (lv * wt[:, rows]).sum(dim=1).double()
-                val = (val / wt[:, va].sum(dim=1).double().clamp_min(1e-300)).cpu().numpy()
-            train = (running / n_train).cpu().numpy()
-            state = model.state_dict()
-            for k in range(k_members):
-                if stopped[k]:
-                    continue
-                h = histories[k]
-                h.train_loss.append(float(train[k]))
-                h.val_loss.append(float(val[k]))
-                keep, stop = config.stopping.step(h)
-                if keep:
-                    h.best_epoch = epoch
-                    for name, tensor in state.items():
-                        best[name][k] = tensor[k]
-                stopped[k] = stop
-            bar.update(epoch + 1, val_loss=float(np.mean(val)), stopped=int(stopped.sum()))
-            if stopped.all():
-                break
-    seconds = time.perf_counter() - start
-    for h in histories:
-        h.seconds = seconds
+                lv = per_event_loss(out, None if yt is None else yt[rows].expand(k_members, -1))
+                val += (lv * wt[:, rows]).sum(dim=1).double()
+            val = (val / wt[:, va].sum(dim=1).double().clamp_min(1e-300)).cpu().numpy()
+        return EpochLosses((running / n_train).cpu().numpy(), val)
+
+    def keep(kept: np.ndarray) -> None:
+        with torch.no_grad():
+            for name, tensor in model.state_dict().items():
+                mask = torch.as_tensor(kept, device=tensor.device)
+                best[name][mask] = tensor[mask]
+
+    histories, _ = run_epochs(one_epoch, n_members=k_members, max_epochs=config.max_epochs,
+                              stopping=config.stopping, keep=keep, desc=desc, progress=progress, device=str(device))
     model.load_state_dict(best)
     return histories
 

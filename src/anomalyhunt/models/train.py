@@ -12,7 +12,7 @@ from __future__ import annotations
 import copy
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -22,7 +22,7 @@ from ..exceptions import ConfigError
 from ..progress import progress as progress_step
 
 __all__ = ["Adadelta", "Adam", "FixedEpochs", "MaxMonitored", "MinValidationLoss", "TrainConfig", "TrainHistory",
-           "resolve_device", "train_model"]
+           "EpochLosses", "resolve_device", "run_epochs", "train_model"]
 
 log = logging.getLogger(__name__)
 
@@ -213,6 +213,58 @@ def check_weights(weights, n: int) -> np.ndarray:
     return w
 
 
+@dataclass(frozen=True)
+class EpochLosses:
+    """One epoch's figures, one value per member: training loss, validation loss, monitored quantities."""
+
+    train: Sequence[float]
+    val: Sequence[float]
+    monitored: Mapping[str, Sequence[float]] = field(default_factory=dict)
+
+
+def run_epochs(one_epoch: Callable[[int], EpochLosses], *, n_members: int, max_epochs: int, stopping,
+               keep: Callable[[np.ndarray], None], desc: str, progress: bool = False, device: str = "cpu"
+               ) -> tuple[list[TrainHistory], int]:
+    """The epoch loop every trainer shares (one model, a batched ensemble, the VAE members, the latent decoders).
+
+    Each epoch: `one_epoch(epoch)` trains and validates and returns the members' losses; each member still
+    training records them in its history and asks `stopping` whether this epoch is its best so far and whether to
+    stop; `keep(mask)` is called with the members whose weights of this epoch are to be kept; the loop ends when
+    every member has stopped or after `max_epochs`. Returns the histories (`seconds` set) and the epochs run.
+    """
+    histories = [TrainHistory(device=device) for _ in range(n_members)]
+    stopped = np.zeros(n_members, dtype=bool)
+    start = time.perf_counter()
+    epoch = -1
+    with progress_step(desc, total=max_epochs, unit="epoch", logger=log, enabled=progress) as bar:
+        for epoch in range(max_epochs):
+            losses = one_epoch(epoch)
+            kept = np.zeros(n_members, dtype=bool)
+            for m in np.flatnonzero(~stopped):
+                h = histories[m]
+                h.train_loss.append(float(losses.train[m]))
+                h.val_loss.append(float(losses.val[m]))
+                for key, values in losses.monitored.items():
+                    h.monitored.setdefault(key, []).append(float(values[m]))
+                is_best, stop = stopping.step(h)
+                if is_best:
+                    h.best_epoch = epoch
+                    kept[m] = True
+                stopped[m] = stop
+            if kept.any():
+                keep(kept)
+            postfix = {"val_loss": float(np.mean(losses.val))}
+            if n_members > 1:
+                postfix["training"] = int((~stopped).sum())
+            bar.update(epoch + 1, **postfix)
+            if stopped.all():
+                break
+    seconds = time.perf_counter() - start
+    for h in histories:
+        h.seconds = seconds
+    return histories, epoch + 1
+
+
 def train_model(model: torch.nn.Module, per_event_loss: Callable, x: np.ndarray, weights: np.ndarray | None = None,
                 *, config: TrainConfig, device: torch.device, progress: bool = False,
                 batch_loss: Callable | None = None,
@@ -242,50 +294,46 @@ def train_model(model: torch.nn.Module, per_event_loss: Callable, x: np.ndarray,
     model.to(device)
     optimiser = config.optimizer.build(model.parameters())
     generator = torch.Generator().manual_seed(config.seed)
-    history = TrainHistory(device=str(device))
-    best_state = None
-    start = time.perf_counter()
-    with progress_step(desc, total=config.max_epochs, unit="epoch", logger=log, enabled=progress) as bar:
-        for epoch in range(config.max_epochs):
-            model.train()
-            perm = torch.randperm(len(x_train), generator=generator).to(device)
-            running = torch.zeros((), dtype=torch.float64, device=device)
-            norm = 0.0
-            for b in range(0, len(perm), config.batch_size):
-                idx = perm[b:b + config.batch_size]
-                if batch_loss is not None:
-                    if len(idx) < 2:
-                        continue
-                    wb = w_train[idx]
-                    loss = batch_loss(model, x_train[idx], wb)
-                    scale = wb.sum()
-                else:
-                    loss = (per_event_loss(model, x_train[idx]) * w_train[idx]).mean()
-                    scale = len(idx)
-                optimiser.zero_grad()
-                loss.backward()
-                optimiser.step()
-                running += loss.detach().double() * scale
-                norm += float(scale) if batch_loss is not None else scale
-            model.eval()
-            history.train_loss.append(float(running) / max(norm, 1e-300))
+    best: dict[str, dict] = {}
+
+    def one_epoch(epoch: int) -> EpochLosses:
+        model.train()
+        perm = torch.randperm(len(x_train), generator=generator).to(device)
+        running = torch.zeros((), dtype=torch.float64, device=device)
+        norm = 0.0
+        for b in range(0, len(perm), config.batch_size):
+            idx = perm[b:b + config.batch_size]
             if batch_loss is not None:
-                history.val_loss.append(_mean_batch_loss(model, batch_loss, x_val, w_val, config.batch_size))
+                if len(idx) < 2:
+                    continue
+                wb = w_train[idx]
+                loss = batch_loss(model, x_train[idx], wb)
+                scale = wb.sum()
             else:
-                history.val_loss.append(_mean_loss(model, per_event_loss, x_val, w_val, config.batch_size))
-            if monitor is not None:
-                with torch.no_grad():
-                    for key, value in monitor(model, x_val, w_val).items():
-                        history.monitored.setdefault(key, []).append(float(value))
-            bar.update(epoch + 1, val_loss=history.val_loss[-1])
-            keep, stop = config.stopping.step(history)
-            if keep:
-                history.best_epoch = epoch
-                best_state = copy.deepcopy(model.state_dict())
-            if stop:
-                break
-    history.seconds = time.perf_counter() - start
-    if best_state is not None:
-        model.load_state_dict(best_state)
+                loss = (per_event_loss(model, x_train[idx]) * w_train[idx]).mean()
+                scale = len(idx)
+            optimiser.zero_grad()
+            loss.backward()
+            optimiser.step()
+            running += loss.detach().double() * scale
+            norm += float(scale) if batch_loss is not None else scale
+        model.eval()
+        if batch_loss is not None:
+            val = _mean_batch_loss(model, batch_loss, x_val, w_val, config.batch_size)
+        else:
+            val = _mean_loss(model, per_event_loss, x_val, w_val, config.batch_size)
+        monitored = {}
+        if monitor is not None:
+            with torch.no_grad():
+                monitored = {key: [float(value)] for key, value in monitor(model, x_val, w_val).items()}
+        return EpochLosses([float(running) / max(norm, 1e-300)], [val], monitored)
+
+    def keep(_members: np.ndarray) -> None:
+        best["state"] = copy.deepcopy(model.state_dict())
+
+    (history,), _ = run_epochs(one_epoch, n_members=1, max_epochs=config.max_epochs, stopping=config.stopping,
+                               keep=keep, desc=desc, progress=progress, device=str(device))
+    if best:
+        model.load_state_dict(best["state"])
     return history
 

@@ -13,16 +13,24 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-import time
 
 import numpy as np
 import torch
 
 from ..exceptions import ConfigError
-from ..progress import progress as progress_step
 from .base import Estimator
 from .ensemble import BatchedMLP
-from .train import Adadelta, Adam, MaxMonitored, MinValidationLoss, TrainHistory, check_weights, split_validation
+from .train import (
+    Adadelta,
+    Adam,
+    EpochLosses,
+    MaxMonitored,
+    MinValidationLoss,
+    TrainHistory,
+    check_weights,
+    run_epochs,
+    split_validation,
+)
 
 __all__ = ["VAEEnsemble", "kl_to_prior", "latent_decoder_inputs", "train_latent_decoders"]
 
@@ -71,19 +79,6 @@ def _copy_members(params, store: list[torch.Tensor], members: torch.Tensor) -> N
     with torch.no_grad():
         for p, s in zip(params, store, strict=True):
             s[members] = p[members]
-
-
-def _stopping_step(rule, histories: list[TrainHistory], stopped: torch.Tensor, epoch: int) -> torch.Tensor:
-    """Apply the stopping rule to every member still training: marks `stopped` and each history's best epoch in
-    place; returns the mask of members whose weights of this epoch are the ones to keep so far."""
-    keep = torch.zeros(len(histories), dtype=torch.bool)
-    for m in np.flatnonzero(~stopped.numpy()):
-        is_best, stop = rule.step(histories[m])
-        if is_best:
-            keep[m] = True
-            histories[m].best_epoch = epoch
-        stopped[m] = stop
-    return keep
 
 
 class VAEEnsemble(Estimator):
@@ -173,54 +168,44 @@ class VAEEnsemble(Estimator):
         noise = [torch.Generator(device=dev).manual_seed(s) for s in _seeds(self.seed, k, 4)]
         params = list(net.parameters())
         best = [p.detach().clone() for p in params]
-        histories = [TrainHistory(device=str(dev)) for _ in range(k)]
-        stopped = torch.zeros(k, dtype=torch.bool)
         epoch_monitor = []
         n_train = len(x_train)
-        start = time.perf_counter()
-        with progress_step(f"training {k} VAEs", total=self.max_epochs, unit="epoch", logger=log,
-                           enabled=self._progress) as bar:
-            for epoch in range(self.max_epochs):
-                net.train()
-                perms = _epoch_order(order, n_train, dev)
-                running = torch.zeros(k, dtype=torch.float64, device=dev)
-                for b in range(0, n_train, self.batch_size):
-                    idx = perms[:, b:b + self.batch_size]
-                    xb, wb = x_train[idx], w_train[idx]
-                    loss, _ = self._loss(net, xb, noise)
-                    per_member = (loss * wb).mean(dim=1)
-                    optimiser.zero_grad(set_to_none=True)
-                    per_member.sum().backward()
-                    optimiser.step()
-                    running += per_member.detach().double() * idx.shape[1]
-                net.eval()
-                val_loss, val_kl = self._validation(net, x_val, w_val, noise)
-                if self._monitor is not None:
-                    x_eval, measure = self._monitor
-                    scores = self._member_scores(net, np.asarray(x_eval, dtype=np.float32))
-                    epoch_monitor.append(np.asarray(measure(*scores)))
-                for m in range(k):
-                    h = histories[m]
-                    if stopped[m]:
-                        continue
-                    h.train_loss.append(float(running[m]) / n_train)
-                    h.val_loss.append(float(val_loss[m]))
-                    h.monitored.setdefault("val_kl", []).append(float(val_kl[m]))
-                _copy_members(params, best, _stopping_step(rule, histories, stopped, epoch).to(dev))
-                bar.update(epoch + 1, running=int((~stopped).sum()), val_kl=float(val_kl.mean()))
-                if bool(stopped.all()):
-                    break
-        seconds = time.perf_counter() - start
+
+        def one_epoch(epoch: int) -> EpochLosses:
+            net.train()
+            perms = _epoch_order(order, n_train, dev)
+            running = torch.zeros(k, dtype=torch.float64, device=dev)
+            for b in range(0, n_train, self.batch_size):
+                idx = perms[:, b:b + self.batch_size]
+                xb, wb = x_train[idx], w_train[idx]
+                loss, _ = self._loss(net, xb, noise)
+                per_member = (loss * wb).mean(dim=1)
+                optimiser.zero_grad(set_to_none=True)
+                per_member.sum().backward()
+                optimiser.step()
+                running += per_member.detach().double() * idx.shape[1]
+            net.eval()
+            val_loss, val_kl = self._validation(net, x_val, w_val, noise)
+            if self._monitor is not None:
+                x_eval, measure = self._monitor
+                scores = self._member_scores(net, np.asarray(x_eval, dtype=np.float32))
+                epoch_monitor.append(np.asarray(measure(*scores)))
+            return EpochLosses((running / n_train).cpu().numpy(), val_loss.numpy(), {"val_kl": val_kl.numpy()})
+
+        histories, epochs_run = run_epochs(
+            one_epoch, n_members=k, max_epochs=self.max_epochs, stopping=rule, desc=f"training {k} VAEs",
+            progress=self._progress, device=str(dev),
+            keep=lambda kept: _copy_members(params, best, torch.as_tensor(kept, device=dev)))
+        seconds = histories[0].seconds
         with torch.no_grad():
             for p, s in zip(params, best, strict=True):
                 p.copy_(s)
-        for h in histories:
-            h.seconds = seconds
         self.model_ = net.eval()
         self.histories_ = histories
-        self.epochs_run_ = epoch + 1
+        self.epochs_run_ = epochs_run
         self.seconds_ = seconds
-        self.stopped_ = stopped.numpy().copy()  # members whose KL peak was confirmed before max_epochs
+        # members whose KL peak was confirmed before max_epochs
+        self.stopped_ = np.array([rule.step(h)[1] for h in histories])
         self.epoch_monitor_ = np.array(epoch_monitor) if epoch_monitor else None
 
     def _loss(self, net: _BatchedVAE, xb: torch.Tensor, noise: list[torch.Generator]
@@ -325,31 +310,23 @@ def train_latent_decoders(inputs: np.ndarray, targets: np.ndarray, *, hidden: tu
     members = torch.arange(k, device=device)[:, None]
     params = list(dec.parameters())
     best = [p.detach().clone() for p in params]
-    histories = [TrainHistory(device=str(device)) for _ in range(k)]
-    stopped = torch.zeros(k, dtype=torch.bool)
-    start = time.perf_counter()
-    with progress_step("training latent decoders", total=max_epochs, unit="epoch", logger=log,
-                       enabled=progress) as bar:
-        for epoch in range(max_epochs):
-            perms = tr[_epoch_order(order, len(tr), device)]
-            for b in range(0, len(tr), batch_size):
-                idx = perms[:, b:b + batch_size]
-                err = ((dec(xi[members, idx]) - yt[idx]) ** 2).mean((1, 2))
-                optimiser.zero_grad(set_to_none=True)
-                err.sum().backward()
-                optimiser.step()
-            with torch.no_grad():
-                val = ((dec(xi[:, val_idx]) - yt[val_idx]) ** 2).mean((1, 2)).cpu()
-            for m in np.flatnonzero(~stopped.numpy()):
-                histories[m].val_loss.append(float(val[m]))
-                histories[m].train_loss.append(float("nan"))
-            _copy_members(params, best, _stopping_step(rule, histories, stopped, epoch).to(device))
-            bar.update(epoch + 1, val_loss=float(val.mean()))
-            if bool(stopped.all()):
-                break
+
+    def one_epoch(epoch: int) -> EpochLosses:
+        perms = tr[_epoch_order(order, len(tr), device)]
+        for b in range(0, len(tr), batch_size):
+            idx = perms[:, b:b + batch_size]
+            err = ((dec(xi[members, idx]) - yt[idx]) ** 2).mean((1, 2))
+            optimiser.zero_grad(set_to_none=True)
+            err.sum().backward()
+            optimiser.step()
+        with torch.no_grad():
+            val = ((dec(xi[:, val_idx]) - yt[val_idx]) ** 2).mean((1, 2)).cpu().numpy()
+        return EpochLosses(np.full(k, np.nan), val)
+
+    histories, _ = run_epochs(one_epoch, n_members=k, max_epochs=max_epochs, stopping=rule,
+                              desc="training latent decoders", progress=progress, device=str(device),
+                              keep=lambda kept: _copy_members(params, best, torch.as_tensor(kept, device=device)))
     with torch.no_grad():
         for p, s in zip(params, best, strict=True):
             p.copy_(s)
-    for h in histories:
-        h.seconds = time.perf_counter() - start
     return dec.eval(), histories

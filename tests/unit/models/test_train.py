@@ -142,3 +142,31 @@ def test_adadelta_trains_an_autoencoder(rng):
     model = Autoencoder(max_epochs=5, optimizer="adadelta", learning_rate=1.0, patience=None, seed=0).fit(x)
     assert len(model.history_.val_loss) == 5 and model.history_.best_epoch == 4
     assert model.history_.val_loss[-1] < model.history_.val_loss[0]
+
+
+def test_the_shared_epoch_loop_stops_and_keeps_each_member_on_its_own():
+    """Three members with scripted validation losses under MinValidationLoss(patience=2): each keeps its own
+    minimum, stops two epochs after it, stops recording once stopped, and the loop ends when the last one stops."""
+    from anomalyhunt.models.train import EpochLosses, run_epochs
+
+    val = np.array([[5, 4, 3, 2, 1, 0.5, 0.4],   # still improving at the end: runs all 7 epochs
+                    [5, 1, 2, 3, 4, 5, 6],       # best at 1, stops at 3
+                    [5, 4, 1, 2, 3, 4, 5]]).T    # best at 2, stops at 4
+    kept = []
+
+    def one_epoch(epoch):
+        return EpochLosses(train=val[epoch] * 2, val=val[epoch], monitored={"x": val[epoch] + 1})
+
+    histories, epochs = run_epochs(one_epoch, n_members=3, max_epochs=7, stopping=MinValidationLoss(2),
+                                   keep=lambda mask: kept.append(mask.copy()), desc="test")
+    assert epochs == 7
+    assert [h.best_epoch for h in histories] == [6, 1, 2]
+    assert [len(h.val_loss) for h in histories] == [7, 4, 5]
+    assert histories[1].monitored["x"] == [6, 2, 3, 4]
+    assert histories[2].train_loss == [10, 8, 2, 4, 6]
+    assert [m.tolist() for m in kept] == [[True, True, True], [True, True, True], [True, False, True],
+                                          [True, False, False], [True, False, False], [True, False, False],
+                                          [True, False, False]]
+    _, epochs = run_epochs(lambda e: EpochLosses(val[e, 1:], val[e, 1:]), n_members=2, max_epochs=7,
+                           stopping=MinValidationLoss(2), keep=lambda mask: None, desc="test")
+    assert epochs == 5  # the second member stops after epoch 4
