@@ -35,6 +35,7 @@ from ...generate import source_events
 from ...ingest import load_samples, unweight
 from ...models import Autoencoder, DoubleDisCoAE, distance_correlation
 from ...models.onnx_timing import onnx_timing
+from ...seeds import stream
 from ...splits import group_split
 from ...stats import (
     abcd,
@@ -132,18 +133,18 @@ def _sic(background, signal):
     return tpr, sic
 
 
-def _background(config: DoubleAEConfig, events, process, weight, is_sm, rng) -> _Background:
+def _background(config: DoubleAEConfig, events, process, weight, is_sm) -> _Background:
     """Unweight the SM samples into one cocktail at physical rates and split it by generated event (the
     fake-lepton entries of one QCD event go to the same side)."""
     kept = np.zeros(len(events), dtype=bool)
-    kept[is_sm] = unweight(weight[is_sm], rng)
+    kept[is_sm] = unweight(weight[is_sm], stream(config.seed, "unweight"))
     cocktail = {p: int((kept & (process == p)).sum()) for p in sorted(set(process[is_sm]))}
     fractions = {p: n / max(sum(cocktail.values()), 1) for p, n in cocktail.items()}
     log.info("background cocktail (unweighted): %s", ", ".join(f"{p} {n} ({fractions[p]:.1%})"
                                                                for p, n in cocktail.items()))
     background = np.flatnonzero(kept)
     source = source_events(np.asarray(events.event_id), process)
-    in_train = group_split(source[background], config.train_fraction, rng)
+    in_train = group_split(source[background], config.train_fraction, stream(config.seed, "train_split"))
     return _Background(kept, cocktail, fractions, source, background[in_train], background[~in_train])
 
 
@@ -195,12 +196,12 @@ class _ABCD:
     splits: dict[float, dict[str, float]]
 
 
-def _abcd_study(config: DoubleAEConfig, scores, test_idx, source, process, signals, rng) -> _ABCD:
+def _abcd_study(config: DoubleAEConfig, scores, test_idx, source, process, signals) -> _ABCD:
     """The test background is halved: one half plays the simulation (working points and the non-closure
     k +- sigma_k measured there, where no signal is), the other the data into which each benchmark is injected at
     `signal_fraction`; then the same statistics on background only, and over repeated random halvings."""
     b1, b2 = scores[test_idx, 0], scores[test_idx, 1]
-    in_sim = group_split(source[test_idx], 0.5, rng)
+    in_sim = group_split(source[test_idx], 0.5, stream(config.seed, "simulation_split"))
     sim, data = np.flatnonzero(in_sim), np.flatnonzero(~in_sim)
     diagonal = {eff: working_point(b1[sim], b2[sim], eff) for eff in config.efficiencies}
     non_closure = {}
@@ -219,7 +220,8 @@ def _abcd_study(config: DoubleAEConfig, scores, test_idx, source, process, signa
         pool = np.flatnonzero(process == s)
         n_sig = min(len(pool), int(round(config.signal_fraction * len(data))))
         n_inject[s] = n_sig
-        chosen = rng.choice(pool, n_sig, replace=False) if n_sig else np.zeros(0, dtype=int)
+        chosen = (stream(config.seed, f"inject:{s}").choice(pool, n_sig, replace=False) if n_sig
+                  else np.zeros(0, dtype=int))
         d1 = np.concatenate([d1_bkg, scores[chosen, 0]])
         d2 = np.concatenate([d2_bkg, scores[chosen, 1]])
         rows = []
@@ -242,13 +244,14 @@ def _abcd_study(config: DoubleAEConfig, scores, test_idx, source, process, signa
                           "significance_seed002": seed002_significance(r.observed, r.predicted)})
     splits = {}
     for eff in config.efficiencies:
-        z = null_significances(b1, b2, eff, n_splits=config.null_splits, rng=rng, groups=source[test_idx])
+        z = null_significances(b1, b2, eff, n_splits=config.null_splits, rng=stream(config.seed, f"null_splits:{eff}"),
+                               groups=source[test_idx])
         splits[eff] = {"mean": float(z.mean()), "std": float(z.std(ddof=1)), "n_splits": len(z),
                        "fraction_above_2": float(np.mean(z > 2))}
     return _ABCD(int(len(sim)), data, non_closure, injection, n_inject, null_scan, splits)
 
 
-def _trigger(config: DoubleAEConfig, scores, test_idx, study: _ABCD, process, signals, rng) -> tuple[dict, tuple]:
+def _trigger(config: DoubleAEConfig, scores, test_idx, study: _ABCD, process, signals) -> tuple[dict, tuple]:
     """Online emulation at `trigger_efficiency`: all signal-region events saved, control regions prescaled;
     background only, then each benchmark injected as in the ABCD study."""
     b1, b2 = scores[test_idx, 0], scores[test_idx, 1]
@@ -259,14 +262,15 @@ def _trigger(config: DoubleAEConfig, scores, test_idx, study: _ABCD, process, si
         chosen = np.zeros(0, dtype=int)
         if name != "background only":
             pool = np.flatnonzero(process == name)
-            chosen = rng.choice(pool, study.n_inject[name], replace=False)
+            chosen = stream(config.seed, f"trigger_inject:{name}").choice(pool, study.n_inject[name], replace=False)
         d1 = np.concatenate([d1_bkg, scores[chosen, 0]])
         d2 = np.concatenate([d2_bkg, scores[chosen, 1]])
         per_control = config.trigger_efficiency * len(d1)
         entries = {}
         for k in (1, 3):
             try:
-                trig = emulate_trigger(d1, d2, t_trig, events_per_control=k * per_control, rng=rng)
+                trig = emulate_trigger(d1, d2, t_trig, events_per_control=k * per_control,
+                                       rng=stream(config.seed, f"prescale:{name}", k))
             except StatsInputError as err:  # recorded, not fatal: a tiny sample can leave a region empty
                 entries[f"k{k}"] = {"error": str(err)}
                 continue
@@ -299,9 +303,8 @@ def _abcd_summaries(study: _ABCD) -> tuple[dict, dict, dict]:
 
 def run(config: DoubleAEConfig, folder: Path, *, progress: bool = True) -> DoubleAEResult:
     """Run the whole study (the module docstring's seven steps); the model, scores and ONNX graph are written into
-    `folder`. The steps draw in this order from one generator seeded by `seed`."""
+    `folder`. Each random step draws from its own named stream of `seed` (`seeds.stream`)."""
     out = Path(folder)
-    rng = np.random.default_rng(config.seed)
     log.info("reading %d samples", len(config.samples))
     events, process = load_samples(config.samples)
     weight = np.asarray(events.weight, dtype=np.float64)
@@ -309,7 +312,7 @@ def run(config: DoubleAEConfig, folder: Path, *, progress: bool = True) -> Doubl
     if is_sm.sum() < 100:
         raise ConfigError(f"need at least 100 Standard-Model events, got {int(is_sm.sum())}")
     signals = sorted(set(process[~is_sm]))
-    bg = _background(config, events, process, weight, is_sm, rng)                       # 1. cocktail and split
+    bg = _background(config, events, process, weight, is_sm)                            # 1. cocktail and split
     x, spec = _features(config, events)                                                 # 2. features
     trained = _train(config, x, spec, bg.train_idx, out, progress)                      # 3. training
     scores, test_idx = trained.scores, bg.test_idx
@@ -328,8 +331,8 @@ def run(config: DoubleAEConfig, folder: Path, *, progress: bool = True) -> Doubl
                                      config=ceiling_settings(config.ceiling, trained.seed))
     closure = closure_scan(scores[test_idx, 0], scores[test_idx, 1], config.efficiencies,
                            ratios=config.closure_splits)
-    study = _abcd_study(config, scores, test_idx, bg.source, process, signals, rng)   # 5. ABCD with injection
-    trigger, thresholds = _trigger(config, scores, test_idx, study, process, signals, rng)  # 6. online
+    study = _abcd_study(config, scores, test_idx, bg.source, process, signals)        # 5. ABCD with injection
+    trigger, thresholds = _trigger(config, scores, test_idx, study, process, signals)       # 6. online
     onnx = None                                                                         # 7. ONNX export, latency
     if config.onnx:
         path = trained.model.export_onnx(out / "double_ae.onnx")

@@ -29,6 +29,7 @@ from ...exceptions import ConfigError
 from ...features import feature_spec, flatten, load_feature_file, padded_four_vectors, rmm, search_masses
 from ...ingest import load_samples
 from ...models import Autoencoder, Estimator
+from ...seeds import stream
 from ...stats import (
     AnomalyRegion,
     Excess,
@@ -286,7 +287,6 @@ def _rmm_features(config: RMMAutoencoderConfig, events, spec) -> np.ndarray:
 def run(config: RMMAutoencoderConfig, folder: Path, *, progress: bool = True) -> RMMAutoencoderResult:
     """Run the whole search; the model and per-event scores are written into `folder`."""
     folder = Path(folder)
-    rng = np.random.default_rng(config.seed)
     log.info("reading %d samples", len(config.samples))
     events, process = load_samples(config.samples)
     unknown = set(config.inject) - set(process)
@@ -302,7 +302,7 @@ def run(config: RMMAutoencoderConfig, folder: Path, *, progress: bool = True) ->
     in_data = data_weight > 0
     spec = feature_spec(config.features, config.rmm_preset)
     features = _rmm_features(config, events, spec)
-    train = in_data & (rng.random(len(events)) < config.train_fraction)
+    train = in_data & (stream(config.seed, "train_split").random(len(events)) < config.train_fraction)
 
     model = _train(config, features[train], data_weight[train], features=spec, progress=progress)
     save_detector(model, folder / "model.pt")
@@ -328,7 +328,7 @@ def run(config: RMMAutoencoderConfig, folder: Path, *, progress: bool = True) ->
     masses = search_masses(events)
     edges = resolution_binning(config.m_min, config.m_max)
     stats = dict(train=train, data_weight=data_weight, weight=weight, is_sm=is_sm, process=process, masses=masses,
-                 edges=edges, rng=rng)
+                 edges=edges, rng=stream(config.seed, "toys"))
     log.info("anomaly regions, background fits and bump hunt (%d to %d toys)", config.n_toys, config.max_toys)
     regions, models, excesses, z_global = _statistics(config, score=score, **stats)
     auc_clean, null, clean_regions, clean_score = {}, None, (), None

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import logging
 import time
-import zlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -21,7 +20,7 @@ from ...exceptions import ConfigError, FitError, StatsInputError
 from ...features import DIJET_INPUT_NAMES, FeatureSpec, dijet_inputs, dijet_mass, has_dijet
 from ...ingest import load_samples
 from ...models import Estimator, VAEEnsemble, latent_decoder_inputs, resolve_device, train_latent_decoders
-from ...seeds import stream
+from ...seeds import stream, stream_seed
 from ...stats import (
     auc,
     background_models,
@@ -143,9 +142,9 @@ class _Trained:
 
 def _train(arrays, split: _Split, fraction, config: VAELatentConfig, progress) -> _Trained:
     idx, w = _training_data(arrays, split, fraction)
-    seed = int(np.random.SeedSequence([config.seed, zlib.crc32(_tag(fraction).encode())]).generate_state(1)[0])
+    seed = stream_seed(config.seed, f"train:{_tag(fraction)}")
     if config.detector is not None:
-        model = build_detector(config.detector, seed=seed % 2**31, progress=progress)
+        model = build_detector(config.detector, seed=seed, progress=progress)
         log.info("S/B = %s: %d training events (%d signal), %s", _tag(fraction), len(idx),
                  len(idx) - len(split.train_bkg), config.detector.label)
         start = time.perf_counter()
@@ -423,9 +422,8 @@ def run(config: VAELatentConfig, folder: str | Path, *, progress: bool = False) 
     """Train, evaluate, hunt and characterise (see the module docstring); models are saved into `folder`."""
     folder = Path(folder)
     start = time.perf_counter()
-    rng = np.random.default_rng(np.random.SeedSequence([config.seed, 4]))
     arrays = load_arrays(config)
-    split = _split(arrays, config, rng)
+    split = _split(arrays, config, stream(config.seed, "split"))
     edges = resolution_binning(config.m_min, config.m_max)
     device = resolve_device("auto")
     log.info("%d QCD training, %d QCD test, %d signal test events (%d without two large-R jets dropped)",
@@ -445,8 +443,10 @@ def run(config: VAELatentConfig, folder: str | Path, *, progress: bool = False) 
     latent_records: dict[str, Any] = {"latent_grid": None, "latent_bump": None, "latent_medians": None}
     if trained["0"].is_vae:
         log.info("latent characterisation at S/B = %s and on background only", _tag(cc.signal_fraction))
-        latent = _characterise(arrays, split, trained[_tag(cc.signal_fraction)], config, rng, device, progress)
-        control = _characterise(arrays, split, trained["0"], config, rng, device, progress)
+        latent = _characterise(arrays, split, trained[_tag(cc.signal_fraction)], config,
+                               stream(config.seed, "characterise:signal"), device, progress)
+        control = _characterise(arrays, split, trained["0"], config, stream(config.seed, "characterise:control"),
+                                device, progress)
         latent_records = _latent_summary(latent, control, config)
     else:
         log.info("no latent characterisation: the detector (%s) is not a VAE", config.detector.label)

@@ -22,6 +22,7 @@ from ...exceptions import ConfigError
 from ...features import dijet_mass, jet_sequences, sequence_feature_spec, sequence_lengths
 from ...ingest import load_samples
 from ...models import VRNN, ClassifierEnsemble, Estimator, resolve_device
+from ...seeds import stream
 from ...stats import auc, grid_significance, roc_curve
 from ..base import SearchResult, report_only
 from ..ceiling import ceiling_settings, supervised_ceiling
@@ -240,8 +241,7 @@ def _grid(arrays, w, reg: _Regions, est: _Estimate, config: VRNNYXHConfig, rng, 
     pred = est.norm * np.histogram2d(coords[0][cr0], coords[1][cr0], bins=edges, weights=rw[cr0])[0]
     pred_var = est.norm**2 * np.histogram2d(coords[0][cr0], coords[1][cr0], bins=edges, weights=rw[cr0] ** 2)[0]
     pred_err = np.sqrt(pred_var + (pred / max(est.norm, 1e-300) * est.norm_error) ** 2 + (nonclosure * pred) ** 2)
-    draw = np.random.default_rng(np.random.SeedSequence([config.seed, 7]))
-    observed = draw.poisson(expected).astype(np.float64) + injected
+    observed = stream(config.seed, "pseudo_data").poisson(expected).astype(np.float64) + injected
     result = grid_significance(observed, pred, pred_err, n_toys=config.n_toys, rng=rng)
     stat_err = np.sqrt(np.maximum(pred_err**2 - (nonclosure * pred) ** 2, 0.0))
     stat_only = grid_significance(observed, pred, stat_err, n_toys=config.n_toys, rng=rng)
@@ -339,12 +339,11 @@ def run(config: VRNNYXHConfig, folder: str | Path, *, progress: bool = False) ->
     """Train the tagger, measure it, estimate the background and scan the grid (see the module docstring)."""
     folder = Path(folder)
     start = time.perf_counter()
-    rng = np.random.default_rng(np.random.SeedSequence([config.seed, 1]))
-    arrays = load_arrays(config, rng)
+    arrays = load_arrays(config, stream(config.seed, "double_b_tagging"))
     _check_sideband(arrays, config)
     device = resolve_device("auto")
     sm = np.flatnonzero(arrays.label == 0)
-    order = rng.permutation(sm)
+    order = stream(config.seed, "train_split").permutation(sm)
     n_train = int(round(config.train_fraction * len(sm)))
     train, test_bkg = np.sort(order[:n_train]), np.sort(order[n_train:])
     if n_train < 100 or len(test_bkg) < 100:
@@ -386,7 +385,7 @@ def run(config: VRNNYXHConfig, folder: str | Path, *, progress: bool = False) ->
         if config.inject_events > len(pool):
             raise ConfigError(f"inject_events = {config.inject_events} but {config.inject} has {len(pool)} "
                               "selected events")
-        chosen = rng.choice(pool, config.inject_events, replace=False)
+        chosen = stream(config.seed, "inject").choice(pool, config.inject_events, replace=False)
         w[chosen] = 1.0
         with_signal = searched["background_only"].copy()
         with_signal[chosen] = True
@@ -399,7 +398,8 @@ def run(config: VRNNYXHConfig, folder: str | Path, *, progress: bool = False) ->
         est = _learn_weights(arrays, wm, reg, config, device)
         closure[name] = c = _closure(arrays, wm, reg, est, config)
         nonclosure = c["nonclosure"] if config.nonclosure_systematic and np.isfinite(c["nonclosure"]) else 0.0
-        record, observed, pred, sig = _grid(arrays, wm, reg, est, config, rng, nonclosure)
+        record, observed, pred, sig = _grid(arrays, wm, reg, est, config, stream(config.seed, f"toys:{name}"),
+                                            nonclosure)
         records[name] = record
         grids[name] = (observed, pred, sig)
         records[name]["reweighting_epochs"] = len(est.classifier.history_.val_loss)
