@@ -227,6 +227,14 @@ def _cmd_screenshot(args: argparse.Namespace) -> int:
     return 0 if loaded == total else 1
 
 
+def _cmd_export(args: argparse.Namespace) -> int:
+    from .pipeline.export import export
+
+    for path in export(args.run, args.format, out=args.out):
+        print(path)
+    return 0
+
+
 def _add_run_options(p: argparse.ArgumentParser, default_out: str) -> None:
     p.add_argument("--out", default=default_out, help="run folder (written whole or not at all)")
     p.add_argument("--overwrite", action="store_true", help="replace an existing run folder")
@@ -342,6 +350,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=2026)
     p.add_argument("--scheduler", default=None, help="Dask scheduler address for generating samples (tcp://...)")
     p.set_defaults(func=_cmd_demo)
+
+    p = sub.add_parser("export", help="write a run's fitted spectra for other tools: ROOT histograms (uproot) or "
+                                      "pyhf workspaces (HistFactory JSON)")
+    p.add_argument("run", help="run folder holding spectra.json")
+    p.add_argument("--format", required=True, choices=("root", "pyhf"),
+                   help="root: spectra.root; pyhf: workspaces/<region>_<observable>.json")
+    p.add_argument("--out", default=None, help="folder to write into (default: the run folder)")
+    p.set_defaults(func=_cmd_export)
 
     p = sub.add_parser("screenshot", help="open a run's report.html in headless Chromium, check its plots, save PNG")
     p.add_argument("run", help="run folder holding report.html")

@@ -130,6 +130,11 @@ class SearchResult:
     def lines(self) -> list[str]:
         return importlib.import_module(self.report_module).summary_lines(self.summary())
 
+    def binned(self) -> tuple[tuple, tuple]:
+        """(fitted spectra, other histograms) that leave the tool: `stats.Spectrum` and `stats.Histogram`
+        objects, which the pipeline writes to spectra.json, spectra.root and pyhf workspaces. None by default."""
+        return tuple(getattr(self, "spectra", ())), tuple(getattr(self, "histograms", ()))
+
     def report(self, plots: Path) -> Report:
         return importlib.import_module(self.report_module).report_sections(self, plots)
 

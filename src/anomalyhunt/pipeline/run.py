@@ -27,6 +27,7 @@ from ..exceptions import AnomalyHuntError, ConfigError, EventFileError
 from ..methods import get_method
 from ..models import resolve_device
 from ..progress import progress
+from .export import write_binned
 from .generation import ensure_samples, yield_table
 from .page import describe_screenshot, find_browser, png_size, render_report, write_page
 from .run_folder import RunFolder
@@ -175,6 +176,16 @@ def _preamble(prov: dict[str, Any], samples: list[dict] | None, luminosity_fb: f
     return text
 
 
+def _export(folder: Path, spectra, histograms) -> dict:
+    """spectra.json, spectra.root and the pyhf workspaces; a failure is logged and recorded, never the loss of
+    the run (`anomalyhunt export` can write them again from spectra.json)."""
+    try:
+        return write_binned(folder, spectra, histograms)
+    except Exception as exc:  # noqa: BLE001 - hours of training must not be lost to an export bug
+        log.exception("exporting the spectra failed")
+        return {"error": f"{type(exc).__name__}: {exc}"}
+
+
 def run(run_config: RunConfig, out: str | os.PathLike, *, overwrite: bool = False, workers: int = 2,
         scheduler: str | None = None, command_line: list[str] | None = None, render: bool = False) -> RunOutcome:
     """Run `run_config` into the folder `out` (whole or absent); returns where it landed, its summary and lines."""
@@ -201,6 +212,9 @@ def run(run_config: RunConfig, out: str | os.PathLike, *, overwrite: bool = Fals
             summary = result.summary()
             if samples:
                 summary["samples"] = samples
+            spectra, histograms = result.binned() if hasattr(result, "binned") else ((), ())
+            if spectra or histograms:
+                summary["exports"] = _export(partial, spectra, histograms)
             write_page(partial / "report.html", result.report(partial / "plots"),
                        preamble=_preamble(prov, samples, luminosity))
         lines = list(result.lines())

@@ -57,6 +57,7 @@ from .metrics import (
 from .nulls import Chi2Fit, InjectionLimit, empirical_pvalue, fit_chi2, injection_limit, ks_uniform
 from .regions import AnomalyRegion, region_by_efficiency, regions_by_cross_section
 from .sculpting import SculptingResult, sculpting_check
+from .spectra import Histogram, Spectrum, fit_uncertainty_modes, to_hist
 
 __all__ = [
     "GridSignificance",
@@ -121,4 +122,8 @@ __all__ = [
     "upper_limits",
     "working_point",
     "z_to_p",
+    "Histogram",
+    "Spectrum",
+    "fit_uncertainty_modes",
+    "to_hist",
 ]

@@ -8,6 +8,7 @@ import subprocess
 import sys
 import time
 
+import numpy as np
 import pytest
 
 from anomalyhunt.methods import get_method, method_names
@@ -83,8 +84,8 @@ def test_every_method_honours_the_protocol(method, request, tmp_path):
     result = subprocess.run(args, capture_output=True, text=True)
     assert result.returncode == 0, result.stderr[-3000:]
     summary = json.loads((out / "summary.json").read_text())
-    # summary.json is the result's fields, plus what the pipeline adds (the samples read, the render check)
-    assert set(summary) - {"samples", "report_render"} == set(summary_fields(spec.result_type()))
+    # summary.json is the result's fields, plus what the pipeline adds (samples read, render check, exports)
+    assert set(summary) - {"samples", "report_render", "exports"} == set(summary_fields(spec.result_type()))
     report = (out / "report.html").read_text()
     assert report.count("<h2>") >= 3 and report.count("data:image/png;base64,") >= 2
     resolved = json.loads((out / "config.json").read_text())
@@ -157,6 +158,39 @@ def _assert_complete_search_run(out):
     for name in ("config.json", "model.pt", "scores.npz", "report.html", "plots/loss.png", "plots/scores.png"):
         assert (out / name).exists(), name
     assert (out / "report.html").read_text().count("data:image/png;base64,") >= 3
+    _assert_exports(out, summary)
+
+
+def _assert_exports(out, summary):
+    """spectra.root opens with uproot and holds what spectra.json holds; each workspace loads in pyhf; `export`
+    writes the same again elsewhere."""
+    import pyhf
+    import uproot
+
+    spectra = json.loads((out / "spectra.json").read_text())["spectra"]
+    assert [f"{sp['region']}_{sp['observable']}" for sp in spectra] == summary["exports"]["spectra"]
+    assert len(spectra) == len(summary["excesses"]) > 0
+    with uproot.open(out / "spectra.root") as f:
+        for sp in spectra:
+            name = f"{sp['region']}_{sp['observable']}"
+            data = f[f"{name}/data"]
+            assert data.values().tolist() == sp["data"] and data.axis().edges().tolist() == sp["edges"]
+            assert f[f"{name}/background"].errors().tolist() == pytest.approx(
+                np.sqrt(np.square(sp["background_modes"]).sum(axis=0)).tolist())
+            assert f"{name}/signal_ssm_wprime_2000" in f or not sp["signals"]
+        assert "scores/score_standard_model" in f
+    for sp in spectra:
+        ws = pyhf.Workspace(json.loads((out / "workspaces" / f"{sp['region']}_{sp['observable']}.json").read_text()))
+        assert ws.observations[f"{sp['region']}_{sp['observable']}"] == sp["data"]
+        assert f"mu_{next(iter(sp['limit_templates']))}" in ws.model().config.par_names
+    again = out.parent / "exported"
+    result = subprocess.run([*CLI, "export", str(out), "--format", "pyhf", "--out", str(again)], capture_output=True,
+                            text=True)
+    assert result.returncode == 0, result.stderr
+    assert sorted(p.name for p in (again / "workspaces").iterdir()) == sorted(p.name for p in
+                                                                              (out / "workspaces").iterdir())
+    refused = subprocess.run([*CLI, "export", str(again), "--format", "root"], capture_output=True, text=True)
+    assert refused.returncode == 2 and "no spectra.json" in refused.stderr and "Traceback" not in refused.stderr
     if find_browser() is not None:  # the report opens in headless Chromium with every plot decoded
         loaded, total = render_report(out / "report.html", out / "report.png")
         assert loaded == total >= 3

@@ -33,8 +33,10 @@ from ...seeds import stream
 from ...stats import (
     AnomalyRegion,
     Excess,
+    Histogram,
     LimitResult,
     RocCurve,
+    Spectrum,
     SpectrumModel,
     ToyBudget,
     auc,
@@ -116,6 +118,8 @@ class RMMAutoencoderResult(SearchResult):
     sm_test: np.ndarray = report_only()
     curves: dict[str, RocCurve] = report_only()
     events: Any = report_only()
+    spectra: tuple[Spectrum, ...] = report_only()  # exported: spectra.json, spectra.root, workspaces/
+    histograms: tuple[Histogram, ...] = report_only()
 
 
 def _signal_histograms(masses, weight, select, edges, luminosity_fb):
@@ -170,6 +174,52 @@ def _limits(excesses: list[Excess], luminosity_fb: float) -> list[SpectrumLimits
     return [SpectrumLimits(x.channel, x.region, upper_limits(x.result.fit.counts, x.result.fit.edges,
                                                              fit=x.result.fit), luminosity_fb)
             for x in excesses]
+
+
+_LIMIT_MASSES = (500.0, 750.0, 1000.0, 1500.0, 2000.0, 2500.0, 3000.0, 4000.0, 5000.0)
+
+
+def _spectra(excesses, regions, masses, *, score, train, process, weight, is_sm, luminosity_fb
+             ) -> tuple[Spectrum, ...]:
+    """Every hunted spectrum for export: the pseudo-data and background fit of its bump hunt, each benchmark
+    sample's histogram in that region at its nominal cross section (events at `luminosity_fb`; the part not used
+    in training, scaled up by its share), and Gaussian limit templates at round masses and the excess's mass."""
+    thresholds = {r.name: r.threshold for r in regions}
+    scale = luminosity_fb * 1000.0
+    out = []
+    for x in excesses:
+        fit, m = x.result.fit, masses[x.channel]
+        signals = {}
+        for s in sorted(set(process[~is_sm])):
+            sample = process == s
+            kept = sample & ~train
+            share = weight[kept].sum() / max(weight[sample].sum(), 1e-300)
+            sel = kept & (score >= thresholds[x.region]) & np.isfinite(m)
+            if share > 0 and sel.any():
+                signals[s] = np.histogram(m[sel], bins=fit.edges, weights=weight[sel] * scale / share)[0]
+        out.append(Spectrum.from_fit(fit, region=x.region, observable=x.channel, signals=signals,
+                                     limit_masses=sorted({*_LIMIT_MASSES, round(x.mass)}), label=f"{x.channel} [GeV]",
+                                     description=f"pseudo-data and dijet fit in {x.region}, {luminosity_fb:g} fb^-1"))
+    return tuple(out)
+
+
+def _score_histograms(score, process, weight, is_sm, sm_test, luminosity_fb, bins: int = 50
+                      ) -> tuple[Histogram, ...]:
+    """The anomaly score of the Standard-Model test events (scaled up to the whole SM sample) and of each
+    benchmark sample, in events at `luminosity_fb`, on one binning (score quantiles; the extremes clipped in)."""
+    edges = np.unique(np.quantile(score, np.linspace(0.0, 1.0, bins + 1)))
+    if len(edges) < 2:
+        edges = np.array([score.min() - 0.5, score.min() + 0.5])
+    scale = luminosity_fb * 1000.0
+    share = weight[sm_test].sum() / max(weight[is_sm].sum(), 1e-300)
+    selections = {"standard_model": (sm_test, scale / max(share, 1e-300))}
+    selections |= {s: (process == s, scale) for s in sorted(set(process[~is_sm]))}
+    out = []
+    for name, (sel, factor) in selections.items():
+        x, w = np.clip(score[sel], edges[0], edges[-1]), weight[sel] * factor
+        out.append(Histogram(f"score_{name}", edges, np.histogram(x, bins=edges, weights=w)[0],
+                             np.histogram(x, bins=edges, weights=w**2)[0], label="anomaly score"))
+    return tuple(out)
 
 
 _PEAK_BINS = resolution_binning(50.0, 8000.0)
@@ -355,6 +405,9 @@ def run(config: RMMAutoencoderConfig, folder: Path, *, progress: bool = True) ->
         ceiling = supervised_ceiling(features, sm_test, {s: process == s for s in bsm_samples}, score, weights=weight,
                                      config=ceiling_settings(config.ceiling, config.seed))
     sculpting = {m.channel: m for m in models if m.region == loose and m.channel in ("m_jj", "m_bb")}
+    data_lumi = config.data_luminosity_fb or config.luminosity_fb
+    spectra = _spectra(excesses, regions, masses, score=score, train=train, process=process, weight=weight,
+                       is_sm=is_sm, luminosity_fb=data_lumi)
     training = training_record(model, int(train.sum()), features.shape[1])
     return RMMAutoencoderResult(
         detector=config.detector.label if config.detector is not None else f"autoencoder ({config.model_preset})",
@@ -368,4 +421,5 @@ def run(config: RMMAutoencoderConfig, folder: Path, *, progress: bool = True) ->
         luminosity_fb=config.luminosity_fb, data_luminosity_fb=config.data_luminosity_fb or config.luminosity_fb,
         pseudo_data="Poisson(dijet fit to weighted SM simulation + injected signal histogram)",
         config=config, model=model, score=score, process=process, weight=weight, is_sm=is_sm, sm_test=sm_test,
-        curves=curves, events=events)
+        curves=curves, events=events, spectra=spectra,
+        histograms=_score_histograms(score, process, weight, is_sm, sm_test, data_lumi))
