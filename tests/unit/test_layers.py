@@ -16,7 +16,8 @@ ROOT = Path(anomalyhunt.__file__).parent
 # layer may use (exceptions, config checks, seeds, splits, Dask helpers, progress, native output).
 LAYERS = ("base", "events", "reco", "generate", "ingest", "features", "models", "detectors", "stats", "plots",
           "methods", "pipeline", "cli")
-BASE = {"__init__", "__version__", "exceptions", "config", "seeds", "splits", "parallel", "progress", "native_output"}
+BASE = {"__init__", "__version__", "exceptions", "config", "seeds", "splits", "parallel", "progress", "native_output",
+        "records"}
 
 
 def layer_of(parts: list[str]) -> str:

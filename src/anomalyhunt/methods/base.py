@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar, Protocol, runtime_checkable
 
-import numpy as np
+from ..records import jsonable, short_repr
 
 __all__ = ["Method", "MethodResult", "Report", "SearchResult", "Section", "html_table", "jsonable", "report_only",
            "summary_fields"]
@@ -56,26 +56,6 @@ def html_table(rows: list[list], head: list[str]) -> str:
 
     body = "".join("<tr>" + "".join(f"<td>{cell(v)}</td>" for v in row) + "</tr>" for row in rows)
     return "<table><tr>" + "".join(f"<th>{html.escape(h)}</th>" for h in head) + f"</tr>{body}</table>"
-
-
-def jsonable(value: Any) -> Any:
-    """`value` as JSON-ready data: results by their `record()`, other dataclasses field by field, arrays as
-    lists, NumPy scalars as Python numbers."""
-    if value is None or isinstance(value, bool | int | float | str):
-        return value
-    if isinstance(value, np.generic):
-        return value.item()
-    if isinstance(value, np.ndarray):
-        return value.tolist()
-    if hasattr(value, "record") and callable(value.record):
-        return value.record()
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {f.name: jsonable(getattr(value, f.name)) for f in dataclasses.fields(value)}
-    if isinstance(value, dict):
-        return {k: jsonable(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [jsonable(v) for v in value]
-    return value
 
 
 def report_only():
@@ -118,13 +98,7 @@ class SearchResult:
 
     def __repr__(self) -> str:
         """One screen: scalars as they are, containers by their size (the whole is `summary()`)."""
-        def short(value) -> str:
-            if isinstance(value, dict | list | tuple):
-                return f"<{type(value).__name__} of {len(value)}>"
-            text = repr(value)
-            return text if len(text) <= 60 else text[:57] + "..."
-
-        fields = ", ".join(f"{name}={short(getattr(self, name))}" for name in summary_fields(type(self)))
+        fields = ", ".join(f"{name}={short_repr(getattr(self, name))}" for name in summary_fields(type(self)))
         return f"{type(self).__name__}({fields})"
 
     def lines(self) -> list[str]:

@@ -43,11 +43,13 @@ _PACKAGES = ("anomalyhunt", "numpy", "scipy", "awkward", "vector", "pyarrow", "t
 
 @dataclass(frozen=True)
 class RunOutcome:
-    """Where the run landed, its summary and the lines to print."""
+    """Where the run landed, its summary, the lines to print, and the method's typed result (a frozen
+    dataclass on `methods.SearchResult`: `repr` on one screen, `to_dict()`, the arrays behind the figures)."""
 
     folder: Path
     summary: dict[str, Any]
     lines: list[str]
+    result: Any = None
 
 
 def provenance(run_config: RunConfig, command_line: list[str] | None) -> dict[str, Any]:
@@ -230,5 +232,5 @@ def run(run_config: RunConfig, out: str | os.PathLike, *, overwrite: bool = Fals
         prov["wall_seconds"] = round(time.perf_counter() - start, 1)
         atomic_write_text(partial / "provenance.json", json.dumps(prov, indent=2))
     return RunOutcome(Path(out), summary, [*([yield_table(samples, luminosity_fb=luminosity)] if samples else []),
-                                           *lines])
+                                           *lines], result)
 

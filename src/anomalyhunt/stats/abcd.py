@@ -7,13 +7,14 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..exceptions import StatsInputError
+from ..records import Readable
 
 __all__ = ["ABCDResult", "TriggerEmulation", "abcd", "abcd_significance", "closure_scan", "emulate_trigger",
            "null_significances", "seed002_significance", "working_point"]
 
 
-@dataclass(frozen=True)
-class ABCDResult:
+@dataclass(frozen=True, repr=False)
+class ABCDResult(Readable):
     """Region counts (weighted) with '>' meaning above threshold: counts[(a, b)] for a, b in '<>'.
 
     observed = N(>,>), predicted = N(>,<) N(<,>) / N(<,<) with `predicted_error` its statistical error (sum of
@@ -173,8 +174,8 @@ def closure_scan(score1, score2, efficiencies, *, ratios=(0.5, 1.0, 2.0), weight
     return rows
 
 
-@dataclass(frozen=True)
-class TriggerEmulation:
+@dataclass(frozen=True, repr=False)
+class TriggerEmulation(Readable):
     """Online ABCD (Mikuni, Nachman & Shih section IV): every event of (>,>) is saved, each control region with a
     prescale.
 

@@ -21,6 +21,7 @@ import numpy as np
 from scipy import special
 
 from ..exceptions import FitError, StatsInputError
+from ..records import Readable
 from ._checks import is_histogram_object, spectrum
 from .dijet import DijetFitResult, DijetShape, dijet_fit, mass_resolution
 
@@ -359,8 +360,8 @@ def _out_of_reach(z_obs, n0, n1, u0, u1, max_toys) -> bool:
     return p_high * max_toys < 0.1
 
 
-@dataclass(frozen=True)
-class GlobalSignificance:
+@dataclass(frozen=True, repr=False)
+class GlobalSignificance(Readable):
     """Largest local excess over several spectra and its look-elsewhere-corrected significance.
 
     p_global = (n_above + 1) / (n_toys + 1). When no toy reached the observed Z_local (n_above == 0) the toys only
@@ -415,8 +416,8 @@ def describe_z_global(record: dict) -> str:
     return f"{head}; asymptotic (Gross-Vitells) {record['z_global_asymptotic']:.2f} [{lo:.2f}, {hi:.2f}]"
 
 
-@dataclass(frozen=True)
-class BumpHuntResult:
+@dataclass(frozen=True, repr=False)
+class BumpHuntResult(Readable):
     """The bump hunt of one spectrum: the most significant excess and the full scan (q0 with the background
     profiled to first order, see `local_scan`)."""
 

@@ -16,6 +16,7 @@ import numpy as np
 from scipy import special
 
 from ..exceptions import StatsInputError
+from ..records import Readable
 from .bumphunt import p_to_z
 
 __all__ = ["GridSignificance", "grid_significance", "z_bi"]
@@ -42,8 +43,8 @@ def z_bi(observed, predicted, predicted_error) -> np.ndarray:
     return np.maximum(p_to_z(np.minimum(p, 0.5)), 0.0)
 
 
-@dataclass(frozen=True)
-class GridSignificance:
+@dataclass(frozen=True, repr=False)
+class GridSignificance(Readable):
     """Local Z of every cell (NaN where nothing is predicted), the largest one and where, and its global
     significance: the fraction of background-only pseudo-experiments whose largest local Z over the grid is at
     least as large (each toy draws the observation from Poisson(b) and the prediction from its uncertainty),

@@ -19,6 +19,7 @@ import numpy as np
 from scipy import stats as sps
 
 from ..exceptions import FitError, StatsInputError
+from ..records import Readable
 from ._checks import spectrum
 
 __all__ = ["dijet_function", "dijet_expected", "dijet_nodes", "dijet_fit", "DijetFitResult", "DijetShape",
@@ -113,8 +114,8 @@ def resolution_binning(m_min: float, m_max: float, *, stochastic: float = 0.5, c
     return np.array(edges)
 
 
-@dataclass(frozen=True)
-class DijetFitResult:
+@dataclass(frozen=True, repr=False)
+class DijetFitResult(Readable):
     """A background fit: parameters, expectation per bin, pulls and goodness of fit.
 
     chi2 is the Poisson deviance 2 sum(mu - n + n ln(n/mu)) and pulls are (n - mu)/sqrt(mu); for a weighted fit

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..exceptions import FitError
+from ..records import Readable
 from .bumphunt import (
     WIDTH_15,
     BumpHuntResult,
@@ -39,8 +40,8 @@ __all__ = ["Excess", "SidebandCheck", "SpectrumModel", "ToyBudget", "background_
            "skipped_models"]
 
 
-@dataclass(frozen=True)
-class SidebandCheck:
+@dataclass(frozen=True, repr=False)
+class SidebandCheck(Readable):
     """The background model of one spectrum judged outside its most significant window.
 
     window: (low, high) edges of the bins left out (GeV): those of the first signal width whose sideband refit
@@ -119,8 +120,8 @@ def sideband_check(counts: np.ndarray, fit: DijetFitResult, *, widths=("resoluti
     return max(checks, key=lambda c: c[0])[1]  # the most significant hypothesis' verdict says why
 
 
-@dataclass(frozen=True)
-class SpectrumModel:
+@dataclass(frozen=True, repr=False)
+class SpectrumModel(Readable):
     """One spectrum: the size of its simulated background and the smooth fit to it (its sculpting check)."""
 
     channel: str
@@ -178,8 +179,8 @@ def background_models(masses: dict[str, np.ndarray], weight: np.ndarray, selecti
     return models
 
 
-@dataclass(frozen=True)
-class Excess:
+@dataclass(frozen=True, repr=False)
+class Excess(Readable):
     """The most significant window of one spectrum (channel, region) and its bump-hunt result."""
 
     channel: str

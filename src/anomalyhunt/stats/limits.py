@@ -20,6 +20,7 @@ import numpy as np
 from scipy import optimize, special
 
 from ..exceptions import FitError, StatsInputError
+from ..records import Readable
 from ._checks import spectrum
 from .bumphunt import signal_templates
 from .dijet import DijetFitResult, dijet_fit
@@ -30,8 +31,8 @@ __all__ = ["LimitResult", "upper_limits", "cls_limits", "cross_section_limit"]
 BANDS = (-2, -1, 0, 1, 2)
 
 
-@dataclass(frozen=True)
-class LimitResult:
+@dataclass(frozen=True, repr=False)
+class LimitResult(Readable):
     """Upper limits on signal events per scanned mass: observed, expected median and +-1, +-2 sigma bands."""
 
     masses: np.ndarray

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..exceptions import StatsInputError
+from ..records import Readable
 
 __all__ = ["RocCurve", "roc_curve", "auc", "sic_curve", "max_sic", "tpr_at_fpr", "rejection_at_efficiency",
            "sic_at_efficiency", "separation", "sensitivity_gain",
@@ -29,8 +30,8 @@ def _scores(background, signal, w_bkg, w_sig):
     return background, signal, w_bkg, w_sig
 
 
-@dataclass(frozen=True)
-class RocCurve:
+@dataclass(frozen=True, repr=False)
+class RocCurve(Readable):
     """Background (fpr) and signal (tpr) efficiencies above each threshold, thresholds descending."""
 
     fpr: np.ndarray
@@ -112,8 +113,8 @@ def separation(background, signal, *, efficiency: float = 0.5, weights_backgroun
             "sic": float(efficiency * np.sqrt(rejection)), "max_sic": float(sic.max()) if sic.size else 0.0}
 
 
-@dataclass(frozen=True)
-class SensitivityGain:
+@dataclass(frozen=True, repr=False)
+class SensitivityGain(Readable):
     """S/sqrt(B) counted within mass +- sigma, before and after a selection, and their ratio."""
 
     s_before: float

@@ -9,6 +9,7 @@ import numpy as np
 from scipy import optimize, stats
 
 from ..exceptions import StatsInputError
+from ..records import Readable
 from ._checks import finite_1d
 
 __all__ = ["Chi2Fit", "InjectionLimit", "empirical_pvalue", "fit_chi2", "injection_limit", "ks_uniform"]
@@ -27,8 +28,8 @@ def ks_uniform(pvalues) -> float:
     return float(stats.kstest(finite_1d(pvalues, "p-values"), "uniform").pvalue)
 
 
-@dataclass(frozen=True)
-class InjectionLimit:
+@dataclass(frozen=True, repr=False)
+class InjectionLimit(Readable):
     """Where an injection curve crosses a threshold: the injected amount at which the median (and the 16%/84%
     curves) of a statistic reach the background-only band. None where a curve stays inside over the scanned
     range. `minus`/`plus` are distances below/above `median`."""
@@ -80,8 +81,8 @@ def injection_limit(levels, values, threshold: float, *, larger_is_anomalous: bo
                           None if median is None or last is None else last - median)
 
 
-@dataclass(frozen=True)
-class Chi2Fit:
+@dataclass(frozen=True, repr=False)
+class Chi2Fit(Readable):
     """A chi^2 with `dof` degrees of freedom fitted (maximum likelihood) to a sample of a statistic t; `ks_pvalue`
     is the Kolmogorov-Smirnov p-value of the sample against it (optimistic, the dof being fitted on it) and
     `n_nonpositive` the values t <= 0 left out of the fit."""

@@ -7,12 +7,13 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..exceptions import StatsInputError
+from ..records import Readable
 
 __all__ = ["AnomalyRegion", "regions_by_cross_section", "region_by_efficiency"]
 
 
-@dataclass(frozen=True)
-class AnomalyRegion:
+@dataclass(frozen=True, repr=False)
+class AnomalyRegion(Readable):
     """Events with score >= threshold; `cross_section_pb` is the selected sum of weights (x scale)."""
 
     name: str

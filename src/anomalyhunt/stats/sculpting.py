@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import stats as sps
 
+from ..records import Readable
 from ._checks import spectrum
 from .bumphunt import bump_hunt
 from .dijet import DijetFitResult, dijet_fit
@@ -15,8 +16,8 @@ from .dijet import DijetFitResult, dijet_fit
 __all__ = ["SculptingResult", "sculpting_check"]
 
 
-@dataclass(frozen=True)
-class SculptingResult:
+@dataclass(frozen=True, repr=False)
+class SculptingResult(Readable):
     """Goodness of fit and largest local excess of a smooth fit; `smooth` is the verdict.
 
     max_pull_p: probability that the largest |pull| over n bins is at least the observed one for Gaussian

@@ -29,6 +29,7 @@ from ...exceptions import ConfigError
 from ...features import feature_spec, flatten, load_feature_file, padded_four_vectors, rmm, search_masses
 from ...ingest import load_samples
 from ...models import Autoencoder, Estimator
+from ...records import Readable
 from ...seeds import stream
 from ...stats import (
     AnomalyRegion,
@@ -61,8 +62,8 @@ __all__ = ["RMMAutoencoderResult", "SpectrumLimits", "gain_verdict", "run"]
 log = logging.getLogger(__name__)
 
 
-@dataclass(frozen=True)
-class SpectrumLimits:
+@dataclass(frozen=True, repr=False)
+class SpectrumLimits(Readable):
     """95% CLs limits on one fitted spectrum, in signal events and in pb."""
 
     channel: str
