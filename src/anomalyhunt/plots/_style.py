@@ -20,3 +20,12 @@ def save_figure(fig, path):
     fig.savefig(path, dpi=100, bbox_inches="tight")
     pyplot().close(fig)
     return path
+
+
+def experiment_label(ax, *, data: bool = False, luminosity_fb: float | None = None, sqrt_s_tev: float = 13.0):
+    """mplhep's label on `ax`: "Simulation", or "Open Data" for recorded collisions (`data`), with the
+    centre-of-mass energy and, when given, the integrated luminosity. No experiment name: the tool is not one."""
+    import mplhep
+
+    return mplhep.label.exp_label(exp="", data=data, llabel="Open Data" if data else "Simulation",
+                                  lumi=luminosity_fb, com=sqrt_s_tev, ax=ax, fontsize=11)

@@ -4,33 +4,70 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..exceptions import StatsInputError
+from ..stats._checks import spectrum
 from ..stats.bumphunt import BumpHuntResult
 from ..stats.dijet import DijetFitResult
 from ..stats.metrics import RocCurve, sic_curve
-from ._style import pyplot
+from ..stats.spectra import Spectrum
+from ._style import experiment_label, pyplot
 
 __all__ = ["limit_figure", "spectrum_figure", "significance_scan_figure", "roc_sic_figure", "score_figure"]
 
 
-def spectrum_figure(fit: DijetFitResult, *, xlabel: str = "m [GeV]", title: str = "", signal=None):
-    """Histogram with its dijet fit (top, log scale) and pulls (bottom). `signal`: optional (label, counts)."""
+def _spectrum_parts(data, background):
+    """(counts, edges, data errors, background, background error or None, legend title) of a DijetFitResult, a
+    stats.Spectrum, or a data histogram object with a background histogram object (hist.Hist, a TH1)."""
+    if isinstance(data, DijetFitResult):
+        if background is not None:
+            raise StatsInputError("a DijetFitResult brings its own background: give no `background`")
+        title = f"chi2/ndf = {data.chi2:.1f}/{data.ndf}" + ("" if data.converged else " (NOT CONVERGED)")
+        return (data.counts, data.edges, np.sqrt(data.counts * data.entry_weight), data.expected, None,
+                f"{data.n_params}-par dijet fit", title)
+    if isinstance(data, Spectrum):
+        return (data.data, data.edges, np.sqrt(data.data), data.background, data.background_error, "background fit",
+                data.description)
+    if background is None:
+        raise StatsInputError("a data histogram needs its `background` histogram")
+    counts, edges, variances = spectrum(data)
+    expected, bkg_edges, bkg_variances = spectrum(background)
+    if not np.array_equal(edges, bkg_edges):
+        raise StatsInputError("the data and background histograms have different binnings")
+    errors = np.sqrt(variances if variances is not None else counts)
+    return counts, edges, errors, expected, None if bkg_variances is None else np.sqrt(bkg_variances), \
+        "background", ""
+
+
+def spectrum_figure(fit, *, background=None, xlabel: str = "m [GeV]", title: str = "", signal=None,
+                    label: dict | None = None):
+    """A spectrum with its background (top, log scale; the fit uncertainty as a band when known) and pulls
+    (bottom). `fit`: a DijetFitResult, a stats.Spectrum, or a data hist.Hist with `background` a hist.Hist.
+    `signal`: optional (label, counts). `label`: experiment label keywords (see `experiment_label`)."""
     import mplhep
 
+    counts, edges, errors, expected, band, name, legend_title = _spectrum_parts(fit, background)
     plt = pyplot()
     fig, (top, bottom) = plt.subplots(2, 1, sharex=True, gridspec_kw={"height_ratios": (3, 1), "hspace": 0.05})
-    centres = 0.5 * (fit.edges[1:] + fit.edges[:-1])
-    mplhep.histplot(fit.counts, fit.edges, ax=top, histtype="errorbar", yerr=np.sqrt(fit.counts * fit.entry_weight),
-                    color="black",
-                    label="data")
-    top.stairs(fit.expected, fit.edges, color="tab:red", label=f"{fit.n_params}-par dijet fit")
+    centres = 0.5 * (edges[1:] + edges[:-1])
+    mplhep.histplot(counts, edges, ax=top, histtype="errorbar", yerr=errors, color="black", label="data")
+    top.stairs(expected, edges, color="tab:red", label=name)
+    if band is not None:
+        top.stairs(expected + band, edges, baseline=np.maximum(expected - band, 0), fill=True, color="tab:red",
+                   alpha=0.25, label="fit uncertainty")
     if signal is not None:
-        top.stairs(signal[1], fit.edges, color="tab:blue", linestyle="--", label=signal[0])
+        top.stairs(signal[1], edges, color="tab:blue", linestyle="--", label=signal[0])
     top.set_yscale("log")
+    positive = np.concatenate([counts[counts > 0], expected[expected > 0]])
+    if positive.size:  # below the smallest content to above the largest, at most 7 decades: no empty ones
+        top.set_ylim(max(positive.min() * 0.3, positive.max() * 1e-7), positive.max() * 5)
     top.set_ylabel("events / bin")
-    top.legend(title=f"chi2/ndf = {fit.chi2:.1f}/{fit.ndf}" + ("" if fit.converged else " (NOT CONVERGED)"),
-               fontsize=10)
+    top.legend(title=legend_title or None, fontsize=10)
     top.set_title(title, fontsize=12)
-    bottom.bar(centres, fit.pulls, width=np.diff(fit.edges), color="tab:gray")
+    if label is not None:
+        experiment_label(top, **label)
+    sigma = np.sqrt(np.maximum(expected, 1e-12) + (0 if band is None else band**2))
+    pulls = (counts - expected) / sigma if not isinstance(fit, DijetFitResult) else fit.pulls
+    bottom.bar(centres, pulls, width=np.diff(edges), color="tab:gray")
     bottom.axhline(0, color="black", lw=0.8)
     bottom.set_ylabel("pull")
     bottom.set_xlabel(xlabel)

@@ -69,10 +69,13 @@ def _regions_section(summary: dict) -> Section:
 def _excesses_section(result, summary: dict, plots: Path) -> Section:
     z, null = summary["z_global"], summary["null_test"]
     images = []
+    exported = {(sp.observable, sp.region): sp for sp in result.spectra}
+    label = {"luminosity_fb": summary["data_luminosity_fb"]}
     for x in result.excesses[:4]:
         tag = f"{x.channel}_{x.region}"
+        shown = exported.get((x.channel, x.region), x.result.fit)  # with the fit uncertainty band when exported
         images.append((f"{x.channel} in region {x.region}",
-                       save_figure(spectrum_figure(x.result.fit, xlabel=f"{x.channel} [GeV]", title=tag),
+                       save_figure(spectrum_figure(shown, xlabel=f"{x.channel} [GeV]", title=tag, label=label),
                                    plots / f"spectrum_{tag}.png")))
         images.append((f"Significance scan {tag}",
                        save_figure(significance_scan_figure(x.result, xlabel=f"{x.channel} [GeV]", title=tag),
