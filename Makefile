@@ -1,14 +1,18 @@
-# The two commands a new user types: `make demo` and `make test`.
-PY ?= python3.11
+# The two commands a new user types: `make demo` and `make test` (and `make docs` for the documentation site).
+# PY: the first of python3.11, python3.12, python3.13, python3 that is at least 3.11 (override with PY=...).
+PY ?= $(shell for p in python3.11 python3.12 python3.13 python3; do \
+	command -v $$p >/dev/null 2>&1 && $$p -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null \
+	&& echo $$p && break; done)
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: bench-gpu demo test venv lint bench clean
+.PHONY: bench-gpu demo docs test venv lint bench clean
 
 venv: $(STAMP)
 
 $(STAMP): pyproject.toml
+	@test -n "$(PY)" || { echo "make: no Python >= 3.11 found (python3.11 .. python3); give one: make PY=/path/to/python"; exit 1; }
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	# The CPU build of torch first: a looser requirement would pull several GB of CUDA wheels.
@@ -22,6 +26,12 @@ demo: $(STAMP)
 test: $(STAMP)
 	$(BIN)/python -m pytest -q -rs --durations=20
 
+# the documentation site (MkDocs + Material + mkdocstrings), built strictly: a warning (a broken link, a
+# docstring that does not render) fails it. Output in site/.
+docs: $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[docs]'
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict
+
 lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks
 
@@ -33,4 +43,4 @@ bench-gpu: $(STAMP)
 	for b in training disco ensemble; do $(BIN)/python benchmarks/$$b.py --device cuda || exit 1; done
 
 clean:
-	rm -rf $(VENV) runs data .pytest_cache
+	rm -rf $(VENV) runs data site .pytest_cache

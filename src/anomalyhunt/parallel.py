@@ -25,7 +25,7 @@ def dask_client(*, workers: int = 2, scheduler: str | None = None) -> Iterator:
         return
     # Dask's nanny starts workers with MALLOC_TRIM_THRESHOLD_=65536, so that freed memory goes back to the
     # system at once; PyTorch training, which frees and allocates its activations every step, ran 1.5-2x slower
-    # under it (benchmarks/RESULTS.md). 64 MiB keeps the memory-returning behaviour for large frees.
+    # under it (docs/results.md). 64 MiB keeps the memory-returning behaviour for large frees.
     with dask.config.set({"distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": 64 * 2**20}), \
             LocalCluster(n_workers=max(workers, 1), threads_per_worker=1, processes=True,
                       dashboard_address=None, silence_logs=logging.ERROR) as cluster, Client(cluster) as client:

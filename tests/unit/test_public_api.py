@@ -37,6 +37,7 @@ API = {
                           "upper_limits",
                           "z_to_p", "Excess", "SpectrumModel", "background_models", "hunt",
                           "SidebandCheck", "sideband_check", "skipped_models",
+                          "Histogram", "Spectrum", "fit_uncertainty_modes", "to_hist",
                           "SignalPlusBackground", "ToyBudget", "cls_limits", "describe_z_global",
                           "null_significances", "profile_factors", "seed002_significance", "Chi2Fit", "InjectionLimit",
                           "empirical_pvalue", "fit_chi2", "injection_limit", "ks_uniform",

@@ -5,7 +5,7 @@ Test statistic at mass m and width w: q0 = 2 [ln L(s_hat, b) - ln L(0, b_hat)] w
 b_hat is the background-only dijet fit of the same histogram; under the signal hypothesis the background
 parameters are profiled to first order (see `local_scan`): with the background held at b_hat, a signal that the
 background-only fit partly absorbed would be under-estimated (15% of an injected signal in the benchmark of
-benchmarks/RESULTS.md) and q0 with it. Each pseudo-experiment is drawn from the background-only fit of the
+docs/results.md) and q0 with it. Each pseudo-experiment is drawn from the background-only fit of the
 observed spectrum, refitted (batched Fisher scoring from the observed fit's parameters) and scanned in exactly
 the same way, so observed and toy statistics are computed alike.
 """

@@ -9,7 +9,7 @@ CLs = CL_s+b / CL_b. The expected limit at N sigma solves the same with t = max(
 The background: by default ("profiled") the dijet function of the spectrum's background fit with all of its
 parameters floating in the signal + background fit, so a background that can bend towards a true signal pays
 for it in the likelihood instead of silently absorbing it (the limit widens rather than excluding the signal).
-"fixed" holds the background-only fit fixed (the pre-1.0 behaviour; it under-covers, see benchmarks/RESULTS.md).
+"fixed" holds the background-only fit fixed (the pre-1.0 behaviour; it under-covers, see docs/results.md).
 """
 
 from __future__ import annotations

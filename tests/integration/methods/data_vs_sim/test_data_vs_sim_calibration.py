@@ -1,7 +1,7 @@
 """Slow: on background-only "data" the p-values of all eight (loss, statistic) pairs, and NPLM's t, are uniform
 over 50 repeated datasets when the null comes from independent toys (Krzyzanska & Nachman's method at its network
 settings, at 50 fb^-1 to keep it short). The paper's bootstrap null is measured beside it and printed, not asserted: its
-calibration is a finding (see benchmarks/RESULTS.md)."""
+calibration is a finding (see docs/results.md)."""
 
 import json
 
