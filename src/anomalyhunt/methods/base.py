@@ -18,6 +18,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar, Protocol, runtime_checkable
 
+import numpy as np
+
 from ..records import jsonable, short_repr
 
 __all__ = ["Method", "MethodResult", "Report", "SearchResult", "Section", "html_table", "jsonable", "report_only",
@@ -35,10 +37,12 @@ class Section:
 
 @dataclass(frozen=True)
 class Report:
-    """A method's report: its title and sections, assembled into report.html by the pipeline."""
+    """A method's report: its title, the answer it leads with (a few plain lines: what was found, how
+    significant, the verdict), and its sections, assembled into report.html by the pipeline."""
 
     title: str
     sections: tuple[Section, ...]
+    answer: tuple[str, ...] = ()
 
     @property
     def images(self) -> tuple[tuple[str, Path], ...]:
@@ -49,8 +53,25 @@ class Report:
         return tuple(section.title for section in self.sections)
 
 
+def _blank(value) -> bool:
+    """A cell that says nothing: zero, NaN, None, '-' or empty."""
+    if isinstance(value, bool):
+        return False
+    if isinstance(value, int | float | np.number):
+        return not np.isfinite(value) or value == 0
+    return value is None or str(value).strip() in ("", "-", "nan", "n/a")
+
+
 def html_table(rows: list[list], head: list[str]) -> str:
-    """An HTML table; floats to 4 significant digits, everything escaped."""
+    """An HTML table; floats to 4 significant digits, everything escaped. A table with no rows, or whose every
+    value (all but the first column) is zero or missing, collapses to one line saying so."""
+    if not rows:
+        return f"<p class='empty'>{html.escape(', '.join(head))}: nothing to show.</p>"
+    if len(head) > 1 and all(_blank(v) for row in rows for v in row[1:]):
+        return (f"<p class='empty'>{html.escape(', '.join(head[1:]))}: zero or not available for all "
+                f"{len(rows)} rows ({html.escape(', '.join(str(row[0]) for row in rows[:6]))}"
+                f"{', ...' if len(rows) > 6 else ''}).</p>")
+
     def cell(v):
         return f"{v:.4g}" if isinstance(v, float) else html.escape(str(v))
 
@@ -110,7 +131,13 @@ class SearchResult:
         return tuple(getattr(self, "spectra", ())), tuple(getattr(self, "histograms", ()))
 
     def report(self, plots: Path) -> Report:
-        return importlib.import_module(self.report_module).report_sections(self, plots)
+        """The method's report; when its report module gives no answer of its own, the report leads with the
+        first lines the terminal prints."""
+        report = importlib.import_module(self.report_module).report_sections(self, plots)
+        if not report.answer:
+            lines = [line.strip() for line in self.lines() if line.strip()]
+            report = dataclasses.replace(report, answer=tuple(lines[:8]))
+        return report
 
 
 @dataclass(frozen=True)

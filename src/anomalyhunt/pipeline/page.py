@@ -28,15 +28,24 @@ def write_page(path: Path, report: Report, *, preamble: str = "") -> Path:
     """A self-contained HTML page: the report's title, `preamble` (HTML), then each section with its title, its
     HTML and its figures embedded as base64 PNG."""
     head = ("<!doctype html><html><head><meta charset='utf-8'><title>anomalyhunt run</title><style>"
-            "body{font-family:sans-serif;max-width:1100px;margin:auto}table{border-collapse:collapse}"
-            "td,th{border:1px solid #ccc;padding:3px 8px}img{max-width:100%}</style></head><body>")
-    body = [head, f"<h1>{html.escape(report.title)}</h1>", preamble]
-    for section in report.sections:
-        body.append(f"<h2>{html.escape(section.title)}</h2>{section.html}")
+            "body{font-family:sans-serif;max-width:1500px;margin:auto;padding:0 1em}"
+            "table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:3px 8px}img{max-width:100%}"
+            ".answer{border:2px solid #2a6;background:#f3fbf5;padding:.4em 1em;margin:1em 0}"
+            ".answer li{margin:.2em 0}.row{display:flex;flex-wrap:wrap;gap:1.5em;align-items:flex-start}"
+            ".row>div{flex:1 1 420px;min-width:0;overflow-x:auto}.row figure{flex:0 1 700px;margin:0}"
+            ".empty{color:#666;font-style:italic}</style></head><body>")
+    body = [head, f"<h1>{html.escape(report.title)}</h1>"]
+    if report.answer:  # the answer first: what was found, how significant, the verdict
+        items = "".join(f"<li>{html.escape(line)}</li>" for line in report.answer)
+        body.append(f"<div class='answer'><h2>The answer</h2><ul>{items}</ul></div>")
+    body.append(preamble)
+    for section in report.sections:  # each section's tables beside its figures (wrapping on narrow screens)
+        body.append(f"<h2>{html.escape(section.title)}</h2><div class='row'><div>{section.html}</div>")
         for caption, image in section.images:
             data = base64.b64encode(Path(image).read_bytes()).decode()
             label = html.escape(caption)
-            body.append(f"<h3>{label}</h3><img alt='{label}' src='data:image/png;base64,{data}'>")
+            body.append(f"<figure><h3>{label}</h3><img alt='{label}' src='data:image/png;base64,{data}'></figure>")
+        body.append("</div>")
     body.append(_RENDER_CHECK + "</body></html>")
     atomic_write_text(path, "\n".join(body))
     return path

@@ -31,7 +31,25 @@ def report_sections(result, plots: Path) -> Report:
         _training_section(result, summary, plots), _separation_section(result, summary, plots),
         _regions_section(summary), _excesses_section(result, summary, plots), _gain_section(summary),
         ceiling_section(summary.get("supervised_ceiling", {}), f"the {summary['detector']} score (data model)"),
-        _sculpting_section(result, summary, plots), _rmm_section(result, config, plots)))
+        _sculpting_section(result, summary, plots), _rmm_section(result, config, plots)), _answer(summary))
+
+
+def _answer(summary: dict) -> tuple[str, ...]:
+    """The report's first lines: the largest excess and its global significance, the null test, the verdict."""
+    out = []
+    if z := summary["z_global"]:
+        out.append(f"Largest excess: {z['channel']} in the {z['region']} region at {z['mass']:.0f} GeV, "
+                   f"Z_local = {z['z_local_max']:.2f} over {z['n_spectra']} spectra; {describe_z_global(z)}.")
+    else:
+        out.append("No spectrum could be fitted, so nothing was hunted (too few simulated events in every region).")
+    if summary["injected"]:
+        out.append("Injected into the data: " + ", ".join(f"{k} x {v:g}" for k, v in summary["injected"].items())
+                   + ".")
+    if null := summary.get("null_test"):
+        out.append(f"Null test (trained and hunted without the signal): Z_local max {null['z_local_max']:.2f} "
+                   f"({null['channel']}, {null['region']}); {describe_z_global(null)}.")
+    out.append("Anomaly regions against the inclusive search: " + summary["sensitivity_gain_verdict"])
+    return tuple(out)
 
 
 def _training_section(result, summary: dict, plots: Path) -> Section:
