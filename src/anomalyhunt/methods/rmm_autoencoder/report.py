@@ -5,6 +5,8 @@ from __future__ import annotations
 import html
 from pathlib import Path
 
+import numpy as np
+
 from ...features import rmm
 from ...plots import (
     limit_figure,
@@ -31,11 +33,29 @@ def report_sections(result, plots: Path) -> Report:
         _training_section(result, summary, plots), _separation_section(result, summary, plots),
         _regions_section(summary), _excesses_section(result, summary, plots), _gain_section(summary),
         ceiling_section(summary.get("supervised_ceiling", {}), f"the {summary['detector']} score (data model)"),
-        _sculpting_section(result, summary, plots), _rmm_section(result, config, plots)), _answer(summary))
+        _sculpting_section(result, summary, plots), _rmm_section(result, config, plots)),
+        _answer(summary, result.spectra))
 
 
-def _answer(summary: dict) -> tuple[str, ...]:
-    """The report's first lines: the largest excess and its global significance, the null test, the verdict."""
+def _injected_in(spectrum, names) -> str:
+    """Where the injected samples sit in one spectrum: events, peak and central 68% in mass."""
+    parts = []
+    for name in names:
+        counts = spectrum.signals.get(name)
+        if counts is None or counts.sum() <= 0:
+            parts.append(f"{name}: no events in this spectrum")
+            continue
+        centres = 0.5 * (spectrum.edges[1:] + spectrum.edges[:-1])
+        cdf = np.cumsum(counts) / counts.sum()
+        lo, hi = centres[np.searchsorted(cdf, 0.16)], centres[min(np.searchsorted(cdf, 0.84), len(centres) - 1)]
+        parts.append(f"{name}: {counts.sum():.0f} events, peak at {centres[np.argmax(counts)]:.0f} GeV, central 68% "
+                     f"{lo:.0f}-{hi:.0f} GeV")
+    return "; ".join(parts)
+
+
+def _answer(summary: dict, spectra=()) -> tuple[str, ...]:
+    """The report's first lines: the largest excess and its global significance, where the injected signal sits
+    in that spectrum, the null test, the verdict."""
     out = []
     if z := summary["z_global"]:
         out.append(f"Largest excess: {z['channel']} in the {z['region']} region at {z['mass']:.0f} GeV, "
@@ -43,8 +63,11 @@ def _answer(summary: dict) -> tuple[str, ...]:
     else:
         out.append("No spectrum could be fitted, so nothing was hunted (too few simulated events in every region).")
     if summary["injected"]:
-        out.append("Injected into the data: " + ", ".join(f"{k} x {v:g}" for k, v in summary["injected"].items())
-                   + ".")
+        line = "Injected into the data: " + ", ".join(f"{k} x {v:g}" for k, v in summary["injected"].items())
+        there = next((sp for sp in spectra if z and (sp.observable, sp.region) == (z["channel"], z["region"])), None)
+        if there is not None:
+            line += f"; in that spectrum {_injected_in(there, summary['injected'])}"
+        out.append(line + ".")
     if null := summary.get("null_test"):
         out.append(f"Null test (trained and hunted without the signal): Z_local max {null['z_local_max']:.2f} "
                    f"({null['channel']}, {null['region']}); {describe_z_global(null)}.")
