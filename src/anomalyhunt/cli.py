@@ -144,7 +144,8 @@ def _cmd_info(args: argparse.Namespace) -> int:
                                            "interrupted; rerun it to finish)" if status else ""))
     for s in samples:
         negative = f", {100 * s.negative_weight_fraction:.2f}% negative weights" if s.negative_weight_fraction else ""
-        print(f"  {s.process:<24} {s.n_events:>9} events  {s.cross_section_pb:.4g} pb{negative}")
+        unit = f"{s.cross_section_pb:.4g} pb" + (f" ({s.normalisation})" if s.normalisation else "")
+        print(f"  {s.process:<24} {s.n_events:>9} events  {unit}{negative}")
     return 0
 
 

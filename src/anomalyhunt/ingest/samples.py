@@ -67,6 +67,18 @@ class SampleSummary:
     n_events: int
     cross_section_pb: float
     negative_weight_fraction: float
+    normalisation: str = ""  # how the weights were set when they are not a cross section ("" when they are)
+
+
+def _normalisation(path: str) -> str:
+    """What the weights of an imported dataset mean when the import was given no cross section."""
+    folder = Path(path)
+    if not (folder / event_io.MANIFEST).is_file():
+        return ""
+    manifest = event_io.read_manifest(folder)
+    if str(manifest.get("generator", "")).startswith("import:") and manifest.get("sigma_pb") is None:
+        return "no cross section given at import: weights normalised to 1 pb, shapes only"
+    return ""
 
 
 def dataset_summary(path: str) -> tuple[tuple[int, int] | None, list[SampleSummary]]:
@@ -77,8 +89,9 @@ def dataset_summary(path: str) -> tuple[tuple[int, int] | None, list[SampleSumma
     process = np.asarray(data.process.to_list() if len(data) else [], dtype=object)
     weights = np.asarray(data.weight, dtype=np.float64)
     out = []
+    normalisation = _normalisation(path)
     for name in sorted(set(process)):
         sel = process == name
         out.append(SampleSummary(str(name), int(sel.sum()), float(weights[sel].sum()),
-                                 float(np.mean(weights[sel] < 0))))
+                                 float(np.mean(weights[sel] < 0)), normalisation))
     return status, out

@@ -103,6 +103,8 @@ def test_nanoaod_selection_presets_are_recorded_and_can_be_changed(tmp_path):
     assert manifest["object_selection"]["name"] == "cms_nanoaod+jet_pt_min=60"
     assert any("no Photon_*" in note for note in manifest["notes"])
     assert manifest["weight_convention"].startswith("no cross section given")
+    _, (summary,) = ingest.dataset_summary(str(tmp_path / "d"))  # `info` says what the 1 pb means
+    assert summary.cross_section_pb == pytest.approx(1.0) and "shapes only" in summary.normalisation
     events = ingest.read(tmp_path / "d")
     jets = ak.concatenate([events.jets.pt, events.bjets.pt], axis=1)
     assert ak.all(jets > 60) and ak.sum(ak.num(jets)) > 0
