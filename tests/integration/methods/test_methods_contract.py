@@ -86,6 +86,12 @@ def test_every_method_honours_the_protocol(method, request, tmp_path):
     summary = json.loads((out / "summary.json").read_text())
     # summary.json is the result's fields, plus what the pipeline adds (samples read, render check, exports)
     assert set(summary) - {"samples", "report_render", "exports"} == set(summary_fields(spec.result_type()))
+    if method in ("rmm_autoencoder", "vae_latent"):  # the searches that fit spectra export them
+        import uproot
+
+        assert summary["exports"]["spectra"] and "spectra.root" in summary["exports"]["files"], summary["exports"]
+        with uproot.open(out / "spectra.root") as f:
+            assert f"{summary['exports']['spectra'][0]}/data" in f
     report = (out / "report.html").read_text()
     assert report.count("<h2>") >= 3 and report.count("data:image/png;base64,") >= 2
     resolved = json.loads((out / "config.json").read_text())

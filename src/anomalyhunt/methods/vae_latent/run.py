@@ -22,6 +22,7 @@ from ...ingest import load_samples
 from ...models import Estimator, VAEEnsemble, latent_decoder_inputs, resolve_device, train_latent_decoders
 from ...seeds import stream, stream_seed
 from ...stats import (
+    Spectrum,
     auc,
     background_models,
     bump_hunt,
@@ -217,11 +218,13 @@ def _ceiling(arrays: DijetArrays, split: _Split, trained: dict[str, _Trained], c
     return out
 
 
-def _bump_hunt(arrays, t: _Trained, config: VAELatentConfig, edges, tag: str) -> tuple[dict[str, Any], dict[str, Any]]:
+def _bump_hunt(arrays, t: _Trained, config: VAELatentConfig, edges, tag: str
+               ) -> tuple[dict[str, Any], dict[str, Any], list[Spectrum]]:
     """The m_jj bump hunt on the training data itself (a search trains and cuts on its data), before and after
     the KL cut at `kl_efficiency`. Weighted QCD becomes Poisson pseudo-data: its weights are normalised to the
     number of QCD events, the histogram is the expectation, and the injected signal events are added as they are.
-    Returns the records for summary.json and the bump-hunt results by selection (for the figures)."""
+    Returns the records for summary.json, the bump-hunt results by selection (for the figures), and the hunted
+    spectra for export (region `sb<tag>_<selection>`, the injected signal as its template)."""
     idx, w = t.train_idx, t.train_weight
     is_bkg = arrays.label[idx] == 0
     n_bkg = int(is_bkg.sum())
@@ -230,7 +233,8 @@ def _bump_hunt(arrays, t: _Trained, config: VAELatentConfig, edges, tag: str) ->
     mjj = arrays.mjj[idx]
     norm = n_bkg / w[is_bkg].sum()
     out: dict[str, Any] = {"threshold": float(cut)}
-    fits = {}
+    fits, spectra = {}, []
+    window = config.characterisation.signal_window
     for name, sel in (("inclusive", np.ones(len(idx), bool)), ("kl_cut", score >= cut)):
         expected = np.histogram(mjj[sel & is_bkg], bins=edges, weights=w[sel & is_bkg] * norm)[0]
         signal = np.histogram(mjj[sel & ~is_bkg], bins=edges)[0]
@@ -246,6 +250,11 @@ def _bump_hunt(arrays, t: _Trained, config: VAELatentConfig, edges, tag: str) ->
                 continue
             fits[name] = hunt = bump_hunt(data, edges, rng=stream(config.seed, f"toys:{tag}:{name}"),
                                           n_toys=config.n_toys, fit=fit)
+            spectra.append(Spectrum.from_fit(
+                fit, region=f"sb{tag}_{name}", observable="m_jj", label="m_jj [GeV]",
+                signals={arrays.signal_name: signal} if signal.sum() > 0 else {},
+                limit_masses=[0.5 * (window[0] + window[1]), round(hunt.mass)],
+                description=f"S/B = {tag}, {name.replace('_', ' ')}: pseudo-data and dijet fit"))
             out[name] = {"mass": hunt.mass, "z_local": hunt.z_local, "z_global": hunt.significance.z_global,
                          "p_global": hunt.significance.p_global,
                          "z_global_is_bound": hunt.significance.is_bound, "signal_fitted": hunt.signal,
@@ -254,7 +263,7 @@ def _bump_hunt(arrays, t: _Trained, config: VAELatentConfig, edges, tag: str) ->
                                                                       config.characterisation.signal_window)}
         except (FitError, StatsInputError) as err:  # a spectrum the statistics refuse is reported, not fatal
             out[name] = {"error": str(err), "signal_events": int(signal.sum())}
-    return out, fits
+    return out, fits, spectra
 
 
 def _window_significance(mjj, sel, is_bkg, w, window: tuple[float, float]) -> float:
@@ -396,6 +405,7 @@ class VAELatentResult(SearchResult):
     control: _Latent | None = report_only()  # the characterisation on background only
     bump_fits: dict[str, dict[str, Any]] = report_only()  # S/B tag -> selection -> BumpHuntResult
     sculpting_models: dict[str, Any] = report_only()  # region -> SpectrumModel
+    spectra: tuple[Spectrum, ...] = report_only()  # exported: spectra.json, spectra.root, workspaces/
 
 
 def _scores_summary(metrics: dict[str, dict[str, Any]], key: str) -> dict[str, dict[str, Any]]:
@@ -429,13 +439,14 @@ def run(config: VAELatentConfig, folder: str | Path, *, progress: bool = False) 
     log.info("%d QCD training, %d QCD test, %d signal test events (%d without two large-R jets dropped)",
              len(split.train_bkg), len(split.test_bkg), len(split.test_sig), arrays.dropped)
     trained: dict[str, _Trained] = {}
-    metrics, hunts, bump_fits = {}, {}, {}
+    metrics, hunts, bump_fits, spectra = {}, {}, {}, []
     for fraction in (0.0, *config.signal_fractions):
         tag = _tag(fraction)
         trained[tag] = t = _train(arrays, split, fraction, config, progress)
         save_detector(t.model, folder / f"vae_sb{tag}.pt" if t.is_vae else folder / f"detector_sb{tag}.pt")
         metrics[tag] = _metrics(t, split.test_is_signal, split.test_weights(arrays))
-        hunts[tag], bump_fits[tag] = _bump_hunt(arrays, t, config, edges, tag)
+        hunts[tag], bump_fits[tag], hunted = _bump_hunt(arrays, t, config, edges, tag)
+        spectra += hunted
     sculpting = _sculpting(arrays, split, trained["0"], config, edges)
     ceiling = _ceiling(arrays, split, trained, config) if config.supervised_ceiling else {}
     cc = config.characterisation
@@ -472,4 +483,4 @@ def run(config: VAELatentConfig, folder: str | Path, *, progress: bool = False) 
                 "dropped_without_two_fatjets": arrays.dropped},
         device=str(device), seconds=time.perf_counter() - start,
         config=config, arrays=arrays, split=split, trained=trained, latent=latent, control=control,
-        bump_fits=bump_fits, sculpting_models=sculpting)
+        bump_fits=bump_fits, sculpting_models=sculpting, spectra=tuple(spectra))
