@@ -284,7 +284,7 @@ def build_parser() -> argparse.ArgumentParser:
                        "event dataset (Dask, resumable)")
     p.add_argument("inputs", nargs="+", metavar="IN", help="input files, all of one format")
     p.add_argument("-o", "--out", required=True, help="dataset folder")
-    p.add_argument("--format", default=None, help="nanoaod, physlite, delphes, lhe, hepmc, adc2021 (default: "
+    p.add_argument("--format", default=None, help="nanoaod, physlite, delphes, lhe, hepmc, lhco, adc2021 (default: "
                    "recognised from the file)")
     p.add_argument("--selection", default=None, help="object-selection preset (see `anomalyhunt selections`)")
     p.add_argument("--cut", action="append", default=[], metavar="NAME=VALUE",

@@ -219,8 +219,14 @@ def _converted(plan: ImportPlan, index: int) -> ak.Array:
         events = events[select(events, preset=get_preset(plan.config.event_selection))]
     n = len(events)
     events = ak.with_field(events, np.asarray(events.weight, dtype=np.float64) * plan.scale, "weight")
-    events = ak.with_field(events, ak.from_numpy(np.full(n, plan.process)), "process")
-    events = ak.with_field(events, np.full(n, plan.config.label, dtype=np.int8), "label")
+    label = np.full(n, plan.config.label, dtype=np.int8)
+    process = np.full(n, plan.process, dtype=object)
+    if "truth_label" in events.fields:  # a labelled benchmark file (the LHC Olympics R&D set): its truth decides
+        label = np.asarray(events.truth_label, dtype=np.int8)
+        process = np.where(label == 1, f"{plan.process}_signal", plan.process)
+        events = events[[f for f in events.fields if f != "truth_label"]]
+    events = ak.with_field(events, ak.from_numpy(process.astype(str)), "process")
+    events = ak.with_field(events, label, "label")
     ids = np.asarray(events.event_id, dtype=np.int64) + int(plan.offsets()[file_index])
     events = ak.with_field(events, ids, "event_id")
     bad = event_io.nonfinite_fields(events)

@@ -7,7 +7,8 @@
 | delphes | delphes.py | Delphes ROOT output |
 | lhe | lhe.py | Les Houches events, showered by Pythia, through a detector preset |
 | hepmc | hepmc.py | HepMC3/2 ASCII final-state particles, through a detector preset |
-| adc2021 | (events/adc2021.py) | the ADC2021 challenge HDF5 layout |
+| adc2021 | (ingest/adc2021.py) | the ADC2021 challenge HDF5 layout |
+| lhco | lhco.py | the LHC Olympics 2020 HDF5 files (R&D set, black boxes) |
 
 Object selections are named presets (`SELECTIONS`), one type per format, recorded in the dataset metadata.
 """
@@ -26,13 +27,14 @@ from ..adc2021 import read_adc2021
 from .base import FileSummary, Reader, Selection
 from .delphes import DELPHES, DELPHES_SELECTIONS, DelphesSelection
 from .hepmc import HEPMC
+from .lhco import LHCO, LHCO_SELECTIONS, LHCOSelection, is_lhco_file
 from .lhe import LHE, PARTICLE_LEVEL_SELECTIONS, ParticleLevelSelection, read_lhe_header
 from .nanoaod import NANOAOD, NANOAOD_SELECTIONS, NanoAODSelection
 from .physlite import PHYSLITE, PHYSLITE_SELECTIONS, PhysliteSelection
 
 __all__ = ["READERS", "SELECTIONS", "Reader", "Selection", "FileSummary", "NanoAODSelection", "PhysliteSelection",
-           "DelphesSelection", "ParticleLevelSelection", "AsStoredSelection", "detect_format", "get_reader",
-           "get_selection", "read_lhe_header"]
+           "DelphesSelection", "ParticleLevelSelection", "AsStoredSelection", "LHCOSelection", "detect_format",
+           "get_reader", "get_selection", "read_lhe_header"]
 
 
 @dataclass(frozen=True)
@@ -41,7 +43,8 @@ class AsStoredSelection(Selection):
 
 
 def _adc_detect(path: Path) -> bool:
-    return path.suffix.lower() in (".h5", ".hdf5")
+    """An HDF5 file that is not an LHC Olympics table (the ADC2021 inspection then checks its 'Particles')."""
+    return path.suffix.lower() in (".h5", ".hdf5") and not is_lhco_file(path)
 
 
 def _adc_inspect(path: Path, selection: Selection) -> FileSummary:
@@ -69,9 +72,9 @@ ADC2021 = Reader("adc2021", "ADC2021 challenge HDF5 (Particles: MET, 4 e, 4 mu, 
                  AsStoredSelection, "adc2021_as_stored", _adc_detect, _adc_inspect, _adc_read,
                  test_files="files written by write_adc2021 in the tests")
 
-READERS: dict[str, Reader] = {r.name: r for r in (NANOAOD, PHYSLITE, DELPHES, LHE, HEPMC, ADC2021)}
+READERS: dict[str, Reader] = {r.name: r for r in (NANOAOD, PHYSLITE, DELPHES, LHE, HEPMC, LHCO, ADC2021)}
 SELECTIONS: dict[str, Selection] = {**NANOAOD_SELECTIONS, **PHYSLITE_SELECTIONS, **DELPHES_SELECTIONS,
-                                    **PARTICLE_LEVEL_SELECTIONS,
+                                    **PARTICLE_LEVEL_SELECTIONS, **LHCO_SELECTIONS,
                                     "adc2021_as_stored": AsStoredSelection("adc2021_as_stored")}
 
 
