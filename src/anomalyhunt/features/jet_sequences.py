@@ -1,7 +1,9 @@
 """Large-R jet constituents as the sequences the VRNN reads (Kahn et al., JINST 16 P08012; ATLAS), vectorised
 over jets: NumPy on padded (n_jets, n_constituents) arrays, with loops only over the few sequence positions.
 
-Per jet, from its massless constituents (pT, eta, phi):
+Per jet, from its massless constituents (pT, eta, phi) and the jet's own four-momentum (`jets`: the large-R
+jet's pT, eta, phi and mass, as Kahn et al. do; without it, the sum of the constituents given, which for a jet
+stored with only its leading constituents is lighter than the jet):
 1. rotate about the beam axis to phi_jet = 0, boost along it to eta_jet = 0 (the jet along x);
 2. scale every four-vector by 0.25 / m_jet (jet mass 0.25), boost along x so that E_jet = 1;
 3. rotate about x so that the leading constituent (highest pT in the lab) lies in the x-y plane at phi > 0;
@@ -53,9 +55,10 @@ def _boost(e, p_along, beta):
     return gamma * (e - beta * p_along), gamma * (p_along - beta * e)
 
 
-def jet_sequences(constituents: ak.Array, *, max_length: int = 20) -> np.ndarray:
+def jet_sequences(constituents: ak.Array, *, max_length: int = 20, jets=None) -> np.ndarray:
     """The VRNN input of each jet, shape (n_jets, max_length, 3): (pT / pT_jet, eta, phi) per step, zero past
-    the jet's length. constituents: one list per jet of records with pt, eta, phi (massless particles)."""
+    the jet's length. constituents: one list per jet of records with pt, eta, phi (massless particles); jets:
+    one record per jet with pt, eta, phi, mass (the frame is the jet's; default: the constituents' sum)."""
     if max_length < 2:
         raise ConfigError(f"max_length must be at least 2, got {max_length}")
     n = len(constituents)
@@ -63,19 +66,30 @@ def jet_sequences(constituents: ak.Array, *, max_length: int = 20) -> np.ndarray
     if n == 0:
         return out
     pt, eta, phi, mask = _padded(constituents)
+    frame = None
+    if jets is not None:
+        jpt, jeta, jphi, jm = (np.asarray(ak.to_numpy(jets[k]), dtype=np.float64)[:, None]
+                               for k in ("pt", "eta", "phi", "mass"))
+        if jpt.shape[0] != n:
+            raise ConfigError(f"jets: {jpt.shape[0]} jets for {n} constituent lists")
+        frame = (np.sqrt((jpt * np.cosh(jeta)) ** 2 + jm**2), jpt * np.cos(jphi), jpt * np.sin(jphi),
+                 jpt * np.sinh(jeta), jm)
     with np.errstate(invalid="ignore", divide="ignore"):  # jets with < 2 constituents are masked out below
-        steps, valid = _transform(pt, eta, phi, mask, max_length)
+        steps, valid = _transform(pt, eta, phi, mask, max_length, frame)
     width = steps.shape[1]
     out[:, :width] = np.where(valid[:, :, None], steps, 0.0)
     return out
 
 
-def _transform(pt, eta, phi, mask, max_length):
+def _transform(pt, eta, phi, mask, max_length, frame=None):
     n = len(pt)
     px, py, pz = pt * np.cos(phi), pt * np.sin(phi), pt * np.sinh(eta)
     e = pt * np.cosh(eta)
-    jet = [v.sum(axis=1, keepdims=True) for v in (e, px, py, pz)]
-    mass = np.sqrt(np.maximum(jet[0] ** 2 - jet[1] ** 2 - jet[2] ** 2 - jet[3] ** 2, 0.0))
+    if frame is None:  # the constituents' own sum
+        jet = [v.sum(axis=1, keepdims=True) for v in (e, px, py, pz)]
+        mass = np.sqrt(np.maximum(jet[0] ** 2 - jet[1] ** 2 - jet[2] ** 2 - jet[3] ** 2, 0.0))
+    else:  # the jet's four-momentum (E, px, py, pz) and mass
+        jet, mass = list(frame[:4]), frame[4]
     usable = (mask.sum(axis=1) >= 2) & (mass[:, 0] > 0)
     safe_mass = np.where(mass > 0, mass, 1.0)
     # 1. rotate about z to phi_jet = 0

@@ -7,16 +7,19 @@ At each step t of a jet's sequence (x_t = (pT fraction, eta, phi), see `features
   decoder    x_hat_t = f(phi_z(z_t), h_{t-1});
   recurrence h_t = GRU([phi_x(x_t), phi_z(z_t)], h_{t-1}), hidden 16; latent dimension 2.
 Loss per jet: (sum over real steps of MSE(x_t, x_hat_t) + kl_weight x w_t KL(q || p)_t) / length, with w_t the
-mean pT fraction at position t over the training jets (so soft trailing constituents weigh little) and
-kl_weight 0.1. Adam, batch 256. The jet's KL is sum_t w_t KL_t / length; its score is 1 - exp(-KL).
+mean pT fraction at position t over the training jets (so soft trailing constituents weigh little; Kahn et al.'s
+weights, summing to about 1 over the positions) and kl_weight 0.1. Adam, batch 256. The jet's KL is
+sum_t w_t KL_t / length; its score is 1 - exp(-KL). `position_weights="normalised"` (our earlier choice, not
+Kahn's) rescales w_t to mean 1 over the positions: that multiplies the KL term by ~max_length and collapses the
+posterior onto the prior.
 
 Sequences are (n, T, 3) flattened to (n, 3T) for the base's 2-D contract; a step with pT fraction 0 is padding
 and is masked out of the loss and out of the state update (the state of a finished jet is carried unchanged).
 
-`standardise` (default on, a choice the paper does not make): each step feature is divided by its standard
-deviation over the real training steps, and eta, phi are also centred (the pT fraction keeps 0 as the padding
-mark). On the raw inputs (pT fractions ~0.05, angles ~0.1) the reconstruction MSE is ~1e-3 and the KL term wins:
-the posterior collapses onto the prior (jet KLs ~1e-5 on the ATLAS example); standardised, the KL stays O(1).
+`standardise` (off by default: our option, in neither the ATLAS talk nor Kahn et al.'s code): each step
+feature is divided by its standard deviation over the real training steps, and eta, phi are also centred (the
+pT fraction keeps 0 as the padding mark). It was introduced against a posterior collapse on the raw inputs
+that came from the normalised position weights, not from the input scale.
 Training samples z with the reparameterisation; scoring uses z = mu_q, so scores are deterministic.
 """
 
@@ -112,9 +115,10 @@ class VRNN(Estimator):
 
     def __init__(self, *, hidden: int = 16, latent: int = 2, features: int = 16, kl_weight: float = 0.1,
                  batch_size: int = 256, learning_rate: float = 1e-3, max_epochs: int = 50, patience: int = 5,
-                 validation_fraction: float = 0.2, standardise: bool = True, device: str = "auto", seed: int = 0,
-                 progress: bool = False):
+                 validation_fraction: float = 0.2, standardise: bool = False, position_weights: str = "kahn",
+                 device: str = "auto", seed: int = 0, progress: bool = False):
         self.standardise = standardise
+        self.position_weights = position_weights
         self.hidden = hidden
         self.latent = latent
         self.features = features
@@ -136,6 +140,8 @@ class VRNN(Estimator):
                 raise ConfigError(f"VRNN: {name} must be a positive integer, got {value!r}")
         if not self.kl_weight >= 0:
             raise ConfigError(f"VRNN: kl_weight must be >= 0, got {self.kl_weight}")
+        if self.position_weights not in ("kahn", "normalised"):
+            raise ConfigError(f"VRNN: position_weights must be 'kahn' or 'normalised', got {self.position_weights!r}")
         self._train_config()
 
     def _train_config(self) -> TrainConfig:
@@ -170,10 +176,12 @@ class VRNN(Estimator):
                 offset[k] = mean if k else 0.0  # the pT fraction is only scaled: 0 stays the padding mark
         self.offset_, self.scale_ = offset, scale
         x = self._transform(x)
-        # mean pT fraction at each position over the training jets (padding counts as 0), normalised to mean 1
-        # over the positions, so that kl_weight keeps its meaning
+        # mean pT fraction at each position over the training jets (padding counts as 0): Kahn et al.'s weights;
+        # "normalised" rescales them to mean 1 over the positions (ours, not the paper's)
         position = np.average(seq[:, :, 0], axis=0, weights=w)
-        self.step_weights_ = (position / position.mean()).astype(np.float32)
+        if self.position_weights == "normalised":
+            position = position / position.mean()
+        self.step_weights_ = position.astype(np.float32)
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(self.seed)  # the caller's global RNG state is left untouched
             model = VRNNNet(hidden=self.hidden, latent=self.latent, features=self.features,

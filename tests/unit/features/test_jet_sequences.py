@@ -114,3 +114,26 @@ def test_degenerate_jets_give_empty_sequences_and_bad_lengths_are_refused():
         jet_sequences(one, max_length=1)
     spec = sequence_feature_spec(4)
     assert spec.names[:3] == ("c0_pt_fraction", "c0_eta", "c0_phi") and len(spec.names) == 12
+
+
+def test_the_frame_is_the_jets_own_four_momentum_when_given():
+    """With the jet given as the constituents' own sum the sequence is unchanged; with the jet heavier (the
+    stored constituents are only its leading ones) the frame, and so the sequence, follows the jet."""
+    import vector
+
+    rng = np.random.default_rng(11)
+    jet = _jets(rng, 1)[0]
+    cons = ak.Array([[{"pt": p, "eta": e, "phi": f} for p, e, f in zip(jet["pt"], jet["eta"], jet["phi"],
+                                                                       strict=True)]])
+    p4 = vector.zip({"pt": cons.pt, "eta": cons.eta, "phi": cons.phi, "mass": ak.zeros_like(cons.pt)})
+    total = ak.sum(p4, axis=1)
+    own = ak.Array([{"pt": float(total.pt[0]), "eta": float(total.eta[0]), "phi": float(total.phi[0]),
+                     "mass": float(total.mass[0])}])
+    np.testing.assert_allclose(jet_sequences(cons, jets=own), jet_sequences(cons), atol=1e-7)
+    heavier = ak.Array([{"pt": float(total.pt[0]) * 1.1, "eta": float(total.eta[0]), "phi": float(total.phi[0]),
+                         "mass": float(total.mass[0]) * 1.6}])
+    moved = jet_sequences(cons, jets=heavier)
+    assert not np.allclose(moved, jet_sequences(cons), atol=1e-3)
+    assert moved[0, :, 0].sum() < jet_sequences(cons)[0, :, 0].sum()  # pT fractions of the jet's larger pT
+    with pytest.raises(ConfigError, match="2 jets for 1"):
+        jet_sequences(cons, jets=ak.concatenate([own, own]))

@@ -95,22 +95,24 @@ def test_vrnn_learns_the_training_jets_and_flags_other_shapes():
     r2 = model.reconstruction_error(two.reshape(300, -1))
     # one of the two halves of the loss must see the unseen shape; the KL is the tagger's score
     assert max(auc(s1, s2), auc(r1, r2)) > 0.8
-    # the position weights are the mean pT fraction per step, normalised to mean 1
+    # Kahn et al.'s position weights: the mean pT fraction per step over the training jets (not normalised)
+    np.testing.assert_allclose(model.step_weights_, train[:, :, 0].mean(axis=0), rtol=1e-5)
     assert model.step_weights_[0] > model.step_weights_[-1]
-    np.testing.assert_allclose(model.step_weights_.mean(), 1.0, rtol=1e-6)
+    ours = VRNN(max_epochs=1, position_weights="normalised").fit(train.reshape(len(train), -1))
+    np.testing.assert_allclose(ours.step_weights_.mean(), 1.0, rtol=1e-6)
 
 
 def test_standardisation_keeps_the_padding_mark_and_uses_real_steps_only():
     rng = np.random.default_rng(8)
     x = _toy_sequences(rng, 300, 1)
-    model = VRNN(max_epochs=1).fit(x.reshape(300, -1))
+    model = VRNN(max_epochs=1, standardise=True).fit(x.reshape(300, -1))  # our option, off by default
     real = x[:, :, 0] > 0
     np.testing.assert_allclose(model.scale_, [x[:, :, k][real].std() for k in range(3)], rtol=1e-4)
     np.testing.assert_allclose(model.offset_[1:], [x[:, :, k][real].mean() for k in (1, 2)], rtol=1e-4, atol=1e-7)
     assert model.offset_[0] == 0.0
     t = model._transform(x.reshape(300, -1)).reshape(300, -1, 3)
     assert np.all((t[:, :, 0] > 0) == real) and np.all(t[~real] == 0)
-    raw = VRNN(max_epochs=1, standardise=False).fit(x.reshape(300, -1))
+    raw = VRNN(max_epochs=1).fit(x.reshape(300, -1))
     assert np.all(raw.scale_ == 1) and np.all(raw.offset_ == 0)
 
 

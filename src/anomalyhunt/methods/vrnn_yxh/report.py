@@ -44,8 +44,11 @@ def report_sections(result, plots: Path) -> Report:
     for name in summary["jet_auc"]:
         sel = (arrays.label == 1) & (arrays.process == name)
         dists[name] = (result.score[sel], np.ones(int(sel.sum())))
-    images.append((f"VRNN anomaly score of the X-candidate jet (normalised so that the training jets average "
-                   f"0.5; {summary['direction']['chosen']}); the working point score > {config.score_threshold:g}",
+    calibrated = ("calibrated so that the training jets average 0.5 (our option)" if summary["direction"]["calibrated"]
+                  else "1 - exp(-KL), Kahn et al.'s score")
+    images.append((f"VRNN anomaly score of the X-candidate jet ({calibrated}; {summary['direction']['chosen']}, "
+                   f"published: {summary['direction']['published']}); the working point score > "
+                   f"{config.score_threshold:g}",
                    save_figure(jet_score_figure(dists, threshold=config.score_threshold),
                                plots / "jet_scores.png")))
     sm = arrays.label == 0
@@ -86,6 +89,7 @@ def report_sections(result, plots: Path) -> Report:
             f"'{summary['direction']['setting']}'); the raw-KL AUC column says which way each signal lies "
             "(above 1/2: higher KL than SM).") + "</p>"
         + table(auc_rows, ["signal", "AUC VRNN", "AUC D2", "AUC tau21", "AUC mass", "AUC raw KL"])
+        + _mass_dependence_part(summary)
         + "<p>" + html.escape(f"S:B gain = signal efficiency / background efficiency at the working point: VRNN "
                               f"score > {config.score_threshold:g} and D2 < {config.d2_cut:g} (published: ~1.25 "
                               "for the VRNN, about like D2 for 2-prong X, ~10x better than D2 for dark jets).")
@@ -150,3 +154,17 @@ def summary_lines(summary: dict) -> list[str]:
     for name, g in summary["grid"].items():
         lines.append(f"grid ({name}): largest local Z {g['max_z_local']:.2f}, global {g['z_global']:.2f}")
     return lines
+
+
+def _mass_dependence_part(summary: dict) -> str:
+    """The score's dependence on the X-candidate mass: the QCD rank correlation, and the AUCs in mass bins."""
+    md = summary["mass_dependence"]
+    rows = []
+    for name, bins in md["auc_in_x_mass_bins"].items():
+        for b in bins:
+            rows.append([name, f"{b['x_mass'][0]:g}-{b['x_mass'][1]:g}", b["auc"], b["signal_jets"],
+                         b["background_jets"]])
+    return ("<p>" + html.escape(
+        f"The score depends on the jet mass: its rank correlation with the X-candidate mass over the SM test jets is "
+        f"{md['qcd_score_mass_rank_correlation']:.2f}. At fixed X mass (AUC within each bin, SM test jets of the same "
+        "bin as background):") + "</p>" + table(rows, ["signal", "X mass [GeV]", "AUC", "signal jets", "SM jets"]))

@@ -93,7 +93,7 @@ def load_arrays(config: VRNNYXHConfig, rng: np.random.Generator) -> JetArrays:
     one = np.ones(len(h_pos), dtype=np.int64)  # jagged (var, one per event) index: that jet of each event
     h_jet = lead[ak.unflatten(h_pos, one)][:, 0]
     x_jet = lead[ak.unflatten(1 - h_pos, one)][:, 0]
-    sequences = jet_sequences(x_jet.constituents, max_length=config.vrnn.max_length)
+    sequences = jet_sequences(x_jet.constituents, max_length=config.vrnn.max_length, jets=x_jet)
     usable = sequence_lengths(sequences) >= 2
     flow["x_jet_sequence"] = int(usable.sum())
     idx, h_jet, x_jet, sequences = idx[usable], h_jet[usable], x_jet[usable], sequences[usable]
@@ -117,8 +117,9 @@ def load_arrays(config: VRNNYXHConfig, rng: np.random.Generator) -> JetArrays:
 
 def normalise_score(kl: np.ndarray, reference: np.ndarray, weights: np.ndarray, *, invert: bool) -> tuple[
         np.ndarray, float]:
-    """The published rescaling: s = 1 - exp(-KL / c) (or exp(-KL / c) when inverted), with c such that the
-    weighted mean of s over the `reference` (training) jets is 1/2. Returns (scores, c)."""
+    """Our calibration (`calibrate: true`; not in the ATLAS talk or Kahn et al.'s code): s = 1 - exp(-KL / c)
+    (or exp(-KL / c) when inverted), with c such that the weighted mean of s over the `reference` (training)
+    jets is 1/2. Returns (scores, c)."""
     def mean_score(log_c: float) -> float:
         s = np.exp(-reference / np.exp(log_c))
         return float(np.average(s if invert else 1.0 - s, weights=weights)) - 0.5
@@ -289,6 +290,42 @@ def _jet_metrics(arrays: JetArrays, score: np.ndarray, test_bkg: np.ndarray, sig
     return out, curves
 
 
+def _weighted_rank_correlation(x: np.ndarray, y: np.ndarray, w: np.ndarray) -> float:
+    """Spearman's rank correlation with event weights: the weighted Pearson correlation of the weighted
+    mid-ranks (cumulative weight fractions)."""
+    def ranks(v):
+        order = np.argsort(v, kind="stable")
+        cum = np.cumsum(w[order])
+        r = np.empty(len(v))
+        r[order] = (cum - 0.5 * w[order]) / cum[-1]
+        return r
+    rx, ry = ranks(x), ranks(y)
+    mx, my = np.average(rx, weights=w), np.average(ry, weights=w)
+    cov = np.average((rx - mx) * (ry - my), weights=w)
+    return float(cov / np.sqrt(np.average((rx - mx) ** 2, weights=w) * np.average((ry - my) ** 2, weights=w)))
+
+
+def _mass_dependence(arrays: JetArrays, score: np.ndarray, test_bkg: np.ndarray, signals: list[str],
+                     config: VRNNYXHConfig) -> dict[str, Any]:
+    """How the score depends on the X-candidate mass: the rank correlation of score and mass over the SM test
+    jets, and each signal's jet AUC within X-mass bins (background: the SM test jets of the same bin)."""
+    wb = arrays.weight[test_bkg]
+    out: dict[str, Any] = {"qcd_score_mass_rank_correlation": _weighted_rank_correlation(
+        score[test_bkg], arrays.x_mass[test_bkg], wb) if len(test_bkg) > 2 else float("nan"), "auc_in_x_mass_bins": {}}
+    edges = config.x_mass_bins
+    for name in signals:
+        sig = (arrays.label == 1) & (arrays.process == name)
+        rows = []
+        for lo, hi in zip(edges[:-1], edges[1:], strict=True):
+            b = test_bkg[(arrays.x_mass[test_bkg] >= lo) & (arrays.x_mass[test_bkg] < hi)]
+            s = sig & (arrays.x_mass >= lo) & (arrays.x_mass < hi)
+            value = (auc(score[b], score[s], weights_background=arrays.weight[b])
+                     if len(b) >= 10 and s.sum() >= 10 else float("nan"))
+            rows.append({"x_mass": [lo, hi], "auc": value, "signal_jets": int(s.sum()), "background_jets": len(b)})
+        out["auc_in_x_mass_bins"][name] = rows
+    return out
+
+
 @dataclass(frozen=True, repr=False)
 class VRNNYXHResult(SearchResult):
     """The fields are summary.json; the `report_only` ones are what the report draws."""
@@ -302,6 +339,7 @@ class VRNNYXHResult(SearchResult):
     working_points: dict[str, dict[str, Any]]
     supervised_ceiling: dict
     direction: dict[str, Any]
+    mass_dependence: dict[str, Any]  # QCD score-vs-X-mass rank correlation, jet AUCs in X-mass bins
     closure: dict[str, Any]
     closure_injected: dict[str, Any] | None
     z_global: float
@@ -332,7 +370,7 @@ def _tagger(config: VRNNYXHConfig, progress: bool) -> Estimator:
     return VRNN(hidden=vc.hidden, latent=vc.latent, features=vc.features, kl_weight=vc.kl_weight,
                 batch_size=vc.batch_size, learning_rate=vc.learning_rate, max_epochs=vc.max_epochs,
                 patience=vc.patience, validation_fraction=vc.validation_fraction, standardise=vc.standardise,
-                seed=config.seed, progress=progress)
+                position_weights=vc.position_weights, seed=config.seed, progress=progress)
 
 
 def run(config: VRNNYXHConfig, folder: str | Path, *, progress: bool = False) -> VRNNYXHResult:
@@ -367,7 +405,18 @@ def run(config: VRNNYXHConfig, folder: str | Path, *, progress: bool = False) ->
     raw_auc = {name: auc(kl[test_bkg], kl[(arrays.label == 1) & (arrays.process == name)],
                          weights_background=arrays.weight[test_bkg]) for name in signals}
     invert = config.direction == "low" or (config.direction == "auto" and raw_auc[signals[0]] < 0.5)
-    score, scale = normalise_score(kl, kl[train], arrays.weight[train], invert=invert)
+    if config.calibrate:
+        score, scale = normalise_score(kl, kl[train], arrays.weight[train], invert=invert)
+    else:  # Kahn et al.'s score, 1 - exp(-KL)
+        score, scale = (np.exp(-kl) if invert else 1.0 - np.exp(-kl)), 1.0
+    tagged = float(np.average(score[sm] > config.score_threshold, weights=arrays.weight[sm]))
+    log.info("%.1f%% of the SM X-candidate jets above the working point (score > %g)", 100 * tagged,
+             config.score_threshold)
+    if tagged == 0:  # said here, not as an empty grid at the end
+        raise ConfigError(f"no SM X-candidate jet has a score above {config.score_threshold:g} (the largest is "
+                          f"{score[sm].max():.3g}): the KL is smaller than the working point assumes (train longer, "
+                          "or set `calibrate: true` to put the working point near half the jets)")
+    mass_dependence = _mass_dependence(arrays, score, test_bkg, signals, config)
     jet, curves = _jet_metrics(arrays, score, test_bkg, signals, config)
     ceiling = {}
     if config.supervised_ceiling:  # on the X jets' sequences: SM test jets against each signal's
@@ -417,7 +466,9 @@ def run(config: VRNNYXHConfig, folder: str | Path, *, progress: bool = False) ->
         working_points={name: m["working_points"] for name, m in jet.items()},
         supervised_ceiling=ceiling,
         direction={"chosen": "low KL is anomalous" if invert else "high KL is anomalous",
-                   "setting": config.direction, "raw_kl_auc": raw_auc, "scale": scale},
+                   "published": "high KL is anomalous", "setting": config.direction, "raw_kl_auc": raw_auc,
+                   "scale": scale, "calibrated": config.calibrate},
+        mass_dependence=mass_dependence,
         closure=closure["background_only"], closure_injected=closure.get("injected"),
         z_global=records["background_only"]["z_global"], grid=records, training=training,
         scoring={"jets": len(flat), "seconds": score_seconds, "jets_per_second": len(flat) / score_seconds},
