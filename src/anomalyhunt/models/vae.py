@@ -32,7 +32,7 @@ from .train import (
     split_validation,
 )
 
-__all__ = ["VAEEnsemble", "kl_to_prior", "latent_decoder_inputs", "train_latent_decoders"]
+__all__ = ["SCALERS", "VAEEnsemble", "kl_to_prior", "latent_decoder_inputs", "train_latent_decoders"]
 
 log = logging.getLogger(__name__)
 
@@ -53,6 +53,23 @@ def latent_decoder_inputs(mean: np.ndarray, sigma: np.ndarray, mass: np.ndarray,
     z = mean + sigma * rng.standard_normal(mean.shape)
     m = mass * (1.0 + mass_resolution * rng.standard_normal((mean.shape[0], len(mass))))
     return np.concatenate([z, ((m - mass_centre) / mass_spread)[..., None]], axis=2).astype(np.float32)
+
+SCALERS = ("maxabs", "maxabs_centred", "standard")
+
+
+def _scaling(x: np.ndarray, w: np.ndarray, scaler: str) -> tuple[np.ndarray, np.ndarray]:
+    """(offset, scale) of the inputs from the training sample, inputs -> (x - offset) / scale:
+    - "maxabs": Bortolato et al.'s MaxAbs scaling, no offset (all-positive inputs stay all-positive);
+    - "maxabs_centred" (ours): the weighted mean subtracted first, then MaxAbs;
+    - "standard" (ours): weighted mean and standard deviation."""
+    offset = np.zeros(x.shape[1])
+    if scaler == "maxabs":
+        scale = np.abs(x).max(axis=0)
+    else:
+        offset = np.average(x, axis=0, weights=w)
+        scale = (np.abs(x - offset).max(axis=0) if scaler == "maxabs_centred"
+                 else np.sqrt(np.average((x - offset) ** 2, axis=0, weights=w)))
+    return offset.astype(np.float32), np.where(scale > 0, scale, 1.0).astype(np.float32)
 
 
 class _BatchedVAE(torch.nn.Module):
@@ -86,7 +103,8 @@ class VAEEnsemble(Estimator):
     encoding to N(0, 1) (higher = more anomalous; invariant to the sign of each member's latent axis), or with
     `score="reco"` the mean over members of the reconstruction MSE of the decoded encoder mean.
 
-    Inputs are MaxAbs-scaled with the training sample's maxima (saved with the model). `validation_fraction` of
+    Inputs are MaxAbs-scaled with the training sample's maxima (saved with the model), as Bortolato et al. do;
+    `scaler="maxabs_centred"` or `"standard"` (ours) centre them first (see `_scaling`). `validation_fraction` of
     the events (a seeded split) watch the training: each member keeps its epoch of largest mean validation KL
     (strict "rise for `rise`, fall for `fall`" stop, `MaxMonitored(strict=True)`). Weighted events (pTHat-biased
     simulation) weigh the loss and the validation KL; weights are normalised to mean 1.
@@ -96,7 +114,7 @@ class VAEEnsemble(Estimator):
                  activation: str = "selu", alpha: float = 5000.0, batch_size: int = 1000, max_epochs: int = 100,
                  validation_fraction: float = 0.2, rise: int = 5, fall: int = 5, learning_rate: float = 1e-3,
                  rho: float = 0.95, eps: float = 1e-7, init: str = "keras", seed: int = 0, device: str = "auto",
-                 score: str = "kl"):
+                 score: str = "kl", scaler: str = "maxabs"):
         self.n_members = n_members
         self.latent_dim = latent_dim
         self.hidden = tuple(hidden)
@@ -114,9 +132,12 @@ class VAEEnsemble(Estimator):
         self.seed = seed
         self.device = device
         self.score = score
+        self.scaler = scaler
         self._validate()
 
     def _validate(self) -> None:
+        if self.scaler not in SCALERS:
+            raise ConfigError(f"VAEEnsemble: scaler must be one of {', '.join(SCALERS)}, got {self.scaler!r}")
         if self.score not in ("kl", "reco"):
             raise ConfigError(f"VAEEnsemble: score must be 'kl' or 'reco', got {self.score!r}")
         for name in ("n_members", "latent_dim", "batch_size", "max_epochs"):
@@ -153,11 +174,10 @@ class VAEEnsemble(Estimator):
         if n < 10:
             raise ConfigError(f"VAEEnsemble: need at least 10 events to train, got {n}")
         w = check_weights(sample_weight, n)
-        scale = np.abs(x).max(axis=0)
-        self.scale_ = np.where(scale > 0, scale, 1.0).astype(np.float32)
+        self.offset_, self.scale_ = _scaling(x, w, self.scaler)
         dev = self.device_
         train_idx, val_idx = split_validation(n, self.validation_fraction, self.seed)
-        xt = torch.as_tensor(x / self.scale_, dtype=torch.float32, device=dev)
+        xt = torch.as_tensor(self._transform(x), dtype=torch.float32, device=dev)
         wt = torch.as_tensor(w / w[train_idx].mean(), dtype=torch.float32, device=dev)
         x_train, w_train, x_val, w_val = xt[train_idx], wt[train_idx], xt[val_idx], wt[val_idx]
         net = _BatchedVAE(k, x.shape[1], self.latent_dim, self.hidden, self.activation, self.seed, self.init).to(dev)
@@ -258,7 +278,7 @@ class VAEEnsemble(Estimator):
         return mean.double().cpu().numpy(), (0.5 * logvar).exp().double().cpu().numpy()
 
     def _transform(self, x: np.ndarray) -> np.ndarray:
-        return x / self.scale_
+        return ((x - self.offset_) / self.scale_).astype(np.float32)
 
     def _score_batch(self, xb: torch.Tensor) -> torch.Tensor:
         mean, logvar = self.model_.encode(xb)
@@ -275,6 +295,7 @@ class VAEEnsemble(Estimator):
         meta = {"histories": [dataclasses.asdict(h) for h in self.histories_], "epochs_run": self.epochs_run_}
         tensors = {f"net.{k}": v for k, v in self.model_.state_dict().items()}
         tensors["scale"] = torch.as_tensor(self.scale_)
+        tensors["offset"] = torch.as_tensor(self.offset_)
         return meta, tensors
 
     def _restore(self, meta: dict, tensors: dict) -> None:
@@ -283,6 +304,9 @@ class VAEEnsemble(Estimator):
         net.load_state_dict({k[4:]: v for k, v in tensors.items() if k.startswith("net.")})
         self.model_ = net
         self.scale_ = tensors["scale"].numpy().astype(np.float32)
+        # models saved before the scaler option were MaxAbs-scaled, without an offset
+        self.offset_ = (tensors["offset"].numpy().astype(np.float32) if "offset" in tensors
+                        else np.zeros_like(self.scale_))
         self.histories_ = [TrainHistory(**h) for h in meta["histories"]]
         self.epochs_run_ = int(meta["epochs_run"])
         self.epoch_monitor_ = None

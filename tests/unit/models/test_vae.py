@@ -139,3 +139,21 @@ def test_latent_decoders_learn_what_the_mass_adds(rng):
         resid = out[m, :, 0] - target[:, 0]
         assert np.std(resid) < 0.2 * np.std(target[:, 0])  # the 2.5% smearing limits it, the mean input helps
         assert hist[m].best_epoch == int(np.argmin(hist[m].val_loss))
+
+
+def test_scalers_centre_the_inputs_as_named_and_persist(tmp_path, rng):
+    """maxabs (the paper's) keeps all-positive inputs in (0, 1]; maxabs_centred and standard centre them on the
+    training sample (weighted) first; the offset is saved with the model."""
+    x = rng.gamma(2.0, 1.0, size=(400, 3)).astype(np.float32) + 5.0
+    w = rng.uniform(0.5, 2.0, 400)
+    for scaler, check in (("maxabs", lambda t: t.min() > 0 and np.isclose(t.max(), 1.0)),
+                          ("maxabs_centred", lambda t: np.allclose(np.average(t, axis=0, weights=w), 0, atol=1e-5)
+                           and np.isclose(np.abs(t).max(), 1.0)),
+                          ("standard", lambda t: np.allclose(np.average(t, axis=0, weights=w), 0, atol=1e-5)
+                           and np.allclose(np.sqrt(np.average(t**2, axis=0, weights=w)), 1.0, rtol=1e-4))):
+        model = VAEEnsemble(n_members=2, max_epochs=1, batch_size=100, scaler=scaler, device="cpu").fit(x, w)
+        assert check(model._transform(x)), scaler
+        loaded = VAEEnsemble.load(model.save(tmp_path / f"{scaler}.pt"), device="cpu")
+        np.testing.assert_allclose(loaded.score_samples(x), model.score_samples(x), rtol=1e-6)
+    with pytest.raises(ConfigError, match="scaler"):
+        VAEEnsemble(scaler="minmax")

@@ -24,7 +24,10 @@ class VAEModel:
     lr x sqrt(eps) per step whatever the gradient, so what the paper's training did depends on its number of
     steps (~1000 an epoch on the 1M-event LHCO set). With fewer events an epoch has fewer steps; the learning rate
     is then multiplied by reference / steps-per-epoch so that an epoch moves the weights as far as the paper's
-    (0 turns this off; the rate used is in summary.json)."""
+    (0 turns this off; the rate used is in summary.json).
+    scaler: the paper's `maxabs` (all-positive inputs stay all-positive, so each member's whole QCD sample can sit
+    off-centre in the latent space), or ours, `maxabs_centred` (the training sample's mean subtracted first) and
+    `standard`; the members' latent offsets are recorded in summary.json (`latent_offsets`) whichever is used."""
 
     n_members: int = 20
     latent_dim: int = 1
@@ -37,6 +40,7 @@ class VAEModel:
     learning_rate: float = 1e-3
     reference_steps_per_epoch: int = 1000
     validation_fraction: float = 0.2
+    scaler: str = "maxabs"
 
     def __post_init__(self) -> None:
         check_types(self)
@@ -44,7 +48,8 @@ class VAEModel:
             raise ConfigError(f"reference_steps_per_epoch must be >= 0, got {self.reference_steps_per_epoch}")
         VAEEnsemble(n_members=self.n_members, latent_dim=self.latent_dim, hidden=self.hidden, alpha=self.alpha,
                     batch_size=self.batch_size, max_epochs=self.max_epochs, rise=self.rise, fall=self.fall,
-                    learning_rate=self.learning_rate, validation_fraction=self.validation_fraction)
+                    learning_rate=self.learning_rate, validation_fraction=self.validation_fraction,
+                    scaler=self.scaler)
 
 
 @dataclass(frozen=True)

@@ -178,10 +178,19 @@ def _latent_section(result, summary: dict, plots: Path) -> Section:
     )
     rows = [[k, v["window_deviation"], v["outside_deviation"], v["control_spread"], "yes" if v["visible"] else "no"]
             for k, v in summary["latent_bump"].items()]
+    offsets = [[tag, len(rec["mean"]), float(np.median(np.linalg.norm(rec["mean"], axis=1))),
+                float(np.median(np.linalg.norm(rec["spread"], axis=1))), rec["offset_over_spread_median"]]
+               for tag, rec in (summary.get("latent_offsets") or {}).items()]
+    offsets_part = ("<p>Where each member puts the training QCD in its latent space (encoder means): the median over "
+                    "members of the distance of their centre from the prior's (0) and of their spread. An offset "
+                    "large against the spread means the KL ranks events along one direction.</p>"
+                    + table(offsets, ["S/B", "members", "median |centre|", "median spread",
+                                      "median |centre| / spread"]))
     return Section("Latent characterisation", "<p>Largest deviation of the marginals with signal from those on "
                    "background only, inside the signal window and outside it (m_jj > 2.8 TeV); 'visible' means "
                    "inside > 2 x outside.</p>" + table(rows, ["observable", "window deviation", "outside deviation",
-                                                             "control spread (window)", "visible"]), images)
+                                                             "control spread (window)", "visible"]) + offsets_part,
+                   images)
 
 
 def summary_lines(summary: dict) -> list[str]:

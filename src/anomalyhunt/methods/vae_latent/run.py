@@ -158,7 +158,7 @@ def _train(arrays, split: _Split, fraction, config: VAELatentConfig, progress) -
     model = VAEEnsemble(n_members=vc.n_members, latent_dim=vc.latent_dim, hidden=vc.hidden, alpha=vc.alpha,
                         batch_size=vc.batch_size, max_epochs=vc.max_epochs, rise=vc.rise, fall=vc.fall,
                         learning_rate=vc.learning_rate * factor, validation_fraction=vc.validation_fraction,
-                        seed=seed)
+                        seed=seed, scaler=vc.scaler)
     log.info("S/B = %s: %d training events (%d signal), %d steps an epoch, Adadelta lr %.3g", _tag(fraction),
              len(idx), len(idx) - len(split.train_bkg), n_train_steps, vc.learning_rate * factor)
     test_x = arrays.x[split.test]
@@ -166,6 +166,24 @@ def _train(arrays, split: _Split, fraction, config: VAELatentConfig, progress) -
               monitor=(test_x, _auc_measure(split.test_is_signal, split.test_weights(arrays))), progress=progress)
     kl, reco = model.member_scores(test_x, features=_SPEC)
     return _Trained(model, {"kl": kl, "reco": reco}, idx, w, vc.learning_rate * factor, model.seconds_)
+
+
+def _latent_offsets(arrays, split: _Split, trained: dict[str, _Trained]) -> dict[str, Any]:
+    """Per S/B and member: the mean and spread of the encoder means over the training QCD, for a VAE. A member
+    whose whole QCD sample sits far from the prior's centre ranks events by the KL along one direction of the
+    latent space, which is what inverts the KL ranking on all-positive inputs."""
+    out = {}
+    for tag, t in trained.items():
+        if not t.is_vae:
+            continue
+        mean, _ = t.model.encode(arrays.x[split.train_bkg], features=_SPEC)  # (K, n, latent)
+        w = arrays.weight[split.train_bkg]
+        centre = np.einsum("knl,n->kl", mean, w) / w.sum()
+        spread = np.sqrt(np.einsum("knl,n->kl", (mean - centre[:, None, :]) ** 2, w) / w.sum())
+        out[tag] = {"mean": centre.tolist(), "spread": spread.tolist(),
+                    "offset_over_spread_median": float(np.median(np.linalg.norm(centre, axis=1)
+                                                                 / np.maximum(np.linalg.norm(spread, axis=1), 1e-12)))}
+    return out
 
 
 def _auc_measure(is_sig: np.ndarray, w: np.ndarray):
@@ -393,6 +411,7 @@ class VAELatentResult(SearchResult):
     latent_grid: dict[str, Any] | None  # None: the detector is not a VAE, so nothing is characterised
     latent_bump: dict[str, dict[str, Any]] | None
     latent_medians: dict[str, dict[str, list[float]]] | None
+    latent_offsets: dict[str, dict[str, Any]] | None  # per S/B: members' encoder-mean centre and spread on QCD
     events: dict[str, int]
     device: str
     seconds: float
@@ -451,7 +470,8 @@ def run(config: VAELatentConfig, folder: str | Path, *, progress: bool = False) 
     ceiling = _ceiling(arrays, split, trained, config) if config.supervised_ceiling else {}
     cc = config.characterisation
     latent = control = None
-    latent_records: dict[str, Any] = {"latent_grid": None, "latent_bump": None, "latent_medians": None}
+    latent_records: dict[str, Any] = {"latent_grid": None, "latent_bump": None, "latent_medians": None,
+                                      "latent_offsets": None}
     if trained["0"].is_vae:
         log.info("latent characterisation at S/B = %s and on background only", _tag(cc.signal_fraction))
         latent = _characterise(arrays, split, trained[_tag(cc.signal_fraction)], config,
@@ -459,6 +479,7 @@ def run(config: VAELatentConfig, folder: str | Path, *, progress: bool = False) 
         control = _characterise(arrays, split, trained["0"], config, stream(config.seed, "characterise:control"),
                                 device, progress)
         latent_records = _latent_summary(latent, control, config)
+        latent_records["latent_offsets"] = _latent_offsets(arrays, split, trained)
     else:
         log.info("no latent characterisation: the detector (%s) is not a VAE", config.detector.label)
     scores = {tag: {k: v for k, v in m.items() if k != "training"} for tag, m in metrics.items()}

@@ -60,6 +60,10 @@ def test_run_writes_what_summary_json_promises(dijet_samples, tmp_path):
     assert set(s["sculpting"]["m_jj"]) == {"inclusive", "kl_cut"}
     assert s["latent_grid"]["heat_maps"].endswith(".png") and len(s["latent_grid"]["z_range"]) == 2
     assert (tmp_path / "vae_sb0.01.pt").exists()
+    for tag in ("0", "0.01"):  # each member's QCD centre and spread in its latent space
+        offsets = s["latent_offsets"][tag]
+        assert np.shape(offsets["mean"]) == np.shape(offsets["spread"]) == (2, 1)  # 2 members, latent 1
+        assert np.all(np.asarray(offsets["spread"]) > 0) and offsets["offset_over_spread_median"] >= 0
     report = result.report(tmp_path)
     assert (tmp_path / s["latent_grid"]["heat_maps"]).exists() and len(report.images) >= 8
     assert any("S/B" in line for line in result.lines())
