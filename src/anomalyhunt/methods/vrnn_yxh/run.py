@@ -467,7 +467,9 @@ def run(config: VRNNYXHConfig, folder: str | Path, *, progress: bool = False) ->
         supervised_ceiling=ceiling,
         direction={"chosen": "low KL is anomalous" if invert else "high KL is anomalous",
                    "published": "high KL is anomalous", "setting": config.direction, "raw_kl_auc": raw_auc,
-                   "scale": scale, "calibrated": config.calibrate},
+                   "scale": scale, "calibrated": config.calibrate,
+                   # the posterior's health: a collapsed one gives jet KLs ~1e-5
+                   "median_kl_sm_test": float(np.median(kl[test_bkg]))},
         mass_dependence=mass_dependence,
         closure=closure["background_only"], closure_injected=closure.get("injected"),
         z_global=records["background_only"]["z_global"], grid=records, training=training,
