@@ -97,6 +97,15 @@ MUTANTS = [
      "return _cost(counts, mu, ratio)", ["tests/unit/stats/test_hunt.py", "tests/unit/stats/test_dijet.py"]),
     ("skipped spectra not marked", "stats/hunt.py", "if (m.channel, m.region) in reasons else m for m in models]",
      "if (m.channel, m.region) in () else m for m in models]", ["tests/unit/stats/test_hunt.py"]),
+    # --- session 15: the shared epoch loop, exported spectra, the LHC Olympics reader, Kahn's VRNN weights
+    ("epoch loop records stopped members", "models/train.py", "for m in np.flatnonzero(~stopped):",
+     "for m in range(n_members):", ["tests/unit/models/test_train.py"]),
+    ("fit modes twice the variance", "stats/spectra.py", "return (jac @ (vectors * np.sqrt(values))).T[::-1]",
+     "return (jac @ (vectors * np.sqrt(2 * values))).T[::-1]", ["tests/unit/stats/test_spectra_pyhf.py"]),
+    ("lhco fatjet radius", "ingest/formats/lhco.py", "fastjet.JetDefinition(fastjet.antikt_algorithm, selection.fatjet_r)",
+     "fastjet.JetDefinition(fastjet.antikt_algorithm, 0.8)", ["tests/unit/ingest/test_lhco.py"]),
+    ("vrnn weights normalised by default", "models/vrnn.py", "if self.position_weights == \"normalised\":",
+     "if True:", ["tests/unit/models/test_vrnn.py"]),
 ]
 
 
