@@ -182,9 +182,10 @@ class Spectrum:
         return cls(**{k: d[k] for k in names if k in d})
 
     def __repr__(self) -> str:
+        total_error = math.sqrt(float((self.background_modes.sum(axis=1) ** 2).sum()))  # of the summed background
         return (f"Spectrum({self.name!r}: {len(self.data)} bins [{self.edges[0]:g}, {self.edges[-1]:g}], "
                 f"data {self.data.sum():.6g}, background {self.background.sum():.6g} "
-                f"+- {math.sqrt(float(self.background_error.sum() ** 2)):.3g} (fit, {len(self.background_modes)} "
+                f"+- {total_error:.3g} (fit, {len(self.background_modes)} "
                 f"modes), signals {sorted(self.signals)}, {len(self.limit_templates)} limit templates)")
 
     # --- pyhf -----------------------------------------------------------------------------------------------------
