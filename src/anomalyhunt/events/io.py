@@ -31,6 +31,7 @@ __all__ = [
     "dataset_files",
     "write_manifest",
     "read_manifest",
+    "atomic_write",
     "atomic_write_text",
     "completeness",
     "nonfinite_fields",
@@ -69,15 +70,21 @@ def _temporary_beside(path: Path) -> Path:
     return Path(tmp)
 
 
-def atomic_write_text(path: str | os.PathLike, text: str) -> None:
-    """Write `text` to `path` through a temporary file and a rename."""
+def atomic_write(path: str | os.PathLike, write) -> Path:
+    """Write `path` through `write(temporary path)` and a rename: a killed job never leaves half a file."""
     path = Path(path)
     tmp = _temporary_beside(path)
     try:
-        tmp.write_text(text)
+        write(tmp)
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)
+    return path
+
+
+def atomic_write_text(path: str | os.PathLike, text: str) -> None:
+    """Write `text` to `path` through a temporary file and a rename."""
+    atomic_write(path, lambda tmp: tmp.write_text(text))
 
 
 def _ensure_parent(path: Path) -> None:

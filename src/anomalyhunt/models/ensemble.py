@@ -153,8 +153,9 @@ def train_ensemble(model: BatchedMLP, per_event_loss, x: np.ndarray, weights: np
                 mask = torch.as_tensor(kept, device=tensor.device)
                 best[name][mask] = tensor[mask]
 
-    histories, _ = run_epochs(one_epoch, n_members=k_members, max_epochs=config.max_epochs,
-                              stopping=config.stopping, keep=keep, desc=desc, progress=progress, device=str(device))
+    histories, _, _ = run_epochs(one_epoch, n_members=k_members, max_epochs=config.max_epochs,
+                                 stopping=config.stopping, keep=keep, desc=desc, progress=progress,
+                                 device=str(device))
     model.load_state_dict(best)
     return histories
 

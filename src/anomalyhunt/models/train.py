@@ -224,13 +224,14 @@ class EpochLosses:
 
 def run_epochs(one_epoch: Callable[[int], EpochLosses], *, n_members: int, max_epochs: int, stopping,
                keep: Callable[[np.ndarray], None], desc: str, progress: bool = False, device: str = "cpu"
-               ) -> tuple[list[TrainHistory], int]:
+               ) -> tuple[list[TrainHistory], int, np.ndarray]:
     """The epoch loop every trainer shares (one model, a batched ensemble, the VAE members, the latent decoders).
 
     Each epoch: `one_epoch(epoch)` trains and validates and returns the members' losses; each member still
     training records them in its history and asks `stopping` whether this epoch is its best so far and whether to
     stop; `keep(mask)` is called with the members whose weights of this epoch are to be kept; the loop ends when
-    every member has stopped or after `max_epochs`. Returns the histories (`seconds` set) and the epochs run.
+    every member has stopped or after `max_epochs`. Returns the histories (`seconds` set), the epochs run, and
+    which members the stopping rule stopped (False: ran to `max_epochs`).
     """
     histories = [TrainHistory(device=device) for _ in range(n_members)]
     stopped = np.zeros(n_members, dtype=bool)
@@ -262,7 +263,7 @@ def run_epochs(one_epoch: Callable[[int], EpochLosses], *, n_members: int, max_e
     seconds = time.perf_counter() - start
     for h in histories:
         h.seconds = seconds
-    return histories, epoch + 1
+    return histories, epoch + 1, stopped
 
 
 def train_model(model: torch.nn.Module, per_event_loss: Callable, x: np.ndarray, weights: np.ndarray | None = None,
@@ -331,7 +332,7 @@ def train_model(model: torch.nn.Module, per_event_loss: Callable, x: np.ndarray,
     def keep(_members: np.ndarray) -> None:
         best["state"] = copy.deepcopy(model.state_dict())
 
-    (history,), _ = run_epochs(one_epoch, n_members=1, max_epochs=config.max_epochs, stopping=config.stopping,
+    (history,), _, _ = run_epochs(one_epoch, n_members=1, max_epochs=config.max_epochs, stopping=config.stopping,
                                keep=keep, desc=desc, progress=progress, device=str(device))
     if best:
         model.load_state_dict(best["state"])

@@ -212,7 +212,7 @@ class VAEEnsemble(Estimator):
                 epoch_monitor.append(np.asarray(measure(*scores)))
             return EpochLosses((running / n_train).cpu().numpy(), val_loss.numpy(), {"val_kl": val_kl.numpy()})
 
-        histories, epochs_run = run_epochs(
+        histories, epochs_run, stopped = run_epochs(
             one_epoch, n_members=k, max_epochs=self.max_epochs, stopping=rule, desc=f"training {k} VAEs",
             progress=self._progress, device=str(dev),
             keep=lambda kept: _copy_members(params, best, torch.as_tensor(kept, device=dev)))
@@ -224,8 +224,7 @@ class VAEEnsemble(Estimator):
         self.histories_ = histories
         self.epochs_run_ = epochs_run
         self.seconds_ = seconds
-        # members whose KL peak was confirmed before max_epochs
-        self.stopped_ = np.array([rule.step(h)[1] for h in histories])
+        self.stopped_ = stopped  # members whose KL peak was confirmed before max_epochs
         self.epoch_monitor_ = np.array(epoch_monitor) if epoch_monitor else None
 
     def _loss(self, net: _BatchedVAE, xb: torch.Tensor, noise: list[torch.Generator]
@@ -347,9 +346,9 @@ def train_latent_decoders(inputs: np.ndarray, targets: np.ndarray, *, hidden: tu
             val = ((dec(xi[:, val_idx]) - yt[val_idx]) ** 2).mean((1, 2)).cpu().numpy()
         return EpochLosses(np.full(k, np.nan), val)
 
-    histories, _ = run_epochs(one_epoch, n_members=k, max_epochs=max_epochs, stopping=rule,
-                              desc="training latent decoders", progress=progress, device=str(device),
-                              keep=lambda kept: _copy_members(params, best, torch.as_tensor(kept, device=device)))
+    histories, _, _ = run_epochs(one_epoch, n_members=k, max_epochs=max_epochs, stopping=rule,
+                                 desc="training latent decoders", progress=progress, device=str(device),
+                                 keep=lambda kept: _copy_members(params, best, torch.as_tensor(kept, device=device)))
     with torch.no_grad():
         for p, s in zip(params, best, strict=True):
             p.copy_(s)

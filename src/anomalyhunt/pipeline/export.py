@@ -18,7 +18,7 @@ import os
 from collections.abc import Iterable
 from pathlib import Path
 
-from ..events.io import atomic_write_text
+from ..events.io import atomic_write, atomic_write_text
 from ..exceptions import ConfigError
 from ..stats import Histogram, Spectrum
 
@@ -29,17 +29,6 @@ log = logging.getLogger(__name__)
 FORMATS = ("root", "pyhf")
 SPECTRA_JSON = "spectra.json"
 _SCHEMA = "anomalyhunt.spectra/1"
-
-
-def _atomic(path: Path, write) -> Path:
-    """Write through `write(temporary path)` and a rename, so a killed run never leaves half a file."""
-    tmp = path.with_name(f".{path.name}.part")
-    try:
-        write(tmp)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
-    return path
 
 
 def write_root(path: str | os.PathLike, spectra: Iterable[Spectrum], histograms: Iterable[Histogram] = ()) -> Path:
@@ -60,7 +49,7 @@ def write_root(path: str | os.PathLike, spectra: Iterable[Spectrum], histograms:
             for h in histograms:
                 f[f"scores/{h.name}"] = h.to_hist()
 
-    return _atomic(Path(path), write)
+    return atomic_write(path, write)
 
 
 def write_workspaces(folder: str | os.PathLike, spectra: Iterable[Spectrum]) -> list[Path]:

@@ -157,9 +157,9 @@ def test_the_shared_epoch_loop_stops_and_keeps_each_member_on_its_own():
     def one_epoch(epoch):
         return EpochLosses(train=val[epoch] * 2, val=val[epoch], monitored={"x": val[epoch] + 1})
 
-    histories, epochs = run_epochs(one_epoch, n_members=3, max_epochs=7, stopping=MinValidationLoss(2),
+    histories, epochs, stopped = run_epochs(one_epoch, n_members=3, max_epochs=7, stopping=MinValidationLoss(2),
                                    keep=lambda mask: kept.append(mask.copy()), desc="test")
-    assert epochs == 7
+    assert epochs == 7 and stopped.tolist() == [False, True, True]
     assert [h.best_epoch for h in histories] == [6, 1, 2]
     assert [len(h.val_loss) for h in histories] == [7, 4, 5]
     assert histories[1].monitored["x"] == [6, 2, 3, 4]
@@ -167,6 +167,6 @@ def test_the_shared_epoch_loop_stops_and_keeps_each_member_on_its_own():
     assert [m.tolist() for m in kept] == [[True, True, True], [True, True, True], [True, False, True],
                                           [True, False, False], [True, False, False], [True, False, False],
                                           [True, False, False]]
-    _, epochs = run_epochs(lambda e: EpochLosses(val[e, 1:], val[e, 1:]), n_members=2, max_epochs=7,
+    _, epochs, _ = run_epochs(lambda e: EpochLosses(val[e, 1:], val[e, 1:]), n_members=2, max_epochs=7,
                            stopping=MinValidationLoss(2), keep=lambda mask: None, desc="test")
     assert epochs == 5  # the second member stops after epoch 4

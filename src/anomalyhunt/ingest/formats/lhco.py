@@ -19,6 +19,7 @@ from pathlib import Path
 import awkward as ak
 import fastjet
 import numpy as np
+import vector
 
 from ...exceptions import EventFileError
 from ...native_output import swallow_fastjet_banner
@@ -87,11 +88,10 @@ def _momenta(pt: np.ndarray, eta: np.ndarray, phi: np.ndarray, counts: np.ndarra
 
 
 def _kinematics(jets: ak.Array) -> dict[str, ak.Array]:
-    pt = np.hypot(jets.px, jets.py)
-    p = np.sqrt(pt**2 + jets.pz**2)
-    eta = np.arcsinh(jets.pz / np.maximum(pt, 1e-12))
-    mass = np.sqrt(np.maximum(jets.E**2 - p**2, 0.0))
-    return {"pt": pt, "eta": eta, "phi": np.arctan2(jets.py, jets.px), "mass": mass}
+    """pt, eta, phi, mass of fastjet's (px, py, pz, E) records through `vector`; the mass of a one-hadron jet,
+    negative by rounding, is set to 0."""
+    v = vector.zip({"px": jets.px, "py": jets.py, "pz": jets.pz, "E": jets.E})
+    return {"pt": v.pt, "eta": v.eta, "phi": v.phi, "mass": np.maximum(v.mass, 0.0)}
 
 
 def _as_float32(record: dict[str, ak.Array]) -> ak.Array:

@@ -114,12 +114,12 @@ def _excesses_section(result, summary: dict, plots: Path) -> Section:
     label = {"luminosity_fb": summary["data_luminosity_fb"]}
     for x in result.excesses[:4]:
         tag = f"{x.channel}_{x.region}"
-        shown = exported.get((x.channel, x.region), x.result.fit)  # with the fit uncertainty band when exported
-        injected = [(f"injected {n}", shown.signals[n]) for n in summary["injected"]
-                    if not isinstance(shown, type(x.result.fit)) and n in shown.signals]
+        spectrum = exported.get((x.channel, x.region))  # with the fit uncertainty band and the injected signal
+        injected = [(f"injected {n}", spectrum.signals[n]) for n in summary["injected"]
+                    if spectrum is not None and n in spectrum.signals]
         images.append((f"{x.channel} in region {x.region}",
-                       save_figure(spectrum_figure(shown, xlabel=f"{x.channel} [GeV]", title=tag, label=label,
-                                                   signal=injected[0] if injected else None),
+                       save_figure(spectrum_figure(spectrum or x.result.fit, xlabel=f"{x.channel} [GeV]", title=tag,
+                                                   label=label, signal=injected[0] if injected else None),
                                    plots / f"spectrum_{tag}.png")))
         images.append((f"Significance scan {tag}",
                        save_figure(significance_scan_figure(x.result, xlabel=f"{x.channel} [GeV]", title=tag),
