@@ -22,7 +22,7 @@ from .. import __version__
 from ..events import io as event_io
 from ..exceptions import ConfigError
 from ..parallel import dask_client, run_futures
-from ..reco.detector import DetectorPreset, get_preset
+from ..reco.detector import LEGACY_DEFAULTS, DetectorPreset, get_preset
 from ..reco.reconstruction import reconstruct, select
 from .processes import CATALOGUE, get_process, sample_name
 from .pythia import PythiaRun, pythia_version
@@ -112,17 +112,27 @@ def source_events(event_id: np.ndarray, process: np.ndarray) -> np.ndarray:
     return groups
 
 
+def pythia_settings(config: GenerationConfig, preset: DetectorPreset) -> list[str]:
+    """The process's Pythia settings, with multiparton interactions switched off where the preset says so."""
+    return [*get_process(config.process).pythia_settings(config.params),
+            *([] if preset.mpi else ["PartonLevel:MPI = off"])]
+
+
 def detector_changes(manifest: Mapping[str, Any], preset: str) -> list[str]:
     """How the detector preset a dataset was made with (its manifest's `detector`) differs from the preset of
     that name now, one 'field: then -> now' line each; empty when they agree. A field the manifest lacks
-    (added to the presets later) counts as its default."""
+    (added to the presets later) counts as the value datasets were made with before it existed
+    (`LEGACY_DEFAULTS`), or else as its default."""
     recorded = manifest.get("detector")
     if recorded is None:
         return []
-    defaults = {f.name: f.default for f in dataclasses.fields(DetectorPreset)}
+    defaults = {f.name: f.default for f in dataclasses.fields(DetectorPreset)} | LEGACY_DEFAULTS
+    now = get_preset(preset)
+    # the axes of tau_N matter only where the preset makes large-R jets
+    unused = set() if now.fatjet_r else {"nsubjettiness_axes"}
     return [f"{name}: {recorded.get(name, defaults[name])!r} -> {value!r}"
-            for name, value in get_preset(preset).as_dict().items()
-            if recorded.get(name, defaults[name]) != value]
+            for name, value in now.as_dict().items()
+            if name not in unused and recorded.get(name, defaults[name]) != value]
 
 
 def chunk_seeds(seed: int, sample: str, index: int) -> tuple[int, np.random.Generator]:
@@ -144,7 +154,7 @@ def generate_chunk(config: GenerationConfig, index: int, out_dir: str) -> ChunkS
     process = get_process(config.process)
     preset = get_preset(config.preset)
     pythia_seed, rng = chunk_seeds(config.seed, config.sample, index)
-    run = PythiaRun(process.pythia_settings(config.params), seed=pythia_seed, sqrt_s=config.sqrt_s)
+    run = PythiaRun(pythia_settings(config, preset), seed=pythia_seed, sqrt_s=config.sqrt_s)
     n_generated = config.chunk_events(index)
     kept, kept_weights, kept_ids = [], [], []
     weight_sum, offset = 0.0, 0

@@ -7,7 +7,15 @@ from dataclasses import dataclass
 
 from ..exceptions import ConfigError
 
-__all__ = ["DetectorPreset", "PRESETS", "get_preset"]
+__all__ = ["DetectorPreset", "PRESETS", "LEGACY_DEFAULTS", "LEPTON_RESOLUTIONS", "NSUBJETTINESS_AXES", "get_preset",
+           "delphes_cms_electron_sigma", "delphes_cms_muon_sigma"]
+
+LEPTON_RESOLUTIONS = ("parametric", "delphes_cms")
+# fastjet contrib's axes for tau_N: exclusive kt (not minimised: tau_2 / tau_1 > 1 for some jets) and the
+# minimised one-pass kt axes (tau_N <= tau_(N-1) up to the minimisation's precision)
+NSUBJETTINESS_AXES = ("OnePass_KT_Axes", "KT_Axes", "WTA_KT_Axes", "OnePass_WTA_KT_Axes")
+# Fields added to the presets after datasets were cached: the value a manifest without the field was made with.
+LEGACY_DEFAULTS = {"nsubjettiness_axes": "KT_Axes", "mpi": True, "lepton_resolution": "parametric"}
 
 
 @dataclass(frozen=True)
@@ -15,7 +23,11 @@ class DetectorPreset:
     """Object definitions, a parametric (Delphes-like) detector and an event selection.
 
     Energies and momenta in GeV. Resolutions: jets sigma(E)/E = jet_stochastic/sqrt(E) (+) jet_constant;
-    e/gamma likewise with em_*; muons sigma(pT)/pT = mu_constant (+) mu_linear * pT.
+    e/gamma likewise with em_*; muons sigma(pT)/pT = mu_constant (+) mu_linear * pT. With
+    lepton_resolution = "delphes_cms", muons and electrons follow Delphes' default CMS card by |eta| instead
+    (`delphes_cms_muon_sigma`, `delphes_cms_electron_sigma`); photons keep em_*.
+    mpi: Pythia's multiparton interactions (PartonLevel:MPI), on unless a preset reproduces a sample made
+    without them. nsubjettiness_axes: the fastjet contrib axes of the large-R jets' tau_N.
     """
 
     name: str
@@ -40,6 +52,9 @@ class DetectorPreset:
     em_constant: float = 0.007
     mu_constant: float = 0.01
     mu_linear: float = 1e-4
+    lepton_resolution: str = "parametric"
+    mpi: bool = True
+    nsubjettiness_axes: str = "OnePass_KT_Axes"
     # large-R jets (`fatjets`, with N-subjettiness): made when fatjet_r > 0; up to fatjet_constituents
     # constituents (pt, eta, phi) stored per jet when > 0
     fatjet_r: float = 0.0
@@ -63,6 +78,12 @@ class DetectorPreset:
         for name in ("btag_eff", "btag_mistag", "fake_mu", "fake_e", "iso_fraction"):
             if getattr(self, name) > 1:
                 raise ConfigError(f"detector preset {self.name!r}: {name} is a probability, got {getattr(self, name)}")
+        if self.lepton_resolution not in LEPTON_RESOLUTIONS:
+            raise ConfigError(f"detector preset {self.name!r}: lepton_resolution must be one of "
+                              f"{', '.join(LEPTON_RESOLUTIONS)}, got {self.lepton_resolution!r}")
+        if self.nsubjettiness_axes not in NSUBJETTINESS_AXES:
+            raise ConfigError(f"detector preset {self.name!r}: nsubjettiness_axes must be one of "
+                              f"{', '.join(NSUBJETTINESS_AXES)}, got {self.nsubjettiness_axes!r}")
         if not 0 < self.jet_r <= 2:
             raise ConfigError(f"detector preset {self.name!r}: jet_r must be in (0, 2], got {self.jet_r}")
         if self.fatjet_r > 2:
@@ -110,14 +131,20 @@ PRESETS: dict[str, DetectorPreset] = {
         # QCD share of the ADC2021 dataset (33.8%, Govorkova et al., arXiv:2107.02157).
         DetectorPreset("adc2021", jet_pt_min=15.0, jet_eta_max=4.0, lepton_pt_min=3.0, photon_pt_min=10.0,
                        fake_e=2e-5, fake_mu=2e-6, min_leptons=1, selection_lepton_pt=23.0),
-        # the LHC Olympics R&D setting: anti-kt R = 1.0 jets with substructure, one with pT > 1.2 TeV
+        # the LHC Olympics R&D setting: anti-kt R = 1.0 jets with substructure, one with pT > 1.2 TeV; no
+        # multiparton interactions, as the R&D sample was made (Pythia 8 + Delphes without pile-up or MPI, Kasieczka
+        # et al., "The LHC Olympics 2020", arXiv:2101.08320): with MPI the W' -> X Y(100) signal's Y jet mass peaks
+        # near 136 GeV instead of 100
         DetectorPreset("dijet_lhco", jet_pt_min=30.0, jet_eta_max=2.5, fatjet_r=1.0, fatjet_pt_min=100.0,
-                       fatjet_eta_max=2.5, leading_fatjet_pt=1200.0),
+                       fatjet_eta_max=2.5, leading_fatjet_pt=1200.0, mpi=False),
         # ATLAS's Y -> X H search: R = 1.0 jets (|eta| < 2.0) with up to 30 constituents for the VRNN, D2 and a
         # truth b-hadron count; the leading one above 500 GeV
         DetectorPreset("yxh_atlas", jet_pt_min=30.0, jet_eta_max=2.5, btag_eff=0.77, fatjet_r=1.0,
                        fatjet_pt_min=200.0, fatjet_eta_max=2.0, fatjet_constituents=30, leading_fatjet_pt=500.0),
-        DetectorPreset("fourlepton", jet_pt_min=30.0, lepton_pt_min=7.0, lepton_eta_max=2.5, four_lepton=True),
+        # Krzyzanska & Nachman's detector: Delphes 3.4.2 with its default CMS card, whose lepton efficiencies
+        # start at pT = 10 GeV; its e and mu momentum resolutions by |eta|
+        DetectorPreset("fourlepton", jet_pt_min=30.0, lepton_pt_min=10.0, lepton_eta_max=2.5, four_lepton=True,
+                       lepton_resolution="delphes_cms"),
     )
 }
 
@@ -130,3 +157,37 @@ def get_preset(name: str | DetectorPreset) -> DetectorPreset:
         return PRESETS[name]
     except KeyError:
         raise ConfigError(f"unknown detector preset {name!r}; known: {', '.join(PRESETS)}") from None
+
+
+# Delphes' default CMS card (delphes_card_CMS.tcl): sigma(pT)/pT = a (+) b pT by |eta| band (<= 0.5, <= 1.5, <= 2.5)
+_CMS_MUON = ((0.5, 0.01, 1.0e-4), (1.5, 0.015, 1.5e-4), (2.5, 0.025, 3.5e-4))
+_CMS_ELECTRON_TRACK = ((0.5, 0.03, 1.3e-3), (1.5, 0.05, 1.7e-3), (2.5, 0.15, 3.1e-3))
+
+
+def _banded(pt, eta, bands):
+    aeta = abs(eta)
+    out = 0 * pt
+    low = -1.0
+    for edge, a, b in bands:
+        out = out + ((aeta > low) & (aeta <= edge)) * (a**2 + (b * pt) ** 2) ** 0.5
+        low = edge
+    # beyond the last band: the last band's resolution (the presets' leptons stop at |eta| = 2.5)
+    edge, a, b = bands[-1]
+    return out + (aeta > edge) * (a**2 + (b * pt) ** 2) ** 0.5
+
+
+def delphes_cms_muon_sigma(pt, eta):
+    """Relative muon pT resolution of Delphes' CMS card, sigma(pT)/pT, by |eta| band (numpy or awkward arrays)."""
+    return _banded(pt, eta, _CMS_MUON)
+
+
+def delphes_cms_electron_sigma(pt, eta, e):
+    """Relative electron energy resolution: the CMS card's track resolution (by |eta|) combined with its ECAL's,
+    sigma(E) = f(eta) sqrt((0.008 E)^2 + 0.11^2 E + 0.40^2), f = 1 + 0.64 eta^2 (|eta| <= 1.5) or
+    2.16 + 5.6 (|eta| - 2)^2 (1.5 < |eta| <= 2.5), in inverse quadrature (the two measurements weighted by their
+    precision, as Delphes' energy flow merges an electron's track with its ECAL deposit)."""
+    track = _banded(pt, eta, _CMS_ELECTRON_TRACK)
+    aeta = abs(eta)
+    shape = (aeta <= 1.5) * (1 + 0.64 * eta**2) + (aeta > 1.5) * (2.16 + 5.6 * (aeta - 2) ** 2)
+    ecal = shape * ((0.008 * e) ** 2 + 0.11**2 * e + 0.40**2) ** 0.5 / e
+    return 1 / (1 / track**2 + 1 / ecal**2) ** 0.5

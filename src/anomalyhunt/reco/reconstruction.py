@@ -15,7 +15,7 @@ import numpy as np
 
 from ..events.schema import LEPTON_COLLECTIONS
 from ..native_output import swallow_fastjet_banner
-from .detector import DetectorPreset
+from .detector import DetectorPreset, delphes_cms_electron_sigma, delphes_cms_muon_sigma
 from .substructure import d2, nsubjettiness
 
 __all__ = ["INVISIBLE_IDS", "reconstruct", "select", "delta_r", "is_b_hadron"]
@@ -117,7 +117,7 @@ def _fatjets(inputs: ak.Array, b_hadrons: ak.Array, *, preset: DetectorPreset,
     constituents = _four_momenta(sequence.constituents(min_pt=pt_min))
     counts = ak.num(jets_true)
     flat_constituents = ak.flatten(constituents, axis=1)
-    taus = nsubjettiness(flat_constituents, r0=preset.fatjet_r)
+    taus = nsubjettiness(flat_constituents, r0=preset.fatjet_r, axes=preset.nsubjettiness_axes)
     d2_values = d2(flat_constituents)
     pairs = ak.cartesian({"j": jets_true, "b": b_hadrons}, nested=True)
     n_b = ak.sum(delta_r(pairs.j.eta, pairs.j.phi, pairs.b.eta, pairs.b.phi) < preset.fatjet_r, axis=2)
@@ -220,6 +220,9 @@ def reconstruct(particles: ak.Array, b_hadrons: ak.Array, *, preset: DetectorPre
     aid_iso = abs(iso.id)
     muon_sigma = np.sqrt(preset.mu_constant**2 + (preset.mu_linear * iso.pt) ** 2)
     em_sigma = np.sqrt(preset.em_stochastic**2 / iso.e + preset.em_constant**2)
+    if preset.lepton_resolution == "delphes_cms":
+        muon_sigma = delphes_cms_muon_sigma(iso.pt, iso.eta)
+        em_sigma = ak.where(aid_iso == 11, delphes_cms_electron_sigma(iso.pt, iso.eta, iso.e), em_sigma)
     iso_smeared = _scale(iso, _gaussian_factor(ak.where(aid_iso == 13, muon_sigma, em_sigma), rng))
 
     # MET: all visible particles, with the objects replaced by their smeared versions.

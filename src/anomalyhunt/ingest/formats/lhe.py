@@ -229,7 +229,8 @@ def _read(path: Path, selection: ParticleLevelSelection, start: int, stop: int, 
             source = Path(tmp) / path.stem
             with gzip.open(path, "rb") as fin, open(source, "wb") as fout:
                 shutil.copyfileobj(fin, fout)
-        settings = ["Beams:frameType = 4", f"Beams:LHEF = {source}", f"Beams:nSkipLHEFatInit = {start}"]
+        settings = ["Beams:frameType = 4", f"Beams:LHEF = {source}", f"Beams:nSkipLHEFatInit = {start}",
+                    *([] if get_preset(selection.detector).mpi else ["PartonLevel:MPI = off"])]
         with quiet_stdout():
             run = PythiaRun(settings, seed=pythia_seed, sqrt_s=lhe.sqrt_s)
             batches = list(run.batches(stop - start, batch_size=500, keep_failed=True))
