@@ -58,8 +58,11 @@ from .nulls import Chi2Fit, InjectionLimit, empirical_pvalue, fit_chi2, injectio
 from .regions import AnomalyRegion, region_by_efficiency, regions_by_cross_section
 from .sculpting import SculptingResult, sculpting_check
 from .spectra import Histogram, Spectrum, fit_uncertainty_modes, to_hist
+from .transfer import MassTransferFit, fit_mass_transfer
 
 __all__ = [
+    "MassTransferFit",
+    "fit_mass_transfer",
     "GridSignificance",
     "grid_significance",
     "z_bi",

@@ -105,6 +105,10 @@ class VRNNYXHConfig:
     (where the weights are learnt). nonclosure_systematic: the validation region's non-closure |1 - observed /
     predicted| is added to every signal-region prediction as a relative uncertainty. inject: a signal dataset's
     process name whose `inject_events` events join the searched data (empty: background only).
+    transfer_factor: "flat" (the published estimate: one normalisation, the high sideband's double-b over
+    reweighted no-tag yield) or "mass_dependent" (ours: that ratio fitted as exp(a + b (m_H - m_window)) in
+    `transfer_bins` bins of each sideband and carried into the window with its fit uncertainty; the low sideband's
+    closure is then predicted from the high sideband's fit alone). Both closures are recorded either way.
     """
 
     samples: tuple[str, ...]
@@ -126,6 +130,8 @@ class VRNNYXHConfig:
     m_y_edges: tuple[float, ...] = (1000.0, 1250.0, 1500.0, 1750.0, 2000.0, 2400.0, 3000.0, 4000.0)
     m_x_edges: tuple[float, ...] = (50.0, 100.0, 150.0, 200.0, 250.0, 300.0, 400.0, 600.0)
     nonclosure_systematic: bool = True
+    transfer_factor: str = "flat"
+    transfer_bins: int = 3
     inject: str = ""
     inject_events: int = 0
     n_toys: int = 2000
@@ -162,6 +168,10 @@ class VRNNYXHConfig:
             edges = getattr(self, name)
             if len(edges) < 2 or any(b <= a for a, b in zip(edges, edges[1:], strict=False)):
                 raise ConfigError(f"{name} must be at least two increasing bin edges (GeV), got {list(edges)}")
+        if self.transfer_factor not in ("flat", "mass_dependent"):
+            raise ConfigError(f"transfer_factor must be 'flat' or 'mass_dependent', got {self.transfer_factor!r}")
+        if not 2 <= self.transfer_bins <= 20:
+            raise ConfigError(f"transfer_bins (mass bins per sideband) must be in 2..20, got {self.transfer_bins}")
         if bool(self.inject) != (self.inject_events > 0):
             raise ConfigError("inject and inject_events go together: a signal process name and a positive "
                               f"number of events (got {self.inject!r}, {self.inject_events})")

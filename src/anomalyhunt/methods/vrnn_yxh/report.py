@@ -28,6 +28,21 @@ def _closure_rows(summary: dict) -> list[list]:
     return rows
 
 
+def _sideband_rows(summary: dict) -> list[list]:
+    """Closure in each sideband with its normalisation from the other: flat against mass-dependent."""
+    rows = []
+    for name, c in summary["closure"].get("sidebands", {}).items():
+        for kind in ("flat", "mass_dependent"):
+            k = c[kind]
+            if "error" in k and "predicted" not in k:
+                rows.append([name.replace("_", " "), kind.replace("_", "-"), c["observed"], k["error"], "", "", "", ""])
+                continue
+            rows.append([name.replace("_", " "), kind.replace("_", "-"), c["observed"], c["observed_error"],
+                         k["predicted"], np.hypot(k["predicted_stat_error"], k["predicted_fit_error"]), k["pull"],
+                         k["nonclosure"]])
+    return rows
+
+
 def report_sections(result, plots: Path) -> Report:
     summary, config, arrays = result.summary(), result.config, result.arrays
     sm_test = result.test_bkg
@@ -112,7 +127,14 @@ def report_sections(result, plots: Path) -> Report:
               "not close, and " + ("its non-closure is added to every signal-region prediction as a relative "
                                    "uncertainty." if config.nonclosure_systematic else
                                    "(nonclosure_systematic off) the predictions carry statistical errors only."))
-        + "</p>")
+        + "</p><p>" + html.escape(
+            "Each sideband predicted with the normalisation taken from the other one: flat (the other sideband's "
+            "double-b / reweighted no-tag ratio) and mass-dependent (that ratio fitted as exp(a + b m_H) in the "
+            "other sideband's bins and extrapolated, its fit error in the +-). The signal region uses the "
+            + ("mass-dependent fit over both sidebands (our option)." if config.transfer_factor == "mass_dependent"
+               else "flat normalisation of the high sideband (the published estimate).")) + "</p>"
+        + table(_sideband_rows(summary), ["sideband", "transfer factor", "observed", "+-", "predicted", "+-",
+                                          "pull", "|1 - obs/pred|"]))
     grid_rows = []
     for name, g in summary["grid"].items():
         grid_rows.append([name, g["max_z_local"], f"{g['cell']['m_y'][0]:g}-{g['cell']['m_y'][1]:g}",

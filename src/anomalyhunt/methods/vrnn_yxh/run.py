@@ -3,7 +3,9 @@ jets tags anomalous jets; jet-level ROC/SIC against D2, tau21 and the jet mass; 
 with a parametric double-b tag of the H candidate; the background of the signal region (H window, double-b,
 anomalous X) predicted from the 0-tag control region with weights a small classifier learns in the high
 H-mass sideband (HSB0 -> HSB1), validated in the low sideband (LSB0 -> LSB1); local and global significance over
-the (m_Y, m_X) grid."""
+the (m_Y, m_X) grid. With `transfer_factor: mass_dependent` the normalisation is a double-b / reweighted no-tag
+ratio fitted as a function of the H-candidate mass across both sidebands (`stats.fit_mass_transfer`); the
+closure in each sideband is measured both ways, with the normalisation taken from the other sideband."""
 
 from __future__ import annotations
 
@@ -23,7 +25,7 @@ from ...features import dijet_mass, jet_sequences, sequence_feature_spec, sequen
 from ...ingest import load_samples
 from ...models import VRNN, ClassifierEnsemble, Estimator, resolve_device
 from ...seeds import stream
-from ...stats import auc, grid_significance, roc_curve
+from ...stats import MassTransferFit, auc, fit_mass_transfer, grid_significance, roc_curve
 from ..base import SearchResult, report_only
 from ..ceiling import ceiling_settings, supervised_ceiling
 from ..steps import finite_scores, save_detector, training_record
@@ -225,12 +227,70 @@ def _closure(arrays, w, reg: _Regions, est: _Estimate, config: VRNNYXHConfig) ->
             "events_source": int(source.sum()), "double_b_to_no_tag": transfer}
 
 
-def _grid(arrays, w, reg: _Regions, est: _Estimate, config: VRNNYXHConfig, rng, nonclosure: float
-          ) -> tuple[dict[str, Any], np.ndarray, np.ndarray, Any]:
+def _sideband_bins(region: tuple[float, float], n: int) -> np.ndarray:
+    """`n` equal [low, high) mass bins across one sideband, as (n, 2)."""
+    edges = np.linspace(region[0], region[1], n + 1)
+    return np.stack([edges[:-1], edges[1:]], axis=1)
+
+
+def _mass_transfer(arrays, w, reg: _Regions, est: _Estimate, config: VRNNYXHConfig,
+                   sidebands: tuple[str, ...]) -> MassTransferFit:
+    """c(m_H) fitted to double-b over reweighted no-tag (anomaly-inclusive) in `transfer_bins` bins of each of
+    `sidebands`, referred to the Higgs window's centre."""
+    bins = np.concatenate([_sideband_bins(getattr(config, name), config.transfer_bins) for name in sidebands])
+    region = reg.lsb | reg.hsb
+    weights = np.where(reg.tag0, w * est.ratio, w)
+    return fit_mass_transfer(arrays.h_mass, region & reg.tag1, region & reg.tag0, weights, bins,
+                             m_ref=float(np.mean(config.higgs_window)))
+
+
+def _sideband_closures(arrays, w, reg: _Regions, est: _Estimate, config: VRNNYXHConfig) -> dict[str, Any]:
+    """The closure (anomalous X, double-b observed against its prediction from no-tag) in each sideband, its
+    normalisation taken from the other sideband: `flat` (one ratio: double-b over reweighted no-tag there) and
+    `mass_dependent` (c(m_H) fitted in the other sideband's bins and extrapolated)."""
+    out: dict[str, Any] = {}
+    masks = {"low_sideband": reg.lsb, "high_sideband": reg.hsb}
+    for name, other in (("low_sideband", "high_sideband"), ("high_sideband", "low_sideband")):
+        target = masks[name] & reg.tag1 & reg.anomalous
+        source = masks[name] & reg.tag0 & reg.anomalous
+        observed = float(w[target].sum())
+        observed_err = float(np.sqrt((w[target] ** 2).sum()))
+        rw = w * est.ratio
+        zero, one = masks[other] & reg.tag0, masks[other] & reg.tag1
+        record: dict[str, Any] = {"observed": observed, "observed_error": observed_err,
+                                  "events_observed": int(target.sum()), "events_source": int(source.sum())}
+        norm = w[one].sum() / rw[zero].sum() if rw[zero].sum() > 0 else float("nan")
+        flat = float(norm * rw[source].sum())
+        flat_err = float(norm * np.sqrt((rw[source] ** 2).sum()))
+        record["flat"] = _closure_numbers(observed, observed_err, flat, flat_err, 0.0)
+        try:
+            fit = _mass_transfer(arrays, w, reg, est, config, (other,))
+        except ConfigError as exc:
+            record["mass_dependent"] = {"error": str(exc)}
+        else:
+            value, stat, fit_err = fit.predict(rw[source], arrays.h_mass[source])
+            record["mass_dependent"] = _closure_numbers(observed, observed_err, value, stat, fit_err) | {
+                "fit": fit.record()}
+        out[name] = record
+    return out
+
+
+def _closure_numbers(observed: float, observed_err: float, predicted: float, stat: float, fit: float
+                     ) -> dict[str, float]:
+    error = float(np.sqrt(observed_err**2 + stat**2 + fit**2))
+    ratio = observed / predicted if predicted > 0 else float("nan")
+    return {"predicted": predicted, "predicted_stat_error": stat, "predicted_fit_error": fit, "error": error,
+            "ratio": ratio, "pull": float((observed - predicted) / error) if error > 0 else float("nan"),
+            "nonclosure": float(abs(1.0 - ratio)) if np.isfinite(ratio) else float("nan")}
+
+
+def _grid(arrays, w, reg: _Regions, est: _Estimate, config: VRNNYXHConfig, rng, nonclosure: float,
+          transfer: MassTransferFit | None = None) -> tuple[dict[str, Any], np.ndarray, np.ndarray, Any]:
     """Observed and predicted signal-region yields over (m_Y, m_X) cells and their significance; `nonclosure`
     (relative) is added in quadrature to each cell's prediction error. The observation: a Poisson draw from the
     weighted SM expectation (the same draw in every search of a run: its own seed), plus the injected signal
-    events as they are."""
+    events as they are. transfer: the mass-dependent normalisation c(m_H) in place of the flat one (its fit
+    uncertainty propagated cell by cell; the cells' correlation through it is not carried into the toys)."""
     edges = (np.asarray(config.m_y_edges), np.asarray(config.m_x_edges))
     sr = reg.window & reg.tag1 & reg.anomalous
     cr0 = reg.window & reg.tag0 & reg.anomalous
@@ -239,9 +299,19 @@ def _grid(arrays, w, reg: _Regions, est: _Estimate, config: VRNNYXHConfig, rng, 
     expected = np.histogram2d(coords[0][sr & is_sm], coords[1][sr & is_sm], bins=edges, weights=w[sr & is_sm])[0]
     injected = np.histogram2d(coords[0][sr & ~is_sm], coords[1][sr & ~is_sm], bins=edges)[0]
     rw = w * est.ratio
-    pred = est.norm * np.histogram2d(coords[0][cr0], coords[1][cr0], bins=edges, weights=rw[cr0])[0]
-    pred_var = est.norm**2 * np.histogram2d(coords[0][cr0], coords[1][cr0], bins=edges, weights=rw[cr0] ** 2)[0]
-    pred_err = np.sqrt(pred_var + (pred / max(est.norm, 1e-300) * est.norm_error) ** 2 + (nonclosure * pred) ** 2)
+
+    def cells(values):
+        return np.histogram2d(coords[0][cr0], coords[1][cr0], bins=edges, weights=values[cr0])[0]
+
+    if transfer is None:
+        pred, pred_var = est.norm * cells(rw), est.norm**2 * cells(rw**2)
+        norm_var = (pred / max(est.norm, 1e-300) * est.norm_error) ** 2
+    else:
+        carried = rw * transfer.factor(arrays.h_mass)
+        pred, pred_var = cells(carried), cells(carried**2)
+        gradient = np.stack([pred, cells(carried * (arrays.h_mass - transfer.m_ref))], axis=-1)
+        norm_var = np.einsum("...i,ij,...j->...", gradient, transfer.covariance, gradient)
+    pred_err = np.sqrt(pred_var + norm_var + (nonclosure * pred) ** 2)
     observed = stream(config.seed, "pseudo_data").poisson(expected).astype(np.float64) + injected
     result = grid_significance(observed, pred, pred_err, n_toys=config.n_toys, rng=rng)
     stat_err = np.sqrt(np.maximum(pred_err**2 - (nonclosure * pred) ** 2, 0.0))
@@ -446,9 +516,17 @@ def run(config: VRNNYXHConfig, folder: str | Path, *, progress: bool = False) ->
         reg = _regions(arrays, score, config, mask)
         est = _learn_weights(arrays, wm, reg, config, device)
         closure[name] = c = _closure(arrays, wm, reg, est, config)
+        c["sidebands"] = _sideband_closures(arrays, wm, reg, est, config)
+        c["transfer_factor"] = config.transfer_factor
+        transfer = None
+        if config.transfer_factor == "mass_dependent":
+            transfer = _mass_transfer(arrays, wm, reg, est, config, ("low_sideband", "high_sideband"))
+            c["transfer_fit"] = transfer.record()
+            # the validation: the low sideband predicted with c(m) fitted in the high one
+            c["nonclosure"] = c["sidebands"]["low_sideband"]["mass_dependent"].get("nonclosure", float("nan"))
         nonclosure = c["nonclosure"] if config.nonclosure_systematic and np.isfinite(c["nonclosure"]) else 0.0
         record, observed, pred, sig = _grid(arrays, wm, reg, est, config, stream(config.seed, f"toys:{name}"),
-                                            nonclosure)
+                                            nonclosure, transfer)
         records[name] = record
         grids[name] = (observed, pred, sig)
         records[name]["reweighting_epochs"] = len(est.classifier.history_.val_loss)

@@ -54,7 +54,9 @@ def test_score_normalisation_puts_the_training_mean_at_one_half():
 def test_run_writes_what_summary_json_promises(yxh_samples, tmp_path):
     # calibrated score: after two epochs the raw KLs are not yet of the trained scale, and Kahn's 1 - exp(-KL)
     # would leave the "X anomalous" regions empty; the calibration puts the working point near half the jets
-    result = run(_config(yxh_samples, inject="yxh_qq_2000", inject_events=20, calibrate=True), tmp_path)
+    # the mass-dependent transfer factor here (the contract test runs the flat one)
+    result = run(_config(yxh_samples, inject="yxh_qq_2000", inject_events=20, calibrate=True,
+                         transfer_factor="mass_dependent", transfer_bins=2), tmp_path)
     s = json.loads(json.dumps(result.summary(), default=float))
     md = s["mass_dependence"]
     assert -1 <= md["qcd_score_mass_rank_correlation"] <= 1
@@ -72,6 +74,16 @@ def test_run_writes_what_summary_json_promises(yxh_samples, tmp_path):
     assert c["events_observed"] > 0 and c["predicted"] > 0  # the validation region is populated
     assert c["error"] == pytest.approx(np.hypot(c["observed_error"], c["predicted_error"]))
     assert c["pull"] == pytest.approx((c["observed"] - c["predicted"]) / c["error"])
+    # each sideband predicted from the other, both ways; the window from the fit over both
+    for name in ("low_sideband", "high_sideband"):
+        side = c["sidebands"][name]
+        assert side["flat"]["predicted"] > 0 and side["observed"] >= 0
+        md = side["mass_dependent"]
+        assert md["predicted"] > 0 and md["predicted_fit_error"] > 0 and len(md["fit"]["mass"]) == 2
+        assert md["error"] == pytest.approx(np.sqrt(side["observed_error"] ** 2 + md["predicted_stat_error"] ** 2
+                                                    + md["predicted_fit_error"] ** 2))
+    assert c["transfer_factor"] == "mass_dependent" and len(c["transfer_fit"]["mass"]) == 4
+    assert c["nonclosure"] == c["sidebands"]["low_sideband"]["mass_dependent"]["nonclosure"]
     assert set(s["grid"]) == {"background_only", "injected"}
     assert np.isfinite(s["z_global"]) and s["z_global"] == s["grid"]["background_only"]["z_global"]
     # the injected events are in the second search only
@@ -105,6 +117,8 @@ def test_refusals_before_training(yxh_samples, dijet_samples, tmp_path):
         _config(yxh_samples, inject="yxh_qq_2000")
     with pytest.raises(ConfigError, match="direction"):
         _config(yxh_samples, direction="up")
+    with pytest.raises(ConfigError, match="transfer_factor"):
+        _config(yxh_samples, transfer_factor="linear")
 
 
 def test_b_hadrons_are_counted_once_and_the_three_prong_signal_generates(yxh_samples, tmp_path):
