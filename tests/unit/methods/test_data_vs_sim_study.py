@@ -69,6 +69,22 @@ def test_an_injected_bump_moves_every_statistic(pools, loss):
     assert (signal[:, -1] >= 120).all()  # n_data includes the signal
 
 
+def test_score_statistics_run_over_the_data_events_or_over_all_events():
+    from anomalyhunt.methods.data_vs_sim.study import _statistics
+
+    label = np.array([1, 1, 0, 0, 0], dtype=float)
+    f = np.array([2.0, 0.0, -1.0, 5.0, 1.0])
+    p = 1 / (1 + np.exp(-f))
+    args = ("bce", label, np.ones(5), f, p, f, np.ones(5, dtype=bool))
+    data = _statistics(*args)
+    everything = _statistics(*args, "all")
+    assert data[1:4] == pytest.approx([p[:2].mean(), p[:2].max(), p[:2].std()])
+    assert everything[1:4] == pytest.approx([p.mean(), p.max(), p.std()])
+    assert data[0] == everything[0] and data[-1] == everything[-1] == 2  # the loss and the data count as before
+    with pytest.raises(ConfigError, match="statistic_events"):
+        DataVsSimConfig(samples=("a", "b", "c"), statistic_events="some")
+
+
 def test_held_out_loss_shows_no_learning_under_the_null_while_the_training_loss_does(pools):
     # With no signal nothing can be learnt: on held-out events the MLC loss is no better than f = 0 (where it
     # is exactly 0), while on the training events the networks fit fluctuations and push it below 0.

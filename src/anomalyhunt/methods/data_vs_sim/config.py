@@ -9,11 +9,12 @@ from ...detectors import DetectorSpec, build_classifier
 from ...exceptions import ConfigError
 from ...features import FOURLEPTON_INPUTS
 
-__all__ = ["DataVsSimConfig", "DataVsSimModel", "LOSSES", "NULLS", "STATISTICS"]
+__all__ = ["DataVsSimConfig", "DataVsSimModel", "LOSSES", "NULLS", "STATISTICS", "STATISTIC_EVENTS"]
 
 LOSSES = ("mlc", "bce")
 STATISTICS = ("mean_loss", "mean_score", "max_score", "std_score")
 NULLS = ("bootstrap", "independent")
+STATISTIC_EVENTS = ("data", "all")
 
 
 @dataclass(frozen=True)
@@ -55,6 +56,10 @@ class DataVsSimConfig:
     nulls: "bootstrap" (the paper's: "data" resampled with replacement from the simulation itself) and
     "independent" (toys drawn without replacement from the separate pool). `limit_null` sets the bands of the
     limits. `calibration_datasets`: background-only "data" sets whose p-values are tested for uniformity.
+    statistic_events: the events the score statistics (mean, max, spread of the scores) run over: "data" (the
+    "data" events only, ours) or "all" (data and simulation together, another reading of the paper, which does
+    not say). The paper-like setting: statistic_events all, folds 1 (scored on the training events),
+    limit_null bootstrap.
     """
 
     samples: tuple[str, ...]
@@ -66,6 +71,7 @@ class DataVsSimConfig:
     detector: DetectorSpec | None = None
     losses: tuple[str, ...] = LOSSES
     folds: int = 2
+    statistic_events: str = "data"
     n_null: int = 100
     nulls: tuple[str, ...] = NULLS
     limit_null: str = "independent"
@@ -96,6 +102,9 @@ class DataVsSimConfig:
                 raise ConfigError(f"{name} must be distinct values out of {list(known)}, got {list(values)}")
         if self.limit_null not in self.nulls:
             raise ConfigError(f"limit_null {self.limit_null!r} must be one of the nulls {list(self.nulls)}")
+        if self.statistic_events not in STATISTIC_EVENTS:
+            raise ConfigError(f"statistic_events must be one of {list(STATISTIC_EVENTS)}, got "
+                              f"{self.statistic_events!r}")
         if not 1 <= self.folds <= 10:
             raise ConfigError(f"folds must be in 1..10, got {self.folds}")
         if self.n_null < 10:

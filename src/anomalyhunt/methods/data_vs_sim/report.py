@@ -34,7 +34,10 @@ def _limit_rows(summary: dict) -> list[list]:
         for stat, by_signal in by_stat.items():
             for signal, limit in by_signal.items():
                 paper = summary["paper_limits_fb"].get(loss, {}).get(_mass(signal)) if stat != "t_nplm" else None
-                rows.append([loss, stat, signal, _fmt(limit), "" if paper is None else f"{paper:g}",
+                events = summary["limits_events"][loss][stat][signal]
+                before = summary["limits_fb_before_selection"][loss][stat][signal]
+                rows.append([loss, stat, signal, _fmt(events), _fmt(limit), "?" if before is None else _fmt(before),
+                             "" if paper is None else f"{paper:g}",
                              "best" if summary["best_statistic"][loss][signal] == stat else ""])
     return rows
 
@@ -80,7 +83,9 @@ def report_sections(result, plots: Path) -> Report:
     overview = (
         f"<p>Classifier: {html.escape(summary['classifier'])}. N_exp = {summary['n_expected']:.0f} background events "
         f"({summary['sigma_vis_fb']:.3g} fb visible x {summary['luminosity_fb']:g} fb<sup>-1</sup>); simulation "
-        f"{summary['n_simulation']} events; independent pool {summary['n_pool']} events; inputs "
+        f"{summary['n_simulation']} events; independent pool {summary['n_pool']} events "
+        f"({summary['toy_pool']['pool_over_n_expected']:.1f} x N_exp: two toys share "
+        f"{100 * summary['toy_pool']['shared_fraction_between_toys']:.0f}% of their events); inputs "
         f"{html.escape(', '.join(summary['inputs']))}. Statistics on "
         f"{html.escape(summary['choices']['statistics_on'])}, score statistics over "
         f"{html.escape(summary['choices']['score_statistics_over'])}; bands: "
@@ -90,9 +95,18 @@ def report_sections(result, plots: Path) -> Report:
         "</p>")
     sections = [
         Section("Study", overview, (images[0],)),
-        Section("95% limits", "<p>In fb at the luminosity: median -1 sigma +1 sigma over the injections, next to "
-                "the paper's.</p>" + table(_limit_rows(summary), ["loss", "statistic", "signal", "limit [fb]",
-                                                                  "paper [fb]", ""]),
+        Section("95% limits", "<p>" + html.escape(
+                    f"Median -1 sigma +1 sigma over the injections: in selected signal events beside "
+                    f"N_b = {summary['n_expected']:.0f} background events per dataset; in fb after the selection "
+                    f"(events / L, the paper's upper axis); and read before the selection (events / (L x eps), "
+                    f"eps the signal's selection efficiency: "
+                    + ", ".join(f"{k} {v:.3f}" for k, v in summary["signal_efficiency"].items() if v)
+                    + "). The paper does not say which of the two readings its axis is, so neither is a like-for-"
+                    "like comparison with its figures, shown beside them. Statistics over "
+                    f"{summary['choices']['score_statistics_over']}, on {summary['choices']['statistics_on']}, "
+                    f"{summary['choices']['bands']}.") + "</p>"
+                + table(_limit_rows(summary), ["loss", "statistic", "signal", "limit [events]", "limit [fb]",
+                                               "before selection [fb]", "paper [fb]", ""]),
                 tuple(im for im in images if "injected signal" in im[0])),
         Section("p-values of the observed background-only data", table(
             [[loss, kind, *[f"{v:.3f}" for v in by_stat.values()]]

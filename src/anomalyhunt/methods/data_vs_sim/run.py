@@ -18,15 +18,16 @@ import io
 import logging
 import os
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 from scipy import stats as sps
 
+from ...events import io as event_io
 from ...events.io import atomic_write_text
-from ...exceptions import ConfigError, StatsInputError
+from ...exceptions import ConfigError, EventFileError, StatsInputError
 from ...features import fourlepton_input_names, fourlepton_inputs
 from ...ingest import load_samples
 from ...models.train import resolve_device
@@ -57,6 +58,8 @@ class SampleArrays:
     pool: np.ndarray
     signals: dict[str, np.ndarray]
     sigma_vis_fb: float
+    # per signal: selected / generated events of its dataset (None when the sample is not a generated dataset)
+    signal_efficiency: dict[str, float | None] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, repr=False)
@@ -68,6 +71,8 @@ class DataVsSimResult(SearchResult):
     classifier: str
     limits_fb: dict[str, Any]
     limits_events: dict[str, Any]
+    limits_fb_before_selection: dict[str, Any]  # N / (L x eps): a cross section before the selection
+    signal_efficiency: dict[str, float | None]
     null_pvalues: dict[str, Any]
     bootstrap_null: dict[str, Any]
     independent_null: dict[str, Any]
@@ -81,6 +86,7 @@ class DataVsSimResult(SearchResult):
     luminosity_fb: float
     n_simulation: int
     n_pool: int
+    toy_pool: dict[str, float]  # the pool against N_exp, and how much two independent toys share
     signals: dict[str, int]
     inputs: list[str]
     folds: int
@@ -118,7 +124,7 @@ def load_arrays(config: DataVsSimConfig) -> SampleArrays:
         elif labels == {0}:
             background.append(path)
         else:
-            signals.append((str(process[0]) if len(process) else Path(path).name, events))
+            signals.append((str(process[0]) if len(process) else Path(path).name, events, path))
     if not background:
         raise ConfigError("no background pool: give at least one Standard-Model sample besides the simulation")
     if not signals:
@@ -128,13 +134,23 @@ def load_arrays(config: DataVsSimConfig) -> SampleArrays:
     _uniform_weights(np.asarray(pool_events.weight), "background pool")
     _uniform_weights(np.asarray(simulation.weight), "simulation")
     sigma_fb = 1000.0 * float(np.sum(pool_events.weight)) * config.background_scale
-    out = {name: fourlepton_inputs(ev, config.inputs) for name, ev in signals}
+    out = {name: fourlepton_inputs(ev, config.inputs) for name, ev, _ in signals}
+    efficiency = {name: _selection_efficiency(path) for name, _, path in signals}
     short = [name for name, x in out.items() if len(x) < max(config.injections)]
     if short:
         raise ConfigError(f"signal samples {short} have fewer events than the largest injection "
                           f"({max(config.injections)}); generate more")
     return SampleArrays(fourlepton_input_names(config.inputs), fourlepton_inputs(simulation, config.inputs),
-                        fourlepton_inputs(pool_events, config.inputs), out, sigma_fb)
+                        fourlepton_inputs(pool_events, config.inputs), out, sigma_fb, efficiency)
+
+
+def _selection_efficiency(path: str) -> float | None:
+    """Selected over generated events of a dataset folder (its manifest); None for anything else."""
+    try:
+        manifest = event_io.read_manifest(path)
+        return float(manifest["n_selected"]) / float(manifest["n_generated"])
+    except (EventFileError, KeyError, TypeError, ValueError, ZeroDivisionError):
+        return None
 
 
 def _trials(config: DataVsSimConfig, n_signals: int) -> list[Trial]:
@@ -169,8 +185,10 @@ def _train_all(config: DataVsSimConfig, pools: Pools, trials: list[Trial], *, sc
 
         def trained(loss, group, device, threads=None):
             if config.detector is not None:
-                return train_group_classifier(group, pools, config.detector, config.folds, config.seed, threads)
-            return train_group(group, pools, config.classifier, loss, config.folds, config.seed, device, threads)
+                return train_group_classifier(group, pools, config.detector, config.folds, config.seed, threads,
+                                              config.statistic_events)
+            return train_group(group, pools, config.classifier, loss, config.folds, config.seed, device, threads,
+                               config.statistic_events)
 
         if in_process:
             for loss, group in groups:
@@ -331,6 +349,22 @@ def _write_trials(path: Path, config: DataVsSimConfig, trained: dict, signal_nam
     atomic_write_text(path, buffer.getvalue())
 
 
+def _before_selection(limits_events: dict, efficiency: dict[str, float | None], luminosity_fb: float) -> dict:
+    """The limits in events read as a cross section before the selection, N / (L x eps), per loss, statistic and
+    signal; None where a signal's efficiency is unknown."""
+    out: dict[str, Any] = {}
+    for loss, by_stat in limits_events.items():
+        out[loss] = {}
+        for stat, by_signal in by_stat.items():
+            out[loss][stat] = {}
+            for signal, limit in by_signal.items():
+                eps = efficiency.get(signal)
+                out[loss][stat][signal] = None if not eps else {
+                    k: (None if v is None else v / (luminosity_fb * eps)) for k, v in limit.items()
+                    if k in ("median", "minus", "plus")}
+    return out
+
+
 def run(config: DataVsSimConfig, folder: Path, *, progress: bool = True, scheduler: str | None = None
         ) -> DataVsSimResult:
     """Run the whole study; the per-trial statistics are written to `folder`/trials.csv. With a Dask
@@ -340,6 +374,13 @@ def run(config: DataVsSimConfig, folder: Path, *, progress: bool = True, schedul
     if n_expected + 5 * np.sqrt(n_expected) > len(arrays.pool):
         raise ConfigError(f"the background pool ({len(arrays.pool)} events) is smaller than a dataset can be "
                           f"(N_exp = {n_expected:.0f} at {config.luminosity_fb:g} fb^-1, plus 5 sigma)")
+    toy_pool = {"pool_over_n_expected": len(arrays.pool) / n_expected,
+                # two datasets of N_exp drawn without replacement from the pool share N_exp / N_pool of their events
+                "shared_fraction_between_toys": n_expected / len(arrays.pool)}
+    if toy_pool["pool_over_n_expected"] < 10:
+        log.warning("the background pool holds %.1f x N_exp events: two independent toys share %.0f%% of their "
+                    "events, which narrows the null bands; generate at least 10 x N_exp", toy_pool[
+                        "pool_over_n_expected"], 100 * toy_pool["shared_fraction_between_toys"])
     mean, std = arrays.simulation.mean(axis=0), arrays.simulation.std(axis=0)
     std = np.where(std > 0, std, 1.0)
 
@@ -357,17 +398,24 @@ def run(config: DataVsSimConfig, folder: Path, *, progress: bool = True, schedul
     _write_trials(Path(folder) / "trials.csv", config, trained, list(arrays.signals))
     summary, statistics, injections = analyse(config, arrays, trained)
     summary.setdefault("chi2", None)
+    summary["limits_fb_before_selection"] = _before_selection(summary["limits_events"], arrays.signal_efficiency,
+                                                              config.luminosity_fb)
     raw = Pools(arrays.simulation, arrays.pool, tuple(arrays.signals.values()), n_expected)
     observed = Trial("observed", 0)
     x, label, _, _ = raw.dataset(observed, observed.seed(config.seed), config.folds)
     return DataVsSimResult(
         **summary, classifier=config.detector.label if config.detector is not None else "classifier_ensemble",
         n_expected=n_expected, sigma_vis_fb=arrays.sigma_vis_fb, luminosity_fb=config.luminosity_fb,
-        n_simulation=len(arrays.simulation), n_pool=len(arrays.pool),
+        n_simulation=len(arrays.simulation), n_pool=len(arrays.pool), toy_pool=toy_pool,
+        signal_efficiency=arrays.signal_efficiency,
         signals={k: len(v) for k, v in arrays.signals.items()}, inputs=list(arrays.names), folds=config.folds,
         paper_limits_fb=PAPER_LIMITS_FB, timing=timing,
         choices={"statistics_on": "held-out events (k-fold)" if config.folds > 1 else "training events",
-                 "score_statistics_over": "the 'data' events", "bands": f"null mean +- {config.band_sigma:g} "
+                 "score_statistics_over": ("the 'data' events" if config.statistic_events == "data" else
+                                           "all events (data and simulation)"),
+                 "bands": f"null mean +- {config.band_sigma:g} "
                  f"std ({config.limit_null} null)",
-                 "limits_fb": "injected signal events / luminosity (a visible, after-selection cross section)"},
+                 "limits_fb": "injected signal events / luminosity (a visible, after-selection cross section)",
+                 "limits_fb_before_selection": "injected signal events / (luminosity x the signal's selection "
+                                               "efficiency): sigma x BR before the selection"},
         samples=arrays, observed=x[label > 0.5], statistics=statistics, injections=injections, config=config)

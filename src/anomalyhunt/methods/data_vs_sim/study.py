@@ -104,9 +104,12 @@ def _loss_per_event(loss: str, output: np.ndarray, label: np.ndarray) -> np.ndar
 
 
 def _statistics(loss: str, label: np.ndarray, weight: np.ndarray, f_mean: np.ndarray, p_mean: np.ndarray,
-                in_sample_f: np.ndarray, in_sample: np.ndarray) -> list[float]:
-    """The statistics of one trial from its held-out ensemble outputs (every event once)."""
-    data = label > 0.5
+                in_sample_f: np.ndarray, in_sample: np.ndarray, over: str = "data") -> list[float]:
+    """The statistics of one trial from its held-out ensemble outputs (every event once); the score statistics
+    over the "data" events, or over `all` events (data and simulation, unweighted). The count (last) is always
+    of the data events."""
+    is_data = label > 0.5
+    data = is_data if over == "data" else np.ones(len(label), dtype=bool)
     score = p_mean if loss == "bce" else f_mean
     output = logit(np.clip(p_mean, 1e-7, 1 - 1e-7)) if loss == "bce" else f_mean
     per_event = _loss_per_event(loss, output, label)
@@ -114,12 +117,12 @@ def _statistics(loss: str, label: np.ndarray, weight: np.ndarray, f_mean: np.nda
            float(score[data].max()), float(score[data].std())]
     if loss == "mlc":  # NPLM: t = -2 min L, L = sum_sim w (e^f - 1) - sum_data f, on the training events
         out.append(float(-2 * np.sum(weight[in_sample] * _loss_per_event(loss, in_sample_f, label[in_sample]))))
-    out.append(float(data.sum()))
+    out.append(float(is_data.sum()))
     return out
 
 
 def train_group(trials: list[Trial], pools: Pools, model: DataVsSimModel, loss: str, folds: int, study_seed: int,
-                device: str = "auto", threads: int | None = None) -> dict:
+                device: str = "auto", threads: int | None = None, over: str = "data") -> dict:
     """Train every trial of `trials` (each as `folds` ensembles of `model.n_members` networks, all in one
     batched model) and return {"trials": [...], "statistics": (n_trials, n_stats), "seconds", "networks"}."""
     if threads:
@@ -171,13 +174,13 @@ def train_group(trials: list[Trial], pools: Pools, model: DataVsSimModel, loss: 
             if f == 0:
                 in_sample = fold != 0 if folds > 1 else np.ones(n, dtype=bool)
                 in_sample_f = block[:, in_sample].mean(axis=0)
-        stats.append(_statistics(loss, label, weight, f_mean, p_mean, in_sample_f, in_sample))
+        stats.append(_statistics(loss, label, weight, f_mean, p_mean, in_sample_f, in_sample, over))
     return {"trials": trials, "statistics": np.asarray(stats), "seconds": time.perf_counter() - start,
             "networks": len(train_rows)}
 
 
 def train_group_classifier(trials: list[Trial], pools: Pools, spec: DetectorSpec, folds: int, study_seed: int,
-                           threads: int | None = None) -> dict:
+                           threads: int | None = None, over: str = "data") -> dict:
     """`train_group` with a user's classifier (`detector: {import: ...}`, BCE-like: its probabilities are the
     score and their logits the output): one classifier per trial and fold, trained on the other folds with the
     event weights when its fit takes them, scoring the held-out fold."""
@@ -202,6 +205,7 @@ def train_group_classifier(trials: list[Trial], pools: Pools, spec: DetectorSpec
             p_mean[held] = np.asarray(classifier.predict_proba(x[held]))[:, 1]
             fits += 1
         f_mean = logit(np.clip(p_mean, 1e-7, 1 - 1e-7))
-        stats.append(_statistics("bce", label, weight, f_mean, p_mean, f_mean, np.ones(len(label), dtype=bool)))
+        stats.append(_statistics("bce", label, weight, f_mean, p_mean, f_mean, np.ones(len(label), dtype=bool),
+                                 over))
     return {"trials": trials, "statistics": np.asarray(stats), "seconds": time.perf_counter() - start,
             "networks": fits}

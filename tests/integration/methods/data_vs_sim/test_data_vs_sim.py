@@ -7,6 +7,7 @@ import dataclasses
 import numpy as np
 import pytest
 
+from anomalyhunt import events
 from anomalyhunt.exceptions import ConfigError
 from anomalyhunt.methods.data_vs_sim import DataVsSimConfig, DataVsSimModel
 from anomalyhunt.methods.data_vs_sim.run import run
@@ -46,6 +47,18 @@ def test_dask_fan_out_gives_the_numbers_of_one_process(fourlepton_samples, tmp_p
                 assert (fb is None) == (limit["median"] is None)
                 if fb is not None:
                     assert fb == pytest.approx(limit["median"] / 10.0)
+    # read before the selection: events / (L x eps), eps the signal dataset's selected / generated
+    manifest = events.read_manifest(fourlepton_samples[2])
+    eps = manifest["n_selected"] / manifest["n_generated"]
+    (signal,) = summary["signal_efficiency"]
+    assert summary["signal_efficiency"][signal] == pytest.approx(eps)
+    for loss, by_stat in summary["limits_events"].items():
+        for stat, by_signal in by_stat.items():
+            before = summary["limits_fb_before_selection"][loss][stat][signal]["median"]
+            median = by_signal[signal]["median"]
+            assert before == (None if median is None else pytest.approx(median / (10.0 * eps)))
+    assert summary["toy_pool"]["pool_over_n_expected"] == pytest.approx(summary["n_pool"] / n_exp)
+    assert summary["toy_pool"]["shared_fraction_between_toys"] == pytest.approx(n_exp / summary["n_pool"])
     assert set(summary["limits_fb"]) == {"mlc", "bce"} and "t_nplm" in summary["limits_fb"]["mlc"]
     assert set(summary["bootstrap_null"]["bce"]) == {"mean_loss", "mean_score", "max_score", "std_score"}
     assert summary["bootstrap_null"]["mlc"]["mean_loss"]["n"] == 10
