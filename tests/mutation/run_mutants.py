@@ -106,6 +106,17 @@ MUTANTS = [
      "fastjet.JetDefinition(fastjet.antikt_algorithm, 0.8)", ["tests/unit/ingest/test_lhco.py"]),
     ("vrnn weights normalised by default", "models/vrnn.py", "if self.position_weights == \"normalised\":",
      "if True:", ["tests/unit/models/test_vrnn.py"]),
+    # --- honest reproductions: presets, the mass-dependent transfer factor, the paper-like statistics
+    ("cms electron track only", "reco/detector.py", "return 1 / (1 / track**2 + 1 / ecal**2) ** 0.5",
+     "return track", ["tests/unit/reco/test_detector_presets.py"]),
+    ("tau axes not passed", "reco/substructure.py", "axes_definition=axes,", "axes_definition=\"KT_Axes\",",
+     ["tests/unit/reco/test_substructure.py"]),
+    ("transfer fit error drops the slope", "stats/transfer.py",
+     "gradient = np.array([value, float(np.sum(weights * c * (m - self.m_ref)))])",
+     "gradient = np.array([value, 0.0])", ["tests/unit/stats/test_transfer.py"]),
+    ("statistics over all events always", "methods/data_vs_sim/study.py",
+     "data = is_data if over == \"data\" else np.ones(len(label), dtype=bool)", "data = np.ones(len(label), dtype=bool)",
+     ["tests/unit/methods/test_data_vs_sim_study.py"]),
 ]
 
 
