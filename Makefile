@@ -17,7 +17,7 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	# The CPU build of torch first: a looser requirement would pull several GB of CUDA wheels.
 	$(BIN)/python -m pip install --quiet torch==2.13.0
-	$(BIN)/python -m pip install --quiet --only-binary=pythia8mc -e '.[test]'
+	$(BIN)/python -m pip install --quiet --only-binary=pythia8mc -e '.[test,trigger]'
 	touch $(STAMP)
 
 demo: $(STAMP)

@@ -236,6 +236,19 @@ def _cmd_export(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_trigger(args: argparse.Namespace) -> int:
+    from .methods.double_ae.firmware import FirmwareScanConfig
+    from .pipeline.trigger import trigger_study
+
+    widths = tuple(int(w) for w in args.widths.split(",")) if args.widths else FirmwareScanConfig().widths
+    scan = FirmwareScanConfig(widths=widths, reuse_factor=args.reuse_factor, max_events=args.max_events)
+    result = trigger_study(args.run, args.out, scan=scan, overwrite=args.overwrite)
+    best = result.smallest_width
+    print(f"{args.out}: widths {', '.join(map(str, widths))}; smallest within {scan.tolerance:.0%} of float: "
+          f"{'none' if best is None else f'ap_fixed<{best}, I>'}; table in {Path(args.out) / 'scan.md'}")
+    return 0
+
+
 def _add_run_options(p: argparse.ArgumentParser, default_out: str) -> None:
     p.add_argument("--out", default=default_out, help="run folder (written whole or not at all)")
     p.add_argument("--overwrite", action="store_true", help="replace an existing run folder")
@@ -359,6 +372,16 @@ def build_parser() -> argparse.ArgumentParser:
                    help="root: spectra.root; pyhf: workspaces/<region>_<observable>.json")
     p.add_argument("--out", default=None, help="folder to write into (default: the run folder)")
     p.set_defaults(func=_cmd_export)
+
+    p = sub.add_parser("trigger", help="a double_ae run's autoencoders as fixed-point trigger firmware: hls4ml's "
+                                       "bit-accurate emulation over a scan of widths (needs anomalyhunt[trigger])")
+    p.add_argument("run", help="a finished double_ae run folder")
+    p.add_argument("--out", required=True, help="folder for the scan (written whole or not at all)")
+    p.add_argument("--widths", default="", help="comma-separated ap_fixed total widths (default 18,16,14,12,10,8,6)")
+    p.add_argument("--reuse-factor", type=int, default=1, help="hls4ml ReuseFactor of every layer")
+    p.add_argument("--max-events", type=int, default=0, help="test events emulated per class at most (0: all)")
+    p.add_argument("--overwrite", action="store_true", help="replace an existing --out folder")
+    p.set_defaults(func=_cmd_trigger)
 
     p = sub.add_parser("screenshot", help="open a run's report.html in headless Chromium, check its plots, save PNG")
     p.add_argument("run", help="run folder holding report.html")

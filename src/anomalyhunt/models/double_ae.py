@@ -109,6 +109,10 @@ class DoubleDisCoAE(Estimator):
     def _transform(self, x: np.ndarray) -> np.ndarray:
         return (x - self.min_) / self.range_
 
+    def scaled_inputs(self, x: np.ndarray) -> np.ndarray:
+        """`x` MinMax-scaled as the networks see it (the training background's minimum and range)."""
+        return self._transform(np.asarray(x, dtype=np.float64))
+
     def _fit(self, x: np.ndarray, sample_weight: np.ndarray | None) -> None:
         """Train both autoencoders on `x` (n, n_features), normally background only."""
         if len(x) < 4:

@@ -7,7 +7,8 @@ import numpy as np
 
 from ._style import pyplot
 
-__all__ = ["closure_figure", "score_plane_figure", "sic_comparison_figure", "abcd_significance_figure"]
+__all__ = ["closure_figure", "firmware_scan_figure", "score_plane_figure", "sic_comparison_figure",
+           "abcd_significance_figure"]
 
 _STYLES = {"ae1": ("AE 1", "tab:blue", "-"), "ae2": ("AE 2", "tab:orange", "-"),
            "diagonal": ("diagonal (AE 1 and AE 2)", "black", "-"), "single_ae": ("single AE", "tab:gray", "--")}
@@ -80,4 +81,33 @@ def abcd_significance_figure(scans: dict, *, title: str = "ABCD significance wit
     ax.set_ylabel(r"ABCD $Z$ (non-closure and prediction error included)")
     ax.set_title(title + " (dashed: true background)", fontsize=11)
     ax.legend(fontsize=8)
+    return fig
+
+
+def firmware_scan_figure(rows: list[dict], *, tolerance: float = 0.01,
+                         title: str = "Fixed-point emulation against float"):
+    """Per fixed-point width (the firmware scan's rows): each benchmark's signal efficiency at the trigger's
+    background efficiency over float's, with the tolerance band; and each autoencoder's agreement with float
+    (median relative difference of the loss, and 1 - Spearman's rank correlation), log scale."""
+    plt = pyplot()
+    widths = [r["width"] for r in rows]
+    fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4.2))
+    for name in rows[0]["signal_efficiency_over_float"]:
+        left.plot(widths, [r["signal_efficiency_over_float"][name] for r in rows], "o-", label=name)
+    left.axhspan(1 - tolerance, 1 + tolerance, color="0.85", label=f"float +- {tolerance:.0%}")
+    left.axhline(1.0, color="k", lw=0.8)
+    left.set_xlabel("ap_fixed total width [bits]")
+    left.set_ylabel("signal efficiency / float")
+    left.legend(fontsize=8)
+    for ae in ("ae1", "ae2"):
+        right.semilogy(widths, [max(r["agreement"][ae]["median_rel_diff"], 1e-9) for r in rows], "o-",
+                       label=f"{ae}: median |loss - float| / float")
+        right.semilogy(widths, [max(1 - r["agreement"][ae]["rank_correlation"], 1e-9) for r in rows], "s--",
+                       label=f"{ae}: 1 - rank correlation")
+    right.set_xlabel("ap_fixed total width [bits]")
+    right.legend(fontsize=8)
+    for ax in (left, right):
+        ax.invert_xaxis()
+    fig.suptitle(title)
+    fig.tight_layout()
     return fig

@@ -14,8 +14,11 @@ __all__ = ["DoubleAEConfig", "DoubleAEModel"]
 
 @dataclass(frozen=True)
 class DoubleAEModel:
-    """The `double_ae:` section: the networks and their training."""
+    """The `double_ae:` section: the networks and their training. hidden: the encoder widths of each autoencoder
+    (the decoder mirrors them), the paper's 256-128-64-32-5 by default; a smaller pair (e.g. for trigger
+    firmware) is ours. The single comparison autoencoder keeps the paper's architecture."""
 
+    hidden: tuple[int, ...] = (256, 128, 64, 32, 5)
     lam: float = 100.0
     decorrelate: str = "loss"
     batch_size: int = 10000
@@ -27,6 +30,8 @@ class DoubleAEModel:
 
     def __post_init__(self) -> None:
         check_types(self)
+        if not self.hidden or min(self.hidden) < 1:
+            raise ConfigError(f"hidden must be positive layer widths, got {list(self.hidden)}")
         if self.lam < 0:
             raise ConfigError(f"lam must be >= 0, got {self.lam}")
         if self.decorrelate not in ("loss", "log_loss"):

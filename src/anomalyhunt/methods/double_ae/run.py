@@ -52,7 +52,7 @@ from ..base import SearchResult, report_only
 from ..ceiling import ceiling_settings, supervised_ceiling
 from .config import DoubleAEConfig
 
-__all__ = ["DoubleAEResult", "run"]
+__all__ = ["DoubleAEResult", "rebuild_inputs", "run"]
 
 log = logging.getLogger(__name__)
 
@@ -152,7 +152,7 @@ def _train(config: DoubleAEConfig, x, spec, train_idx, out: Path, progress: bool
     """The double AE on background only (as in the paper), and a single AE without decorrelation."""
     m = config.double_ae
     seed = config.seed if config.training_seed is None else config.training_seed
-    model = DoubleDisCoAE(lam=m.lam, decorrelate=m.decorrelate, batch_size=m.batch_size, max_epochs=m.max_epochs,
+    model = DoubleDisCoAE(hidden=m.hidden, lam=m.lam, decorrelate=m.decorrelate, batch_size=m.batch_size, max_epochs=m.max_epochs,
                           patience=m.patience, learning_rate=m.learning_rate, seed=seed,
                           progress=progress).fit(x[train_idx], features=spec)
     model.save(out / "model.pt")
@@ -299,6 +299,17 @@ def _abcd_summaries(study: _ABCD) -> tuple[dict, dict, dict]:
     method = {"simulation_events": study.simulation_events, "data_events": int(len(study.data)),
               "non_closure": {str(e): list(v) for e, v in study.non_closure.items()}}
     return best_by_signal, null, method
+
+
+def rebuild_inputs(config: DoubleAEConfig) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, list[str]]:
+    """What a run of `config` computed before training, again (the same seeded streams): the features of every
+    event, the training and test background indices, each event's process and the benchmark names."""
+    events, process = load_samples(config.samples)
+    weight = np.asarray(events.weight, dtype=np.float64)
+    is_sm = np.asarray(events.label) == 0
+    bg = _background(config, events, process, weight, is_sm)
+    x, _ = _features(config, events)
+    return x, bg.train_idx, bg.test_idx, process, sorted(set(process[~is_sm]))
 
 
 def run(config: DoubleAEConfig, folder: Path, *, progress: bool = True) -> DoubleAEResult:

@@ -1,0 +1,223 @@
+"""The decorrelated autoencoders as Level-1 trigger firmware: each autoencoder compiled by hls4ml into its
+bit-accurate fixed-point emulation at a scan of widths, the run's test events scored with it, and what the
+trigger loses against float (Mikuni, Nachman & Shih's online claim, for the fully connected autoencoders that
+Govorkova et al., arXiv:2108.03986, put on FPGAs).
+
+Per width: the agreement of each emulated loss with float (largest and median |difference|, Spearman's rank
+correlation on the test background), the signal efficiency of every benchmark at the trigger's background
+efficiency (the diagonal cut, thresholds set on the emulated background: a trigger is calibrated on what it
+computes), the ABCD closure at that working point, and the prescaled trigger rate, both with recalibrated
+thresholds and with the float model's thresholds left in place. The smallest width whose signal efficiency stays
+within `tolerance` (relative) of float for every benchmark is the answer. The loss itself (the mean of the
+squared differences) is computed from the emulated reconstruction and the quantised inputs in double precision:
+the firmware would compute it in fixed point too (Govorkova et al. do), which this does not emulate.
+
+Latency and resources are estimated from the layers, since no vendor synthesis runs here: per Dense layer
+n_in x n_out multiplications, ceil(n_in x n_out / R) multipliers at reuse factor R (hls4ml's `ReuseFactor`),
+and R + ceil(log2(n_in)) + 1 clock cycles (R multiplication rounds, a binary adder tree, the activation), layers
+in sequence, at `clock_mhz`. That is an estimate of the hls4ml latency strategy's order of magnitude, not a
+synthesis report; products of <= 10-bit operands typically go to LUTs rather than DSPs (a Vivado choice).
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from scipy import stats as sps
+
+from ...exceptions import ConfigError, StatsInputError
+from ...models import DoubleDisCoAE
+from ...models.firmware import compile_firmware, layer_costs, require_hls4ml, sequential_autoencoder
+from ...records import Readable
+from ...seeds import stream
+from ...stats import abcd, emulate_trigger, working_point
+from .config import DoubleAEConfig
+from .run import rebuild_inputs
+
+__all__ = ["FirmwareScanConfig", "FirmwareScan", "firmware_scan"]
+
+log = logging.getLogger(__name__)
+
+# Govorkova et al. (arXiv:2108.03986, abstract): an autoencoder on 57 inputs in as little as 80 ns with less
+# than 3% of the logic of a Xilinx Virtex UltraScale+ VU9P (6840 DSP slices, 1.18M LUTs).
+PUBLISHED = {"govorkova2021_latency_ns": 80.0, "govorkova2021_logic_fraction_max": 0.03,
+             "vu9p_dsp": 6840, "vu9p_lut": 1_182_240}
+
+
+@dataclass(frozen=True)
+class FirmwareScanConfig:
+    """widths: total fixed-point widths to scan (integer bits per quantity from the profiled ranges);
+    reuse_factor: hls4ml's ReuseFactor for every layer; max_events: test events emulated at most per class
+    (background, each signal; 0 = all); profile_events: training events that set the integer bits;
+    tolerance: the relative loss of signal efficiency allowed against float; clock_mhz: for the latency
+    estimate."""
+
+    widths: tuple[int, ...] = (18, 16, 14, 12, 10, 8, 6)
+    reuse_factor: int = 1
+    max_events: int = 0
+    profile_events: int = 20000
+    tolerance: float = 0.01
+    clock_mhz: float = 200.0
+
+    def __post_init__(self) -> None:
+        if not self.widths or any(not 4 <= w <= 32 for w in self.widths) or len(set(self.widths)) != len(self.widths):
+            raise ConfigError(f"widths must be distinct integers in 4..32, got {list(self.widths)}")
+        if self.reuse_factor < 1 or self.max_events < 0 or self.profile_events < 100:
+            raise ConfigError("reuse_factor >= 1, max_events >= 0 and profile_events >= 100 needed")
+        if not 0 < self.tolerance < 1 or not self.clock_mhz > 0:
+            raise ConfigError(f"tolerance must be in (0, 1) and clock_mhz positive, got {self.tolerance}, "
+                              f"{self.clock_mhz}")
+
+
+@dataclass(frozen=True, repr=False)
+class FirmwareScan(Readable):
+    """The fields are the study's summary.json."""
+
+    trigger_efficiency: float
+    events: dict[str, int]
+    float_reference: dict[str, Any]
+    scan: list[dict[str, Any]]
+    smallest_width: int | None
+    tolerance: float
+    resources: dict[str, Any]
+    published: dict[str, float]
+    throughput: dict[str, Any]
+    seconds: float
+
+
+def _selection(n: int, limit: int, rng: np.random.Generator) -> np.ndarray:
+    index = np.arange(n)
+    return np.sort(rng.choice(index, limit, replace=False)) if limit and n > limit else index
+
+
+def _trigger_numbers(b1, b2, signals: dict[str, tuple[np.ndarray, np.ndarray]], efficiency: float, seed: int,
+                     float_thresholds: tuple[float, float] | None) -> dict[str, Any]:
+    """Signal efficiencies at the diagonal working point of background efficiency `efficiency`, the ABCD
+    closure there, and the prescaled trigger's rate (thresholds recalibrated, and the float ones kept)."""
+    t = working_point(b1, b2, efficiency)
+    out: dict[str, Any] = {"thresholds": [float(v) for v in t]}
+    out["signal_efficiency"] = {name: float(np.mean((s1 > t[0]) & (s2 > t[1]))) for name, (s1, s2) in
+                                signals.items()}
+    r = abcd(b1, b2, thresholds=t)
+    out["closure"] = {"ratio": float(r.closure), "error": float(r.closure_error)}
+    try:
+        trig = emulate_trigger(b1, b2, t, events_per_control=efficiency * len(b1),
+                               rng=stream(seed, "firmware_prescale"))
+        out["rate"] = float(trig.rate)
+    except StatsInputError as err:
+        out["rate"] = None
+        out["rate_error"] = str(err)
+    if float_thresholds is not None:
+        kept = (b1 > float_thresholds[0]) & (b2 > float_thresholds[1])
+        out["background_efficiency_float_thresholds"] = float(np.mean(kept))
+        out["signal_efficiency_float_thresholds"] = {
+            name: float(np.mean((s1 > float_thresholds[0]) & (s2 > float_thresholds[1])))
+            for name, (s1, s2) in signals.items()}
+    return out
+
+
+def _agreement(emulated: np.ndarray, reference: np.ndarray) -> dict[str, float]:
+    diff = np.abs(emulated - reference)
+    return {"max_abs_diff": float(diff.max()), "median_abs_diff": float(np.median(diff)),
+            "median_rel_diff": float(np.median(diff / np.maximum(np.abs(reference), 1e-12))),
+            "rank_correlation": float(sps.spearmanr(emulated, reference).statistic)}
+
+
+def _latency(costs: list[dict[str, int]], reuse: int, clock_mhz: float) -> dict[str, float]:
+    cycles = sum(reuse + math.ceil(math.log2(max(c["inputs"], 2))) + 1 for c in costs)
+    return {"clock_cycles": cycles, "latency_ns": cycles * 1000.0 / clock_mhz}
+
+
+def firmware_scan(config: DoubleAEConfig, run_folder: Path, scan: FirmwareScanConfig, *,
+                  work: Path) -> FirmwareScan:
+    """The precision scan for the double-AE run in `run_folder` (its config `config`); hls4ml projects go under
+    `work`. Raises ConfigError (one line) when hls4ml is missing or the run's samples no longer give its scores."""
+    require_hls4ml()
+    start = time.perf_counter()
+    model = DoubleDisCoAE.load(run_folder / "model.pt", device="cpu")
+    x, train_idx, test_idx, process, signals = rebuild_inputs(config)
+    saved = np.load(run_folder / "scores.npz", allow_pickle=False)["scores"]
+    if saved.shape != (len(x), 2):
+        raise ConfigError(f"{run_folder}: its scores.npz holds {saved.shape[0]} events, the run's samples now give "
+                          f"{len(x)}: the samples changed since the run")
+    rng = stream(config.seed, "firmware_events")
+    chosen = {"background": test_idx[_selection(len(test_idx), scan.max_events, rng)]}
+    for name in signals:
+        pool = np.flatnonzero(process == name)
+        chosen[name] = pool[_selection(len(pool), scan.max_events, rng)]
+    scaled = {k: model.scaled_inputs(x[v]).astype(np.float32) for k, v in chosen.items()}
+    reference = {k: model.score_samples(x[v]) for k, v in chosen.items()}
+    check = np.max(np.abs(reference["background"] - saved[chosen["background"]])
+                   / np.maximum(np.abs(saved[chosen["background"]]), 1e-12))
+    if not check < 1e-4:
+        raise ConfigError(f"{run_folder}: the model no longer reproduces the run's scores (relative difference "
+                          f"{check:.2g}): the samples changed since the run")
+    profile = model.scaled_inputs(x[train_idx[_selection(len(train_idx), scan.profile_events, rng)]])
+    nets = [sequential_autoencoder(model.model_.ae1), sequential_autoencoder(model.model_.ae2)]
+    eff = config.trigger_efficiency
+    sig_ref = {name: (reference[name][:, 0], reference[name][:, 1]) for name in signals}
+    float_numbers = _trigger_numbers(reference["background"][:, 0], reference["background"][:, 1], sig_ref, eff,
+                                     config.seed, None)
+    float_thresholds = tuple(float_numbers["thresholds"])
+    rows, throughput = [], {}
+    for width in scan.widths:
+        log.info("ap_fixed width %d: compiling both autoencoders with hls4ml", width)
+        losses: dict[str, np.ndarray] = {}
+        compile_seconds, emulate_seconds, emulated_events = 0.0, 0.0, 0
+        types = []
+        for j, net in enumerate(nets):
+            fw = compile_firmware(net, profile, width, output_dir=work / f"w{width}_ae{j + 1}",
+                                  reuse_factor=scan.reuse_factor, input_max=1.0)
+            compile_seconds += fw.compile_seconds
+            types.append({"inputs": fw.input_type.hls, "layers": fw.layer_types})
+            for k, xs in scaled.items():
+                t0 = time.perf_counter()
+                recon = fw.predict(xs)
+                emulate_seconds += time.perf_counter() - t0
+                emulated_events += len(xs)
+                loss = np.mean((recon - fw.input_type.quantise(xs)) ** 2, axis=1)
+                losses.setdefault(k, np.zeros((len(xs), 2)))[:, j] = loss
+        b = losses["background"]
+        numbers = _trigger_numbers(b[:, 0], b[:, 1], {n: (losses[n][:, 0], losses[n][:, 1]) for n in signals},
+                                   eff, config.seed, float_thresholds)
+        ratio = {n: (numbers["signal_efficiency"][n] / float_numbers["signal_efficiency"][n]
+                     if float_numbers["signal_efficiency"][n] > 0 else float("nan")) for n in signals}
+        rows.append({"width": width, "types": types,
+                     "agreement": {f"ae{j + 1}": _agreement(b[:, j], reference["background"][:, j]) for j in (0, 1)},
+                     **numbers, "signal_efficiency_over_float": ratio,
+                     "within_tolerance": bool(all(abs(r - 1) < scan.tolerance for r in ratio.values()
+                                                  if np.isfinite(r))),
+                     "compile_seconds": compile_seconds, "emulated_events_per_second": emulated_events
+                     / max(emulate_seconds, 1e-9)})
+        throughput[str(width)] = rows[-1]["emulated_events_per_second"]
+    passing = sorted(r["width"] for r in rows if r["within_tolerance"])
+    # the smallest width from which every wider scanned width also passes
+    smallest = None
+    for w in sorted((r["width"] for r in rows), reverse=True):
+        if w not in passing:
+            break
+        smallest = w
+    costs = [layer_costs(net, reuse_factor=scan.reuse_factor) for net in nets]
+    per_ae = [{"layers": c, "multiplications": sum(layer["multiplications"] for layer in c),
+               "parameters": sum(layer["parameters"] for layer in c),
+               "multipliers": sum(layer["multipliers"] for layer in c),
+               **_latency(c, scan.reuse_factor, scan.clock_mhz)} for c in costs]
+    resources = {"reuse_factor": scan.reuse_factor, "clock_mhz": scan.clock_mhz, "autoencoders": per_ae,
+                 "multipliers_both": sum(a["multipliers"] for a in per_ae),
+                 "multipliers_over_vu9p_dsp": sum(a["multipliers"] for a in per_ae) / PUBLISHED["vu9p_dsp"],
+                 "latency_ns_parallel": max(a["latency_ns"] for a in per_ae),
+                 "assumptions": "multipliers = ceil(n_in n_out / R) per layer; cycles per layer R + ceil(log2 n_in) "
+                                "+ 1; the two autoencoders side by side; no synthesis"}
+    return FirmwareScan(
+        trigger_efficiency=eff, events={k: int(len(v)) for k, v in chosen.items()},
+        float_reference=float_numbers, scan=rows, smallest_width=smallest, tolerance=scan.tolerance,
+        resources=resources, published=PUBLISHED,
+        throughput={"events_per_second_by_width": throughput, "threads": 1,
+                    "note": "hls4ml's compiled C++ library, called from Python, one event at a time in a loop"},
+        seconds=time.perf_counter() - start)

@@ -1,0 +1,183 @@
+"""Fully connected networks as Level-1 trigger firmware would run them: hls4ml's bit-accurate C++ emulation in
+fixed point, and what the layers cost.
+
+hls4ml (optional: `pip install 'anomalyhunt[trigger]'`) turns a PyTorch `nn.Sequential` of `Linear` and `ReLU`
+layers into HLS C++ and compiles, with g++ alone, a library that computes exactly what the firmware would (the
+`ap_fixed` arithmetic of the Xilinx headers it ships). Vendor synthesis (Vivado/Vitis) is not needed for that,
+and is not run here, so latency and resources are estimated from the layers themselves (`layer_costs`).
+
+Precision: a total width W per scan point; the integer bits of each quantity (the inputs, and per Dense layer its
+weights, biases and outputs) from the largest magnitude it takes on a profiling sample, plus the sign bit, so
+that the W bits go where the values are (hls4ml's per-layer precision). Values are rounded (AP_RND) and
+saturated (AP_SAT) rather than truncated and wrapped, so an event beyond the profiled range clips instead of
+flipping sign. The accumulators are left to hls4ml ("auto": wide enough for the exact sum).
+"""
+
+from __future__ import annotations
+
+import importlib
+import math
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+
+from ..exceptions import ConfigError
+from .nets import AutoencoderNet
+
+__all__ = ["FixedPoint", "FirmwareNet", "compile_firmware", "integer_bits", "layer_costs", "require_hls4ml",
+           "sequential_autoencoder"]
+
+
+def require_hls4ml():
+    """The hls4ml module, or one ConfigError line saying how to install it."""
+    try:
+        return importlib.import_module("hls4ml")
+    except ImportError:
+        raise ConfigError("the firmware emulation needs hls4ml, an optional dependency: "
+                          "pip install 'anomalyhunt[trigger]' (and g++ on the PATH)") from None
+
+
+@dataclass(frozen=True)
+class FixedPoint:
+    """ap_fixed<width, integer, AP_RND, AP_SAT>: `integer` bits (sign included) before the binary point."""
+
+    width: int
+    integer: int
+
+    def __post_init__(self) -> None:
+        if not 2 <= self.width <= 64 or not -32 <= self.integer <= self.width:
+            raise ConfigError(f"fixed-point width must be in 2..64 and integer bits <= width, got "
+                              f"ap_fixed<{self.width}, {self.integer}>")
+
+    @property
+    def hls(self) -> str:
+        return f"ap_fixed<{self.width},{self.integer},AP_RND,AP_SAT>"
+
+    @property
+    def step(self) -> float:
+        return 2.0 ** (self.integer - self.width)
+
+    def quantise(self, x: np.ndarray) -> np.ndarray:
+        """x as this type holds it: rounded to the nearest step (halves up), saturated at the range's ends."""
+        lo, hi = -(2.0 ** (self.integer - 1)), 2.0 ** (self.integer - 1) - self.step
+        return np.clip(np.floor(np.asarray(x, dtype=np.float64) / self.step + 0.5) * self.step, lo, hi)
+
+
+def integer_bits(max_abs: float) -> int:
+    """Integer bits, sign included, for a signed fixed-point type to hold +-max_abs."""
+    if not max_abs > 0:
+        return 1
+    return max(1, math.floor(math.log2(max_abs)) + 2)
+
+
+def sequential_autoencoder(net: AutoencoderNet) -> nn.Sequential:
+    """The autoencoder's encoder and decoder as one flat `nn.Sequential` (identity layers dropped), the form hls4ml
+    converts; it computes the same reconstruction."""
+    layers = [m for m in (*net.encoder, *net.decoder) if not isinstance(m, nn.Identity)]
+    unsupported = sorted({type(m).__name__ for m in layers} - {"Linear", "ReLU"})
+    if unsupported:
+        raise ConfigError(f"the firmware emulation takes Linear and ReLU layers only, found {unsupported}")
+    return nn.Sequential(*layers).eval()
+
+
+def _profile(net: nn.Sequential, sample: np.ndarray) -> list[dict[str, float]]:
+    """Per Linear layer: the largest |weight|, |bias| and |output| (before its activation) on `sample`."""
+    out, handles = [], []
+    for module in net:
+        if isinstance(module, nn.Linear):
+            record = {"weight": float(module.weight.detach().abs().max()),
+                      "bias": float(module.bias.detach().abs().max()), "result": 0.0}
+            out.append(record)
+            handles.append(module.register_forward_hook(
+                lambda _m, _i, y, r=record: r.__setitem__("result", max(r["result"], float(y.abs().max())))))
+    try:
+        with torch.no_grad():
+            net(torch.as_tensor(sample, dtype=torch.float32))
+    finally:
+        for h in handles:
+            h.remove()
+    return out
+
+
+@dataclass
+class FirmwareNet:
+    """A compiled hls4ml emulation of one network at one precision."""
+
+    width: int
+    input_type: FixedPoint
+    layer_types: list[dict[str, str]]  # per Dense layer: its weight, bias and result types
+    compile_seconds: float
+    project: Path
+    _model: object = field(repr=False)
+
+    def predict(self, x: np.ndarray) -> np.ndarray:
+        """The network's outputs for `x` (n, n_in), computed by the bit-accurate C++ emulation; the inputs are
+        converted to `input_type` inside it, as the trigger would receive them."""
+        x = np.ascontiguousarray(np.asarray(x, dtype=np.float32))
+        if len(x) == 0:
+            return np.zeros((0, self.n_outputs))
+        y = np.asarray(self._model.predict(x), dtype=np.float64)
+        return y.reshape(len(x), -1)
+
+    @property
+    def n_outputs(self) -> int:
+        return int(self._model.get_output_variables()[0].shape[-1])
+
+
+def compile_firmware(net: nn.Sequential, sample: np.ndarray, width: int, *, output_dir: str | Path | None = None,
+                     reuse_factor: int = 1, input_max: float | None = None) -> FirmwareNet:
+    """Convert `net` (Linear/ReLU layers) with hls4ml at total width `width`, integer bits per quantity from
+    `sample` (inputs: the largest |x| of the sample, or `input_max`), and compile its C++ emulation (g++).
+    output_dir: where the HLS project goes (a temporary folder by default, kept for the object's life)."""
+    hls4ml = require_hls4ml()
+    net = net.eval()
+    n_in = net[0].in_features
+    sample = np.asarray(sample, dtype=np.float32)
+    ranges = _profile(net, sample)
+    input_type = FixedPoint(width, integer_bits(float(np.abs(sample).max()) if input_max is None else input_max))
+    if output_dir is None:
+        output_dir = tempfile.mkdtemp(prefix="anomalyhunt-hls-")
+    config = hls4ml.utils.config_from_pytorch_model(net, input_shape=(n_in,), granularity="name",
+                                                    default_precision=f"ap_fixed<{width},{width // 2}>",
+                                                    default_reuse_factor=reuse_factor, backend="Vitis")
+    layers = config["LayerName"]
+    dense = [name for name, c in layers.items() if "weight" in c.get("Precision", {})]
+    if len(dense) != len(ranges):
+        raise ConfigError(f"hls4ml found {len(dense)} dense layers where the network has {len(ranges)}")
+    input_name = next(name for name in layers if name not in dense and "table" not in layers[name]["Precision"])
+    layers[input_name]["Precision"]["result"] = input_type.hls
+    types = []
+    names = list(layers)
+    for name, r in zip(dense, ranges, strict=True):
+        chosen = {k: FixedPoint(width, integer_bits(r[k])).hls for k in ("weight", "bias", "result")}
+        layers[name]["Precision"].update(chosen)
+        layers[name]["ReuseFactor"] = reuse_factor
+        follower = names[names.index(name) + 1] if names.index(name) + 1 < len(names) else None
+        if follower is not None and "table" in layers[follower]["Precision"]:  # the ReLU after it
+            layers[follower]["Precision"]["result"] = chosen["result"]
+        types.append(chosen)
+    start = time.perf_counter()
+    model = hls4ml.converters.convert_from_pytorch_model(net, hls_config=config, output_dir=str(output_dir),
+                                                        backend="Vitis", io_type="io_parallel")
+    model.compile()
+    return FirmwareNet(width, input_type, types, time.perf_counter() - start, Path(output_dir), model)
+
+
+def layer_costs(net: nn.Sequential, *, reuse_factor: int = 1) -> list[dict[str, int]]:
+    """Per Linear layer: inputs, outputs, multiplications per event, parameters, and the multipliers it needs at
+    `reuse_factor` (each multiplier used reuse_factor times per event: ceil(multiplications / R))."""
+    if reuse_factor < 1:
+        raise ConfigError(f"reuse_factor must be >= 1, got {reuse_factor}")
+    out = []
+    for module in net:
+        if isinstance(module, nn.Linear):
+            mults = module.in_features * module.out_features
+            out.append({"inputs": module.in_features, "outputs": module.out_features, "multiplications": mults,
+                        "parameters": mults + module.out_features,
+                        "multipliers": -(-mults // reuse_factor)})
+    return out

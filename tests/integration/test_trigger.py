@@ -1,0 +1,59 @@
+"""`anomalyhunt trigger`: the refusals (one line, before anything long) and, slow, the precision scan on a tiny
+double_ae run (two widths; hls4ml compiles each autoencoder with g++)."""
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+
+def _cli(*args):
+    return subprocess.run([sys.executable, "-m", "anomalyhunt.cli", *map(str, args)], capture_output=True, text=True)
+
+
+def test_the_command_refuses_another_methods_run_folder_in_one_line(tmp_path):
+    run = tmp_path / "rmm_run"
+    run.mkdir()
+    (run / "config.json").write_text(json.dumps({"method": "rmm_autoencoder", "samples": []}))
+    (run / "provenance.json").write_text("{}")
+    result = _cli("trigger", run, "--out", tmp_path / "scan")
+    assert result.returncode != 0
+    lines = [line for line in result.stderr.strip().splitlines() if line]
+    assert len(lines) == 1 and "a rmm_autoencoder run" in lines[0] and "double_ae" in lines[0]
+    assert not (tmp_path / "scan").exists()
+    from anomalyhunt.exceptions import ConfigError
+    from anomalyhunt.methods.double_ae.firmware import FirmwareScanConfig
+    from anomalyhunt.pipeline.trigger import trigger_study
+
+    plain = tmp_path / "plain"
+    plain.mkdir()
+    with pytest.raises(ConfigError, match="not a run folder"):
+        trigger_study(plain, tmp_path / "scan")
+    with pytest.raises(ConfigError, match="widths"):
+        FirmwareScanConfig(widths=(18, 3))
+
+
+@pytest.mark.slow
+def test_the_precision_scan_of_a_tiny_double_ae_run(disco_samples, tmp_path):
+    pytest.importorskip("hls4ml")
+    config = tmp_path / "disco.yaml"
+    config.write_text("method: double_ae\nsamples: [" + ", ".join(disco_samples) + "]\n"
+                      "double_ae: {lam: 10, hidden: [16, 8, 3], batch_size: 400, max_epochs: 3, patience: 3, "
+                      "single_ae: false}\nsignal_fraction: 0.05\nefficiencies: [0.05, 0.2]\n"
+                      "trigger_efficiency: 0.1\nsupervised_ceiling: false\nonnx: false\n")
+    run = tmp_path / "run"
+    assert _cli("run", config, "--out", run).returncode == 0
+    result = _cli("trigger", run, "--out", tmp_path / "scan", "--widths", "24,6", "--max-events", "400")
+    assert result.returncode == 0, result.stderr[-2000:]
+    summary = json.loads((tmp_path / "scan" / "summary.json").read_text())
+    wide, narrow = summary["scan"]
+    assert wide["width"] == 24 and narrow["width"] == 6
+    # 24 bits: the emulated losses rank the events as float does and keep the signal efficiency
+    assert wide["agreement"]["ae1"]["rank_correlation"] > 0.999
+    assert all(abs(r - 1) < 0.02 for r in wide["signal_efficiency_over_float"].values())
+    assert narrow["agreement"]["ae1"]["median_rel_diff"] > wide["agreement"]["ae1"]["median_rel_diff"]
+    layers = 57 * 16 + 16 * 8 + 8 * 3
+    assert summary["resources"]["autoencoders"][0]["multiplications"] == 2 * layers
+    assert (tmp_path / "scan" / "plots" / "firmware_scan.png").exists()
+    assert "| float |" in (tmp_path / "scan" / "scan.md").read_text()
