@@ -74,13 +74,18 @@ def _reference(row):
 def rnd(tmp_path_factory):
     folder = tmp_path_factory.mktemp("lhco")
     rows = _write_rnd(folder / "events_anomalydetection_small.h5", np.random.default_rng(5))
-    manifest = ingest.import_files(ingest.ImportConfig(inputs=(str(folder / "events_anomalydetection_small.h5"),),
-                                                       chunk_size=10), folder / "rnd", workers=0)
-    return rows, manifest, ingest.read(folder / "rnd")
+    path = str(folder / "events_anomalydetection_small.h5")
+    # the brute-force reference finds exclusive-kt axes without the minimisation: compare with those axes
+    manifest = ingest.import_files(ingest.ImportConfig(inputs=(path,), chunk_size=10,
+                                                       cuts={"nsubjettiness_axes": "KT_Axes"}), folder / "rnd",
+                                   workers=0)
+    default = ingest.import_files(ingest.ImportConfig(inputs=(path,), chunk_size=10), folder / "default", workers=0)
+    assert default["object_selection"]["nsubjettiness_axes"] == "OnePass_KT_Axes"
+    return rows, manifest, ingest.read(folder / "rnd"), ingest.read(folder / "default")
 
 
 def test_the_layout_is_recognised_and_the_label_column_names_the_signal(rnd, tmp_path):
-    rows, manifest, events = rnd
+    rows, manifest, events, _ = rnd
     assert manifest["format"] == "lhco" and len(events) == N_EVENTS
     assert any("R&D set" in note for note in manifest["notes"])
     labels = np.asarray(events.label)
@@ -95,7 +100,7 @@ def test_the_layout_is_recognised_and_the_label_column_names_the_signal(rnd, tmp
 
 
 def test_jets_and_the_six_inputs_match_a_direct_fastjet_run(rnd):
-    rows, _, events = rnd
+    rows, _, events, minimised = rnd
     inputs = dijet_inputs(events)
     for i, row in enumerate(rows):
         ref = _reference(row)
@@ -109,6 +114,9 @@ def test_jets_and_the_six_inputs_match_a_direct_fastjet_run(rnd):
         heavier_first = ref[np.argsort(-ref[:, 2])]
         expected = np.concatenate([[j[2], j[4] / j[3], j[5] / j[4]] for j in heavier_first])
         np.testing.assert_allclose(inputs[i], expected, rtol=1e-4)
+        # the default, minimised axes: the same jets, each tau_N no larger than on the unminimised axes
+        for k in range(3):
+            assert np.all(ak.to_numpy(minimised.fatjets[i][f"tau{k + 1}"][:2]) <= ref[:, 3 + k] * (1 + 1e-5) + 1e-7)
     met = np.asarray(events.met.pt)
     assert np.all(met >= 0) and np.all(np.isfinite(met))
 

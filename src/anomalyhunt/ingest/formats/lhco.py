@@ -23,6 +23,7 @@ import vector
 
 from ...exceptions import EventFileError
 from ...native_output import swallow_fastjet_banner
+from ...reco.detector import NSUBJETTINESS_AXES
 from ...reco.substructure import d2, nsubjettiness
 from .base import FileSummary, Reader, Selection
 
@@ -36,7 +37,10 @@ class LHCOSelection(Selection):
     """Jets built from the files' hadrons: large-R anti-kt jets of radius `fatjet_r` above `fatjet_pt_min` within
     `fatjet_eta_max` (with up to `fatjet_constituents` constituents kept, 0 for none) and small-R jets of radius
     `jet_r` above `jet_pt_min` within `jet_eta_max`. The default follows this project's `dijet_lhco` detector
-    preset (R = 1.0 above 100 GeV, |eta| < 2.5; R = 0.4 above 30 GeV)."""
+    preset (R = 1.0 above 100 GeV, |eta| < 2.5; R = 0.4 above 30 GeV); tau_N on `nsubjettiness_axes` (fastjet
+    contrib's, minimised one-pass kt axes by default, as the preset)."""
+
+    CHOICES = {"nsubjettiness_axes": NSUBJETTINESS_AXES}
 
     fatjet_r: float = 1.0
     fatjet_pt_min: float = 100.0
@@ -45,6 +49,7 @@ class LHCOSelection(Selection):
     jet_r: float = 0.4
     jet_pt_min: float = 30.0
     jet_eta_max: float = 2.5
+    nsubjettiness_axes: str = "OnePass_KT_Axes"
 
 
 LHCO_SELECTIONS = {"lhco_dijet": LHCOSelection("lhco_dijet")}
@@ -111,7 +116,7 @@ def _fatjets(momenta: ak.Array, selection: LHCOSelection) -> ak.Array:
     counts = ak.num(kin["pt"])
     per_jet = ak.flatten(constituents, axis=1)  # one list of particles per jet
     flat = ak.zip({"px": per_jet.px, "py": per_jet.py, "pz": per_jet.pz, "e": per_jet.E})
-    taus = nsubjettiness(flat, r0=selection.fatjet_r)
+    taus = nsubjettiness(flat, r0=selection.fatjet_r, axes=selection.nsubjettiness_axes)
     fields = dict(kin)
     for i in range(3):
         fields[f"tau{i + 1}"] = ak.unflatten(taus[:, i], counts)
