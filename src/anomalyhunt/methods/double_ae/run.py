@@ -152,8 +152,8 @@ def _train(config: DoubleAEConfig, x, spec, train_idx, out: Path, progress: bool
     """The double AE on background only (as in the paper), and a single AE without decorrelation."""
     m = config.double_ae
     seed = config.seed if config.training_seed is None else config.training_seed
-    model = DoubleDisCoAE(hidden=m.hidden, lam=m.lam, decorrelate=m.decorrelate, batch_size=m.batch_size, max_epochs=m.max_epochs,
-                          patience=m.patience, learning_rate=m.learning_rate, seed=seed,
+    model = DoubleDisCoAE(hidden=m.hidden, lam=m.lam, decorrelate=m.decorrelate, batch_size=m.batch_size,
+                          max_epochs=m.max_epochs, patience=m.patience, learning_rate=m.learning_rate, seed=seed,
                           progress=progress).fit(x[train_idx], features=spec)
     model.save(out / "model.pt")
     single = single_score = None
