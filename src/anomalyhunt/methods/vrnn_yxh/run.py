@@ -189,6 +189,16 @@ def _check_sideband(arrays: JetArrays, config: VRNNYXHConfig) -> None:
     if n1 < 10 or n0 < 10:
         raise ConfigError(f"the high sideband has {n0} 0-tag and {n1} double-b SM events: too few to learn weights "
                           "(generate more background, or widen high_sideband / raise double_b.mistag)")
+    if config.transfer_factor == "mass_dependent":  # every fitted bin needs both categories (score-inclusive)
+        for name in ("low_sideband", "high_sideband"):
+            for low, high in _sideband_bins(getattr(config, name), config.transfer_bins):
+                inside = sm & (m >= low) & (m < high)
+                n0, n1 = int(np.sum(inside & (arrays.category == 0))), int(np.sum(inside & (arrays.category == 1)))
+                if n0 == 0 or n1 == 0:
+                    where = name.replace("_", " ")
+                    raise ConfigError(f"the transfer-factor bin [{low:g}, {high:g}) GeV of the {where} "
+                                      f"holds {n0} 0-tag and {n1} double-b SM events: fewer transfer_bins, more "
+                                      "background, or transfer_factor: flat")
 
 
 def _predict(w: np.ndarray, est: _Estimate, source: np.ndarray) -> tuple[float, float]:

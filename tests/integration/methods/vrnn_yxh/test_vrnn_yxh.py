@@ -119,6 +119,8 @@ def test_refusals_before_training(yxh_samples, dijet_samples, tmp_path):
         _config(yxh_samples, direction="up")
     with pytest.raises(ConfigError, match="transfer_factor"):
         _config(yxh_samples, transfer_factor="linear")
+    with pytest.raises(ConfigError, match="transfer-factor bin"):  # an empty mass bin, before the VRNN trains
+        run(_config(yxh_samples, transfer_factor="mass_dependent", transfer_bins=20), tmp_path)
 
 
 def test_b_hadrons_are_counted_once_and_the_three_prong_signal_generates(yxh_samples, tmp_path):
