@@ -117,6 +117,8 @@ MUTANTS = [
     ("statistics over all events always", "methods/data_vs_sim/study.py",
      "data = is_data if over == \"data\" else np.ones(len(label), dtype=bool)", "data = np.ones(len(label), dtype=bool)",
      ["tests/unit/methods/test_data_vs_sim_study.py"]),
+    ("fixed point truncates", "models/firmware.py", "np.floor(np.asarray(x, dtype=np.float64) / self.step + 0.5)",
+     "np.floor(np.asarray(x, dtype=np.float64) / self.step)", ["tests/unit/models/test_firmware.py"]),
 ]
 
 
