@@ -47,6 +47,9 @@ def _cases():
         stats.SpectrumModel: models[0],
         stats.SidebandCheck: stats.sideband_check(counts, fit),
         stats.Excess: stats.Excess("m_jj", "all", bump),
+        stats.MassTransferFit: stats.fit_mass_transfer(masses, bkg > 0.5, bkg <= 0.5, np.ones(500),
+                                                       np.array([[1000, 1300], [1300, 1800], [1800, 3000]]),
+                                                       m_ref=1500.0),
     }
 
 
