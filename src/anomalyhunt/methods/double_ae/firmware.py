@@ -194,16 +194,15 @@ def firmware_scan(config: DoubleAEConfig, run_folder: Path, scan: FirmwareScanCo
                                    eff, config.seed, float_thresholds)
         ratio = {n: (numbers["signal_efficiency"][n] / float_numbers["signal_efficiency"][n]
                      if float_numbers["signal_efficiency"][n] > 0 else float("nan")) for n in signals}
+        # a loss of signal efficiency counts, a gain does not; and the background estimate must not move: the
+        # ABCD closure within one standard error of float's
+        signal_ok = all(r > 1 - scan.tolerance for r in ratio.values() if np.isfinite(r))
+        closure_ok = bool(abs(numbers["closure"]["ratio"] - float_numbers["closure"]["ratio"])
+                          <= float_numbers["closure"]["error"])
         rows.append({"width": width, "types": types,
                      "agreement": {f"ae{j + 1}": _agreement(b[:, j], reference["background"][:, j]) for j in (0, 1)},
                      **numbers, "signal_efficiency_over_float": ratio,
-                     # a loss of signal efficiency counts, a gain does not; and the background estimate must
-                     # not move: the ABCD closure within one standard error of float's
-                     "signal_within_tolerance": (signal_ok := bool(all(r > 1 - scan.tolerance
-                                                                       for r in ratio.values() if np.isfinite(r)))),
-                     "closure_within_error": (closure_ok := bool(
-                         abs(numbers["closure"]["ratio"] - float_numbers["closure"]["ratio"])
-                         <= float_numbers["closure"]["error"])),
+                     "signal_within_tolerance": signal_ok, "closure_within_error": closure_ok,
                      "within_tolerance": signal_ok and closure_ok,
                      "compile_seconds": compile_seconds, "emulated_events_per_second": emulated_events
                      / max(emulate_seconds, 1e-9)})

@@ -260,12 +260,12 @@ def _sideband_closures(arrays, w, reg: _Regions, est: _Estimate, config: VRNNYXH
     `mass_dependent` (c(m_H) fitted in the other sideband's bins and extrapolated)."""
     out: dict[str, Any] = {}
     masks = {"low_sideband": reg.lsb, "high_sideband": reg.hsb}
+    rw = w * est.ratio
     for name, other in (("low_sideband", "high_sideband"), ("high_sideband", "low_sideband")):
         target = masks[name] & reg.tag1 & reg.anomalous
         source = masks[name] & reg.tag0 & reg.anomalous
         observed = float(w[target].sum())
         observed_err = float(np.sqrt((w[target] ** 2).sum()))
-        rw = w * est.ratio
         zero, one = masks[other] & reg.tag0, masks[other] & reg.tag1
         record: dict[str, Any] = {"observed": observed, "observed_error": observed_err,
                                   "events_observed": int(target.sum()), "events_source": int(source.sum())}
