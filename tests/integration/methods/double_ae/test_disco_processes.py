@@ -11,6 +11,9 @@ from anomalyhunt import events as event_io
 from anomalyhunt import ingest
 from anomalyhunt.generate import GenerationConfig
 
+# its module-scoped fixture is made once: every test of this module in one pytest-xdist process
+pytestmark = pytest.mark.xdist_group("integration.methods.double_ae.test_disco_processes")
+
 vector.register_awkward()
 
 
