@@ -32,17 +32,21 @@ def ks_uniform(pvalues) -> float:
 class InjectionLimit(Readable):
     """Where an injection curve crosses a threshold: the injected amount at which the median (and the 16%/84%
     curves) of a statistic reach the background-only band. None where a curve stays inside over the scanned
-    range. `minus`/`plus` are distances below/above `median`."""
+    range. `minus`/`plus` are distances below/above `median`. `at_most`: the median is beyond the band already at
+    the lowest injected amount, so the limit is not measured, only bounded: at most `median` (the scan should
+    start lower)."""
 
     median: float | None
     minus: float | None
     plus: float | None
+    at_most: bool = False
 
     def scaled(self, factor: float) -> InjectionLimit:
-        return InjectionLimit(*(None if v is None else v * factor for v in (self.median, self.minus, self.plus)))
+        return InjectionLimit(*(None if v is None else v * factor for v in (self.median, self.minus, self.plus)),
+                              at_most=self.at_most)
 
     def as_dict(self) -> dict:
-        return {"median": self.median, "minus": self.minus, "plus": self.plus}
+        return {"median": self.median, "minus": self.minus, "plus": self.plus, "at_most": self.at_most}
 
 
 def _crossing(levels: np.ndarray, curve: np.ndarray, threshold: float, up: bool) -> float | None:
@@ -76,9 +80,10 @@ def injection_limit(levels, values, threshold: float, *, larger_is_anomalous: bo
     early, late = (q84, q16) if up else (q16, q84)  # the curve that crosses first and the one that crosses last
     median = _crossing(levels, q50, threshold, up)
     first, last = _crossing(levels, early, threshold, up), _crossing(levels, late, threshold, up)
+    at_most = bool(q50[0] >= threshold if up else q50[0] <= threshold)
     return InjectionLimit(median,
                           None if median is None or first is None else median - first,
-                          None if median is None or last is None else last - median)
+                          None if median is None or last is None else last - median, at_most=at_most)
 
 
 @dataclass(frozen=True, repr=False)

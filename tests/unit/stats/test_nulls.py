@@ -41,6 +41,21 @@ def test_injection_limit_finds_the_analytic_crossing():
     assert low.median == pytest.approx(30.0, abs=0.1)
     never = injection_limit(levels, values, 100.0)
     assert never.median is None and never.minus is None and never.plus is None
+    assert not limit.at_most and not never.at_most
+
+
+def test_a_curve_beyond_the_band_at_the_lowest_injection_gives_a_bound_not_a_limit():
+    levels = np.array([20.0, 40.0, 80.0])
+    values = np.array([[5.0, 6.0, 7.0], [8.0, 9.0, 10.0], [11.0, 12.0, 13.0]])
+    bound = injection_limit(levels, values, 3.0)
+    assert bound.at_most and bound.median == 20.0
+    assert bound.scaled(0.5).at_most and bound.scaled(0.5).median == 10.0
+    assert bound.as_dict()["at_most"] is True
+    falling = injection_limit(levels, -values, -3.0, larger_is_anomalous=False)
+    assert falling.at_most
+    # only the 84% curve beyond at the lowest level: the median's crossing is measured
+    crossing = injection_limit(levels, np.array([[2.0, 2.5, 3.5], [4.0, 5.0, 6.0], [7.0, 8.0, 9.0]]), 3.0)
+    assert not crossing.at_most and 20.0 < crossing.median < 40.0
 
 
 def test_injection_limit_refuses_unordered_levels():

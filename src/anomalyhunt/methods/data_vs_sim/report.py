@@ -23,6 +23,8 @@ def _mass(signal: str) -> int | None:
 def _fmt(limit: dict) -> str:
     if limit["median"] is None:
         return "not reached"
+    if limit.get("at_most"):  # beyond the band at the lowest injection: a bound, not a crossing
+        return f"<= {limit['median']:.2g}"
     minus = "?" if limit["minus"] is None else f"{limit['minus']:.2g}"
     plus = "?" if limit["plus"] is None else f"{limit['plus']:.2g}"
     return f"{limit['median']:.2g} -{minus} +{plus}"
@@ -104,7 +106,8 @@ def report_sections(result, plots: Path) -> Report:
                     + "). The paper does not say which of the two readings its axis is, so neither is a like-for-"
                     "like comparison with its figures, shown beside them. Statistics over "
                     f"{summary['choices']['score_statistics_over']}, on {summary['choices']['statistics_on']}, "
-                    f"{summary['choices']['bands']}.") + "</p>"
+                    f"{summary['choices']['bands']}. \"<= x\": the median is beyond the band already at the "
+                    "lowest injection x, so the limit is only bounded (inject less to measure it).") + "</p>"
                 + table(_limit_rows(summary), ["loss", "statistic", "signal", "limit [events]", "limit [fb]",
                                                "before selection [fb]", "paper [fb]", ""]),
                 tuple(im for im in images if "injected signal" in im[0])),
