@@ -12,9 +12,6 @@ from anomalyhunt.features import feature_spec, load_feature_file, rmm, rmm_cell_
 from anomalyhunt.generate import GenerationConfig, generate
 from anomalyhunt.pipeline.features import FeatureConfig, write_features
 
-# its module-scoped fixture is made once: every test of this module in one pytest-xdist process
-pytestmark = pytest.mark.xdist_group("integration.test_features_pipeline")
-
 
 @pytest.fixture(scope="module")
 def sm_dataset(tmp_path_factory):

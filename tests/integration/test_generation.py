@@ -19,9 +19,6 @@ from anomalyhunt.generate.processes import get_process
 from anomalyhunt.generate.pythia import PythiaRun
 from anomalyhunt.pipeline import SampleRequest, ensure_samples
 
-# its module-scoped fixture is made once: every test of this module in one pytest-xdist process
-pytestmark = pytest.mark.xdist_group("integration.test_generation")
-
 CLI = [sys.executable, "-m", "anomalyhunt.cli"]
 
 

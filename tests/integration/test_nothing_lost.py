@@ -22,9 +22,6 @@ from anomalyhunt.exceptions import EventFileError
 from anomalyhunt.generate import GenerationConfig, generate
 from anomalyhunt.generate.runner import ChunkSummary, _manifest
 
-# its module-scoped fixture is made once: every test of this module in one pytest-xdist process
-pytestmark = pytest.mark.xdist_group("integration.test_nothing_lost")
-
 ROOT = Path(__file__).resolve().parents[2]
 TESTDATA = Path(os.environ.get("ANOMALYHUNT_TESTDATA", ROOT.parent / "shared" / "testdata"))
 needs_testdata = pytest.mark.skipif(not TESTDATA.is_dir(), reason=f"{TESTDATA} (the shared real test files) is absent")

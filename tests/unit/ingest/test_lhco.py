@@ -14,9 +14,6 @@ from anomalyhunt import ingest
 from anomalyhunt.features import dijet_inputs
 from anomalyhunt.ingest.formats import detect_format
 
-# its module-scoped fixture is made once: every test of this module in one pytest-xdist process
-pytestmark = pytest.mark.xdist_group("unit.ingest.test_lhco")
-
 N_EVENTS = 24
 
 

@@ -8,9 +8,6 @@ from anomalyhunt.exceptions import ConfigError
 from anomalyhunt.methods.data_vs_sim import DataVsSimConfig, DataVsSimModel
 from anomalyhunt.methods.data_vs_sim.study import Pools, Trial, train_group, trial_statistics_names
 
-# its module-scoped fixture is made once: every test of this module in one pytest-xdist process
-pytestmark = pytest.mark.xdist_group("unit.methods.test_data_vs_sim_study")
-
 SMALL = DataVsSimModel(hidden=(16, 16), n_members=3, epochs=4, batch_size=32)
 
 

@@ -8,9 +8,6 @@ import torch
 from anomalyhunt.exceptions import ConfigError
 from anomalyhunt.models import DoubleDisCoAE
 
-# its module-scoped fixture is made once: every test of this module in one pytest-xdist process
-pytestmark = pytest.mark.xdist_group("unit.models.test_double_ae")
-
 
 def _background(rng, n, d=20):
     latent = rng.normal(size=(n, 3))

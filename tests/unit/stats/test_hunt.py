@@ -17,9 +17,6 @@ from anomalyhunt.stats import (
     skipped_models,
 )
 
-# its module-scoped fixture is made once: every test of this module in one pytest-xdist process
-pytestmark = pytest.mark.xdist_group("unit.stats.test_hunt")
-
 EDGES = resolution_binning(300.0, 4000.0)
 
 

@@ -11,9 +11,6 @@ from anomalyhunt.exceptions import StatsInputError
 from anomalyhunt.stats import dijet_expected, dijet_fit, resolution_binning, upper_limits
 from anomalyhunt.stats.spectra import Histogram, Spectrum, fit_uncertainty_modes, to_hist
 
-# its module-scoped fixture is made once: every test of this module in one pytest-xdist process
-pytestmark = pytest.mark.xdist_group("unit.stats.test_spectra_pyhf")
-
 EDGES = resolution_binning(1000, 4000)
 
 

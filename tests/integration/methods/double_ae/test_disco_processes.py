@@ -11,9 +11,6 @@ from anomalyhunt import events as event_io
 from anomalyhunt import ingest
 from anomalyhunt.generate import GenerationConfig
 
-# its module-scoped fixture is made once: every test of this module in one pytest-xdist process
-pytestmark = pytest.mark.xdist_group("integration.methods.double_ae.test_disco_processes")
-
 vector.register_awkward()
 
 
@@ -64,7 +61,6 @@ def test_tau_signals_select_events_with_missing_energy(generated, process):
     assert manifest["sigma_pb"] > 0 and len(ev) > 3
     assert np.mean(ak.to_numpy(ev.met.pt)) > 15.0  # neutrinos from the tau decays
     assert set(ev.label.to_list()) == {1}
-
 
 
 def test_qcd_fake_lepton_entries_are_jets_made_leptons_with_flat_weights(generated):
