@@ -24,7 +24,7 @@ demo: $(STAMP)
 	$(BIN)/anomalyhunt demo --out runs/demo --overwrite
 
 test: $(STAMP)
-	$(BIN)/python -m pytest -q -rs --durations=20 -n auto --maxprocesses 4 --dist loadscope
+	$(BIN)/python -m pytest -q -rs --durations=20
 
 # the documentation site (MkDocs + Material + mkdocstrings), built strictly: a warning (a broken link, a
 # docstring that does not render) fails it. Output in site/.
