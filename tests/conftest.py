@@ -1,8 +1,8 @@
 import os
 
 if "PYTEST_XDIST_WORKER" in os.environ:
-    # `make test` runs two test processes (pytest-xdist) on CI's two cores: one thread each, set before NumPy
-    # and PyTorch start their thread pools (two OpenMP pools spinning on two cores slowed small fits 10x)
+    # under pytest-xdist (`pytest -n N`): one thread per test process, set before NumPy and PyTorch start their
+    # thread pools (OpenMP pools spinning on shared cores slowed a small fit 5x)
     os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 import awkward as ak
