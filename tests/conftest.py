@@ -1,10 +1,3 @@
-import os
-
-if "PYTEST_XDIST_WORKER" in os.environ:
-    # under pytest-xdist (`pytest -n N`): one thread per test process, set before NumPy and PyTorch start their
-    # thread pools (OpenMP pools spinning on shared cores slowed a small fit 5x)
-    os.environ.setdefault("OMP_NUM_THREADS", "1")
-
 import awkward as ak
 import numpy as np
 import pytest

@@ -360,8 +360,8 @@ def _before_selection(limits_events: dict, efficiency: dict[str, float | None], 
             for signal, limit in by_signal.items():
                 eps = efficiency.get(signal)
                 out[loss][stat][signal] = None if not eps else {
-                    **{k: (None if v is None else v / (luminosity_fb * eps)) for k, v in limit.items()
-                       if k in ("median", "minus", "plus")}, "at_most": limit["at_most"]}
+                    k: (None if limit[k] is None else limit[k] / (luminosity_fb * eps))
+                    for k in ("median", "minus", "plus")} | {"at_most": limit["at_most"]}
     return out
 
 
