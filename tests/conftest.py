@@ -3,6 +3,7 @@ import numpy as np
 import pytest
 
 from anomalyhunt.events import empty_events
+from tests.samples import SAMPLE_SETS, BackgroundSamples, lower_priority
 
 
 def make_events(objects_per_event, *, met=None, weight=None):
@@ -30,3 +31,62 @@ def make_events(objects_per_event, *, met=None, weight=None):
 @pytest.fixture
 def rng():
     return np.random.default_rng(12345)
+
+
+@pytest.fixture
+def cli(capsys):
+    """Run one `anomalyhunt` command in this process (a subprocess costs seconds of imports per call):
+    `cli(*argv)` -> (exit code, stdout, stderr), argparse's exits counted as exit codes. The command's logging
+    set-up (its own handler, no propagation) is undone afterwards, so later tests' caplog still sees records."""
+    import logging
+
+    from anomalyhunt.cli import main
+
+    logger = logging.getLogger("anomalyhunt")
+    saved = (logger.handlers[:], logger.level, logger.propagate)
+
+    def call(*argv):
+        try:
+            code = main([str(a) for a in argv])
+        except SystemExit as exc:
+            code = exc.code
+        captured = capsys.readouterr()
+        return code, captured.out, captured.err
+
+    yield call
+    logger.handlers[:], logger.level, logger.propagate = saved
+
+
+@pytest.fixture(scope="session")
+def generation_client():
+    """One LocalCluster of two single-threaded workers for generating samples, at a lower priority than the test
+    process (the integration tests' samples are made beside the tests that run meanwhile)."""
+    from anomalyhunt.parallel import dask_client
+
+    with dask_client(workers=2) as client:
+        lower_priority(client)
+        yield client
+
+
+def _sample_sets_used(items) -> list[str]:
+    """The sample sets that the collected tests ask for, as fixtures or through a `samples` mark, in the order
+    of SAMPLE_SETS."""
+    used = set()
+    for item in items:
+        used.update(name for name in getattr(item, "fixturenames", ()) if name in SAMPLE_SETS)
+        used.update(name for mark in item.iter_markers("samples") for name in mark.args)
+    return [name for name in SAMPLE_SETS if name in used]
+
+
+@pytest.fixture(scope="session", autouse=True)
+def background_samples(request, tmp_path_factory):
+    """Starts, before the first test, the generation of every sample set the collected tests use (tests/samples.py);
+    the sample fixtures wait on it. Nothing starts when no collected test uses a sample set."""
+    used = _sample_sets_used(request.session.items)
+    if not used:
+        yield None
+        return
+    samples = BackgroundSamples(request.getfixturevalue("generation_client"), tmp_path_factory.mktemp("samples"))
+    samples.start(used)
+    yield samples
+    samples.join()

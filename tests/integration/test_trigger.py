@@ -12,14 +12,14 @@ def _cli(*args):
     return subprocess.run([sys.executable, "-m", "anomalyhunt.cli", *map(str, args)], capture_output=True, text=True)
 
 
-def test_the_command_refuses_another_methods_run_folder_in_one_line(tmp_path):
+def test_the_command_refuses_another_methods_run_folder_in_one_line(tmp_path, cli):
     run = tmp_path / "rmm_run"
     run.mkdir()
     (run / "config.json").write_text(json.dumps({"method": "rmm_autoencoder", "samples": []}))
     (run / "provenance.json").write_text("{}")
-    result = _cli("trigger", run, "--out", tmp_path / "scan")
-    assert result.returncode != 0
-    lines = [line for line in result.stderr.strip().splitlines() if line]
+    code, _, err = cli("trigger", run, "--out", tmp_path / "scan")
+    assert code != 0
+    lines = [line for line in err.strip().splitlines() if line]
     assert len(lines) == 1 and "a rmm_autoencoder run" in lines[0] and "double_ae" in lines[0]
     assert not (tmp_path / "scan").exists()
     from anomalyhunt.exceptions import ConfigError

@@ -3,8 +3,6 @@ independent computation from the written per-seed table, the ceiling's classifie
 
 import csv
 import json
-import subprocess
-import sys
 
 import numpy as np
 import pytest
@@ -14,8 +12,6 @@ from anomalyhunt.detectors import DetectorSpec
 from anomalyhunt.exceptions import ConfigError
 from anomalyhunt.methods.compare import CompareConfig
 from anomalyhunt.methods.compare.run import run
-
-CLI = [sys.executable, "-m", "anomalyhunt.cli"]
 
 
 def _config(paths, **over):
@@ -108,12 +104,11 @@ def test_refusals_before_training(search_samples):
         run(_config(paths, signal_fractions=(0.9,)), "/nonexistent", progress=False)
 
 
-def test_compare_command_refuses_another_method(tmp_path):
+def test_compare_command_refuses_another_method(tmp_path, cli):
     config = tmp_path / "c.yaml"
     config.write_text("method: vae_latent\nsamples: [a, b]\n")
-    result = subprocess.run([*CLI, "compare", str(config), "--out", str(tmp_path / "o")], capture_output=True,
-                            text=True)
-    assert result.returncode == 2 and "anomalyhunt run" in result.stderr and "Traceback" not in result.stderr
+    code, _, err = cli("compare", config, "--out", tmp_path / "o")
+    assert code == 2 and "anomalyhunt run" in err and "Traceback" not in err
 
 
 def test_trainings_as_dask_futures_give_the_numbers_of_one_process(search_samples, tmp_path):

@@ -9,19 +9,15 @@ import vector
 
 from anomalyhunt import events as event_io
 from anomalyhunt import ingest
-from anomalyhunt.generate import GenerationConfig
 
 vector.register_awkward()
 
 
 @pytest.fixture(scope="module")
-def generated(tmp_path_factory, disco_samples, generate_together):
+def generated(disco_samples, disco_other_samples):
     """process -> (manifest, events): the session's Mikuni, Nachman & Shih samples (w_lnu, z_ll, a_4l, h0_tautau) and
-    the others, generated here side by side."""
-    root = tmp_path_factory.mktemp("seed002")
-    jobs = [(GenerationConfig(process, n, seed=11, preset="adc2021", chunk_size=chunk), root / process)
-            for process, n, chunk in (("lq_btau", 200, 200), ("hpm_taunu", 1500, 500), ("qcd_fake_lepton", 400, 400))]
-    paths = {Path(p).name: p for p in [*disco_samples, *generate_together(jobs)]}
+    the others (lq_btau, hpm_taunu, qcd_fake_lepton)."""
+    paths = {Path(p).name: p for p in [*disco_samples, *disco_other_samples]}
     return {process: (event_io.read_manifest(path), ingest.read(path)) for process, path in paths.items()}
 
 

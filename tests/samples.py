@@ -1,0 +1,117 @@
+"""The tiny Pythia samples of the integration tests, generated in the background.
+
+Each named sample set (the name of the session fixture that hands it out) is a list of (GenerationConfig, folder)
+jobs. At the start of a session the sets that the collected tests use are submitted at once, each from its own
+thread, to the session's Dask cluster, whose workers run at a lower priority (nice 10) than the test process: the
+samples are made on the core that the unit tests, which run first, leave idle, and a fixture waits only for its own
+set. A set that no collected test declared is generated when first asked for.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from pathlib import Path
+
+from anomalyhunt.generate import GenerationConfig, generate_many
+
+
+def _tiny(root: Path, preset: str, specs, chunks=None) -> list[tuple[GenerationConfig, Path]]:
+    """(name, process, events, seed, params) samples of one preset, one chunk each unless `chunks` (name -> chunk
+    size) says otherwise."""
+    chunks = chunks or {}
+    return [(GenerationConfig(process, n, seed=seed, preset=preset, chunk_size=chunks.get(name, n), params=params),
+             root / name) for name, process, n, seed, params in specs]
+
+
+def _search(root):
+    """SM ttbar and W + jets plus a 2 TeV W' (chekanov2022 preset)."""
+    return [(GenerationConfig(process, n, seed=4, params=params, chunk_size=600), root / process)
+            for process, params, n in (("ttbar", {}, 1200), ("wjets", {}, 1200), ("ssm_wprime", {"mass": 2000.0}, 300))]
+
+
+def _disco(root):
+    """W, Z and two Mikuni, Nachman & Shih signals (adc2021 preset)."""
+    return [(GenerationConfig(process, n, seed=5, preset="adc2021", chunk_size=n), root / process)
+            for process, n in (("w_lnu", 3000), ("z_ll", 600), ("a_4l", 400), ("h0_tautau", 1500))]
+
+
+def _disco_others(root):
+    """The other adc2021 processes: the leptoquark and charged-Higgs tau signals and the QCD fake leptons."""
+    return [(GenerationConfig(process, n, seed=11, preset="adc2021", chunk_size=chunk), root / process)
+            for process, n, chunk in (("lq_btau", 200, 200), ("hpm_taunu", 1500, 500), ("qcd_fake_lepton", 400, 400))]
+
+
+def _fourlepton(root):
+    """Krzyzanska & Nachman's samples (fourlepton preset): simulation, an independent background pool from another
+    seed (two chunks: its halves beside the simulation), and the 150 GeV scalar_4l signal."""
+    return _tiny(root, "fourlepton", (("simulation", "fourlepton_bkg", 2500, 31, {}),
+                                      ("pool", "fourlepton_bkg", 5000, 32, {}),
+                                      ("scalar_4l_150", "scalar_4l", 400, 33, {"mass": 150.0})), chunks={"pool": 2500})
+
+
+def _dijet(root):
+    """Bortolato et al.'s samples (dijet_lhco preset, large-R jets): QCD above the 1.2 TeV jet threshold and the
+    W' -> X Y signal."""
+    return _tiny(root, "dijet_lhco", (("qcd", "qcd", 900, 41, {"pthat_min": 1000.0, "bias_pow": 4.0}),
+                                      ("wprime_xy", "wprime_xy", 400, 42, {})))
+
+
+def _yxh(root):
+    """ATLAS's Y -> X H samples (yxh_atlas preset: large-R jets with constituents, D2, n_b): QCD, boosted ttbar,
+    and the 2-prong and dark-jet signals."""
+    return _tiny(root, "yxh_atlas", (("qcd", "qcd", 1200, 51, {"pthat_min": 400.0, "bias_pow": 3.0}),
+                                     ("ttbar", "ttbar_boosted", 150, 52, {}), ("yxh_qq", "yxh_qq", 250, 53, {}),
+                                     ("yxh_dark", "yxh_dark", 250, 54, {})))
+
+
+# fixture name -> its jobs, in the order the integration tests first need them (the order of submission)
+SAMPLE_SETS = {"search_samples": _search, "fourlepton_samples": _fourlepton, "disco_samples": _disco,
+               "disco_other_samples": _disco_others, "dijet_samples": _dijet, "yxh_samples": _yxh}
+
+
+def lower_priority(client, niceness: int = 10) -> None:
+    """Renice every thread of every worker process of `client` (Linux nice values are per thread; the threads a
+    worker starts later inherit its niceness)."""
+    for pid in client.run(os.getpid).values():
+        for tid in os.listdir(f"/proc/{pid}/task"):
+            try:
+                os.setpriority(os.PRIO_PROCESS, int(tid), niceness)
+            except (ProcessLookupError, PermissionError):
+                pass
+
+
+class BackgroundSamples:
+    """The session's sample sets: `start(names)` submits them, `wait(name)` returns one set's dataset folders."""
+
+    def __init__(self, client, root: Path):
+        self.client = client
+        self.root = root
+        self._threads: dict[str, threading.Thread] = {}
+        self._errors: dict[str, BaseException] = {}
+
+    def start(self, names) -> None:
+        for name in names:
+            if name in self._threads:
+                continue
+            jobs = SAMPLE_SETS[name](self.root / name)
+            thread = threading.Thread(target=self._generate, args=(name, jobs), name=f"generate {name}", daemon=True)
+            self._threads[name] = thread
+            thread.start()
+
+    def _generate(self, name: str, jobs) -> None:
+        try:
+            generate_many(jobs, client=self.client)
+        except BaseException as exc:  # noqa: BLE001 - handed to the fixture that waits for this set
+            self._errors[name] = exc
+
+    def wait(self, name: str) -> list[str]:
+        self.start([name])
+        self._threads[name].join()
+        if name in self._errors:
+            raise RuntimeError(f"generating the {name} failed") from self._errors[name]
+        return [str(out) for _, out in SAMPLE_SETS[name](self.root / name)]
+
+    def join(self) -> None:
+        for thread in self._threads.values():
+            thread.join()
