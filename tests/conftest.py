@@ -81,12 +81,22 @@ def _sample_sets_used(items) -> list[str]:
 @pytest.fixture(scope="session", autouse=True)
 def background_samples(request, tmp_path_factory):
     """Starts, before the first test, the generation of every sample set the collected tests use (tests/samples.py);
-    the sample fixtures wait on it. Nothing starts when no collected test uses a sample set."""
+    the sample fixtures wait on it. Nothing starts (and the test process keeps its threads) when no collected test
+    uses a sample set."""
     used = _sample_sets_used(request.session.items)
     if not used:
         yield None
         return
+    import torch
+    from threadpoolctl import threadpool_limits
+
     samples = BackgroundSamples(request.getfixturevalue("generation_client"), tmp_path_factory.mktemp("samples"))
     samples.start(used)
-    yield samples
+    # one thread for torch and OpenMP in the test process: beside the generating workers two threads wait on each
+    # other (a small ensemble fit took 2-3x longer); alone, one thread measured as fast as two on these tiny fits
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    with threadpool_limits(limits=1):
+        yield samples
+    torch.set_num_threads(threads)
     samples.join()
