@@ -58,7 +58,7 @@ def cli(capsys):
 
 
 @pytest.fixture(scope="session")
-def generation_client():
+def _generation_cluster():
     """One LocalCluster of two single-threaded workers for generating samples, at a lower priority than the test
     process (the integration tests' samples are made beside the tests that run meanwhile)."""
     from anomalyhunt.parallel import dask_client
@@ -66,6 +66,14 @@ def generation_client():
     with dask_client(workers=2) as client:
         lower_priority(client)
         yield client
+
+
+@pytest.fixture(scope="session")
+def generation_client(_generation_cluster, background_samples):
+    """The generation cluster's client, once the background generation is over (one thread at a time uses it)."""
+    if background_samples is not None:
+        background_samples.join()
+    return _generation_cluster
 
 
 def _sample_sets_used(items) -> list[str]:
@@ -90,7 +98,7 @@ def background_samples(request, tmp_path_factory):
     import torch
     from threadpoolctl import threadpool_limits
 
-    samples = BackgroundSamples(request.getfixturevalue("generation_client"), tmp_path_factory.mktemp("samples"))
+    samples = BackgroundSamples(request.getfixturevalue("_generation_cluster"), tmp_path_factory.mktemp("samples"))
     samples.start(used)
     # one thread for torch and OpenMP in the test process: beside the generating workers two threads wait on each
     # other (a small ensemble fit took 2-3x longer); alone, one thread measured as fast as two on these tiny fits
@@ -99,4 +107,4 @@ def background_samples(request, tmp_path_factory):
     with threadpool_limits(limits=1):
         yield samples
     torch.set_num_threads(threads)
-    samples.join()
+    samples.close()

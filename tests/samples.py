@@ -1,15 +1,16 @@
 """The tiny Pythia samples of the integration tests, generated in the background.
 
 Each named sample set (the name of the session fixture that hands it out) is a list of (GenerationConfig, folder)
-jobs. At the start of a session the sets that the collected tests use are submitted at once, each from its own
-thread, to the session's Dask cluster, whose workers run at a lower priority (nice 10) than the test process: the
-samples are made on the core that the unit tests, which run first, leave idle, and a fixture waits only for its own
-set. A set that no collected test declared is generated when first asked for.
+jobs. At the start of a session the sets that the collected tests use are queued, to be generated one after the
+other from one thread on the session's Dask cluster, whose workers run at a lower priority (nice 10) than the test
+process: the samples are made on the core that the unit tests, which run first, leave idle, and a fixture waits
+only for its own set. A set that no collected test declared is generated when first asked for.
 """
 
 from __future__ import annotations
 
 import os
+import queue
 import threading
 from pathlib import Path
 
@@ -82,36 +83,48 @@ def lower_priority(client, niceness: int = 10) -> None:
 
 
 class BackgroundSamples:
-    """The session's sample sets: `start(names)` submits them, `wait(name)` returns one set's dataset folders."""
+    """The session's sample sets: `start(names)` queues them, `wait(name)` returns one set's dataset folders.
+
+    One thread generates the queued sets one after the other: a Dask client used from several threads at once
+    can bind its asyncio objects to the wrong event loop (seen on a fresh clone)."""
 
     def __init__(self, client, root: Path):
         self.client = client
         self.root = root
-        self._threads: dict[str, threading.Thread] = {}
+        self._queue: queue.Queue = queue.Queue()
+        self._done: dict[str, threading.Event] = {}
         self._errors: dict[str, BaseException] = {}
+        self._thread = threading.Thread(target=self._work, name="generate samples", daemon=True)
+        self._thread.start()
 
     def start(self, names) -> None:
         for name in names:
-            if name in self._threads:
-                continue
-            jobs = SAMPLE_SETS[name](self.root / name)
-            thread = threading.Thread(target=self._generate, args=(name, jobs), name=f"generate {name}", daemon=True)
-            self._threads[name] = thread
-            thread.start()
+            if name not in self._done:
+                self._done[name] = threading.Event()
+                self._queue.put(name)
 
-    def _generate(self, name: str, jobs) -> None:
-        try:
-            generate_many(jobs, client=self.client)
-        except BaseException as exc:  # noqa: BLE001 - handed to the fixture that waits for this set
-            self._errors[name] = exc
+    def _work(self) -> None:
+        while (name := self._queue.get()) is not None:
+            try:
+                generate_many(SAMPLE_SETS[name](self.root / name), client=self.client)
+            except BaseException as exc:  # noqa: BLE001 - handed to the fixture that waits for this set
+                self._errors[name] = exc
+            finally:
+                self._done[name].set()
 
     def wait(self, name: str) -> list[str]:
         self.start([name])
-        self._threads[name].join()
+        self._done[name].wait()
         if name in self._errors:
             raise RuntimeError(f"generating the {name} failed") from self._errors[name]
         return [str(out) for _, out in SAMPLE_SETS[name](self.root / name)]
 
     def join(self) -> None:
-        for thread in self._threads.values():
-            thread.join()
+        """Wait until every queued set is generated (or failed)."""
+        for done in list(self._done.values()):
+            done.wait()
+
+    def close(self) -> None:
+        self.join()
+        self._queue.put(None)
+        self._thread.join()
