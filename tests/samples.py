@@ -4,7 +4,8 @@ Each named sample set (the name of the session fixture that hands it out) is a l
 jobs. At the start of a session the sets that the collected tests use are queued, to be generated one after the
 other from one thread on the session's Dask cluster, whose workers run at a lower priority (nice 10) than the test
 process: the samples are made on the core that the unit tests, which run first, leave idle, and a fixture waits
-only for its own set. A set that no collected test declared is generated when first asked for.
+only for its own set. A set that no collected test declared is queued when first asked for (while any set is
+in use; with none, `tests/integration/conftest.py` says which mark to add).
 """
 
 from __future__ import annotations
@@ -73,9 +74,10 @@ SAMPLE_SETS = {"search_samples": _search, "fourlepton_samples": _fourlepton, "di
 
 def lower_priority(client, niceness: int = 10) -> None:
     """Renice every thread of every worker process of `client` (Linux nice values are per thread; the threads a
-    worker starts later inherit its niceness)."""
+    worker starts later inherit its niceness). Without /proc, the worker process itself."""
     for pid in client.run(os.getpid).values():
-        for tid in os.listdir(f"/proc/{pid}/task"):
+        tasks = f"/proc/{pid}/task"
+        for tid in os.listdir(tasks) if os.path.isdir(tasks) else [pid]:
             try:
                 os.setpriority(os.PRIO_PROCESS, int(tid), niceness)
             except (ProcessLookupError, PermissionError):
@@ -92,6 +94,7 @@ class BackgroundSamples:
         self.client = client
         self.root = root
         self._queue: queue.Queue = queue.Queue()
+        self._jobs: dict[str, list] = {}
         self._done: dict[str, threading.Event] = {}
         self._errors: dict[str, BaseException] = {}
         self._thread = threading.Thread(target=self._work, name="generate samples", daemon=True)
@@ -100,13 +103,14 @@ class BackgroundSamples:
     def start(self, names) -> None:
         for name in names:
             if name not in self._done:
+                self._jobs[name] = SAMPLE_SETS[name](self.root / name)
                 self._done[name] = threading.Event()
                 self._queue.put(name)
 
     def _work(self) -> None:
         while (name := self._queue.get()) is not None:
             try:
-                generate_many(SAMPLE_SETS[name](self.root / name), client=self.client)
+                generate_many(self._jobs[name], client=self.client)
             except BaseException as exc:  # noqa: BLE001 - handed to the fixture that waits for this set
                 self._errors[name] = exc
             finally:
@@ -117,7 +121,7 @@ class BackgroundSamples:
         self._done[name].wait()
         if name in self._errors:
             raise RuntimeError(f"generating the {name} failed") from self._errors[name]
-        return [str(out) for _, out in SAMPLE_SETS[name](self.root / name)]
+        return [str(out) for _, out in self._jobs[name]]
 
     def join(self) -> None:
         """Wait until every queued set is generated (or failed)."""

@@ -28,13 +28,10 @@ needs_testdata = pytest.mark.skipif(not TESTDATA.is_dir(), reason=f"{TESTDATA} (
 LHE = "pylhe-testfile-madgraph-2.0.0-wbj.lhe"
 
 
-def _cli(capsys, *argv) -> tuple[int, str]:
-    """Exit code and the error output of one command; argparse's own exits count as return codes."""
-    try:
-        code = main(["-q", *map(str, argv)])
-    except SystemExit as exc:
-        code = exc.code
-    return code, capsys.readouterr().err.strip()
+def _cli(cli, *argv) -> tuple[int, str]:
+    """Exit code and the error output of one quiet command (the `cli` fixture)."""
+    code, _, err = cli("-q", *argv)
+    return code, err.strip()
 
 
 def _tree(path: Path) -> dict[str, int]:
@@ -67,24 +64,24 @@ def _run_config(tmp_path: Path, samples: Path) -> Path:
 
 # ----------------------------------------------------------------- rows 1-2: a run never deletes its inputs
 @pytest.mark.parametrize("target", ["ttbar", "."])
-def test_a_run_refuses_to_write_over_its_own_samples(capsys, tmp_path, samples, target):
+def test_a_run_refuses_to_write_over_its_own_samples(cli, tmp_path, samples, target):
     before = _tree(samples)
-    code, err = _cli(capsys, "run", _run_config(tmp_path, samples), "--out", samples / target, "--overwrite")
+    code, err = _cli(cli, "run", _run_config(tmp_path, samples), "--out", samples / target, "--overwrite")
     assert code == 2 and err.count("\n") == 0 and "input" in err, err
     assert _tree(samples) == before
 
 
-def test_overwrite_refuses_a_dataset_that_is_not_an_input(capsys, tmp_path, samples):
+def test_overwrite_refuses_a_dataset_that_is_not_an_input(cli, tmp_path, samples):
     """Not an input of this run, but a dataset: --overwrite only ever replaces run folders."""
     config = tmp_path / "search.yaml"
     config.write_text(f"method: rmm_autoencoder\nsamples: [{samples / 'wprime'}]\n")
     before = _tree(samples)
-    code, err = _cli(capsys, "run", config, "--out", samples / "ttbar", "--overwrite")
+    code, err = _cli(cli, "run", config, "--out", samples / "ttbar", "--overwrite")
     assert code == 2 and "event dataset" in err and _tree(samples) == before
 
 
 # ----------------------------------------------------------------- rows 3-5: datasets checked chunk by chunk
-def test_features_refuse_an_interrupted_generation_unless_asked(capsys, tmp_path, samples):
+def test_features_refuse_an_interrupted_generation_unless_asked(cli, tmp_path, samples):
     folder = samples / "ttbar"
     config = GenerationConfig(process="ttbar", n_events=30, chunk_size=10, seed=3)  # the fixture's: 3 chunks
     manifest = read_manifest(folder)
@@ -92,32 +89,32 @@ def test_features_refuse_an_interrupted_generation_unless_asked(capsys, tmp_path
     (folder / manifest["files"][2]["file"]).unlink()
     write_manifest(folder, _manifest(config, summaries))  # what a generation killed after 2 of 3 chunks leaves
     out = tmp_path / "rmm.npy"
-    code, err = _cli(capsys, "features", folder, "-o", out)
+    code, err = _cli(cli, "features", folder, "-o", out)
     assert code == 2 and "incomplete dataset (2 of 3 chunks" in err and "--allow-incomplete" in err
     assert not out.exists() and not list(tmp_path.glob(".rmm.npy*"))
-    code, _ = _cli(capsys, "features", folder, "-o", out, "--allow-incomplete")
+    code, _ = _cli(cli, "features", folder, "-o", out, "--allow-incomplete")
     assert code == 0 and len(np.load(out)) == sum(s.n_selected for s in summaries)
 
 
-def test_a_chunk_of_another_dataset_is_refused_by_every_reader(capsys, tmp_path, samples):
+def test_a_chunk_of_another_dataset_is_refused_by_every_reader(cli, tmp_path, samples):
     ttbar = samples / "ttbar"
     shutil.copy(samples / "wprime" / "chunk-00000.parquet", ttbar / "chunk-00001.parquet")
     for argv in (["info", ttbar], ["features", ttbar, "-o", tmp_path / "x.npy"], ["plot-rmm", ttbar, "--out",
                                                                                    tmp_path / "plots"]):
-        code, err = _cli(capsys, *argv)
+        code, err = _cli(cli, *argv)
         assert code == 2 and "chunk-00001.parquet: belongs to another dataset" in err, (argv, err)
     with pytest.raises(EventFileError, match="another dataset"):
         ingest.read(ttbar)
     assert not (tmp_path / "x.npy").exists()
 
 
-def test_a_chunk_whose_event_count_disagrees_is_refused_naming_both_counts(capsys, samples):
+def test_a_chunk_whose_event_count_disagrees_is_refused_naming_both_counts(cli, samples):
     folder = samples / "ttbar"
     manifest = read_manifest(folder)
     held = manifest["files"][1]["n_selected"]
     manifest["files"][1]["n_selected"] = 5000
     write_manifest(folder, manifest)
-    code, err = _cli(capsys, "info", folder)
+    code, err = _cli(cli, "info", folder)
     assert code == 2 and f"chunk-00001.parquet: holds {held} events, the manifest says 5000" in err
 
 
@@ -125,10 +122,10 @@ def test_a_chunk_whose_event_count_disagrees_is_refused_naming_both_counts(capsy
 @pytest.mark.parametrize(("value", "match"), [("inf", "positive finite number"), ("nan", "positive finite number"),
                                               ("1e30", "cannot be produced at sqrt"), ("14000", "cannot be produced"),
                                               ("13000", "cannot be produced")])
-def test_unphysical_parameters_are_refused_before_any_folder_exists(capsys, tmp_path, value, match):
+def test_unphysical_parameters_are_refused_before_any_folder_exists(cli, tmp_path, value, match):
     out = tmp_path / "wprime"
     start = time.perf_counter()
-    code, err = _cli(capsys, "generate", "--process", "ssm_wprime", "--events", 100, "--param", f"mass={value}",
+    code, err = _cli(cli, "generate", "--process", "ssm_wprime", "--events", 100, "--param", f"mass={value}",
                      "--out", out, "--workers", 0)
     assert code == 2 and match in err and err.count("\n") == 0, err
     assert time.perf_counter() - start < 10 and not out.exists()
@@ -143,11 +140,11 @@ def test_unphysical_parameters_are_refused_before_any_folder_exists(capsys, tmp_
     ("method: rmm_autoencoder\nregions_pb: &x [1, *x]\n", "contains it"),
     ("method: rmm_autoencoder\nregions_pb: " + "[" * 60 + "1" + "]" * 60 + "\n", "nested more than 40 levels"),
 ])
-def test_a_pathological_config_is_one_line_and_quick(capsys, tmp_path, text, match):
+def test_a_pathological_config_is_one_line_and_quick(cli, tmp_path, text, match):
     config = tmp_path / "bad.yaml"
     config.write_text(text)
     start = time.perf_counter()
-    code, err = _cli(capsys, "run", config, "--out", tmp_path / "run")
+    code, err = _cli(cli, "run", config, "--out", tmp_path / "run")
     assert code == 2 and match in err and err.count("\n") == 0
     assert time.perf_counter() - start < 10 and not (tmp_path / "run").exists()
 
@@ -158,22 +155,22 @@ def _lhe_text() -> str:
 
 
 @needs_testdata
-def test_a_truncated_lhe_file_is_refused_naming_where_it_breaks(capsys, tmp_path):
+def test_a_truncated_lhe_file_is_refused_naming_where_it_breaks(cli, tmp_path):
     text = _lhe_text()
     starts = [i for i in range(len(text)) if text.startswith("<event", i)]
     cut = tmp_path / "cut.lhe"
     cut.write_text(text[: starts[50] + 200])  # inside event 51 of 59
-    code, err = _cli(capsys, "import", cut, "-o", tmp_path / "out", "--workers", 0)
+    code, err = _cli(cli, "import", cut, "-o", tmp_path / "out", "--workers", 0)
     assert code == 2 and "cut.lhe: cut off inside event 51" in err and "50 whole events" in err
     assert not (tmp_path / "out").exists()
     ended = tmp_path / "ended.lhe"  # cut between two events: every event whole, the closing tag missing
     ended.write_text(text[: starts[50]])
-    code, err = _cli(capsys, "import", ended, "-o", tmp_path / "out", "--workers", 0)
+    code, err = _cli(cli, "import", ended, "-o", tmp_path / "out", "--workers", 0)
     assert code == 2 and "no closing </LesHouchesEvents> tag after 50 events" in err
 
 
 @needs_testdata
-def test_non_finite_momenta_in_an_lhe_file_are_refused_naming_event_field_and_count(capsys, tmp_path):
+def test_non_finite_momenta_in_an_lhe_file_are_refused_naming_event_field_and_count(cli, tmp_path):
     lines = _lhe_text().splitlines(keepends=True)
     opened = [i for i, line in enumerate(lines) if line.strip().startswith("<event")]
     particle = lines[opened[36] + 2].split()  # event 37, its first particle line
@@ -181,31 +178,31 @@ def test_non_finite_momenta_in_an_lhe_file_are_refused_naming_event_field_and_co
     lines[opened[36] + 2] = " ".join(particle) + "\n"
     bad = tmp_path / "nan.lhe"
     bad.write_text("".join(lines))
-    code, err = _cli(capsys, "import", bad, "-o", tmp_path / "out", "--workers", 0)
+    code, err = _cli(cli, "import", bad, "-o", tmp_path / "out", "--workers", 0)
     assert code == 2 and "nan.lhe: non-finite values" in err
     assert "px (1 value, first in event 37)" in err and "E (1 value, first in event 37)" in err
 
 
 @needs_testdata
-def test_an_lhe_file_read_as_hepmc_is_refused(capsys, tmp_path):
-    code, err = _cli(capsys, "import", TESTDATA / LHE, "--format", "hepmc", "-o", tmp_path / "out", "--workers", 0)
+def test_an_lhe_file_read_as_hepmc_is_refused(cli, tmp_path):
+    code, err = _cli(cli, "import", TESTDATA / LHE, "--format", "hepmc", "-o", tmp_path / "out", "--workers", 0)
     assert code == 2 and "not a HepMC file" in err and not (tmp_path / "out").exists()
 
 
 @needs_testdata
-def test_the_same_input_twice_is_refused(capsys, tmp_path):
+def test_the_same_input_twice_is_refused(cli, tmp_path):
     copy = tmp_path / "copy.lhe"
     shutil.copy(TESTDATA / LHE, copy)
     for argv in ([TESTDATA / LHE, TESTDATA / LHE], [TESTDATA / LHE, copy]):
-        code, err = _cli(capsys, "import", *argv, "-o", tmp_path / "out", "--workers", 0)
+        code, err = _cli(cli, "import", *argv, "-o", tmp_path / "out", "--workers", 0)
         assert code == 2 and ("given twice" in err or "the same content" in err), err
     assert not (tmp_path / "out").exists()
 
 
 @needs_testdata
-def test_an_import_may_not_write_among_its_inputs(capsys, tmp_path):
+def test_an_import_may_not_write_among_its_inputs(cli, tmp_path):
     shutil.copy(TESTDATA / LHE, tmp_path / LHE)
-    code, err = _cli(capsys, "import", tmp_path / LHE, "-o", tmp_path, "--workers", 0)
+    code, err = _cli(cli, "import", tmp_path / LHE, "-o", tmp_path, "--workers", 0)
     assert code == 2 and "holds the input" in err and sorted(p.name for p in tmp_path.iterdir()) == [LHE]
 
 
@@ -224,8 +221,8 @@ def test_garbage_hepmc_is_our_line_only(capfd, tmp_path):
 
 # ----------------------------------------------------------------- rows 14-15: one line, nothing left
 @pytest.mark.skipif(not Path("/sys/kernel").is_dir(), reason="needs Linux's read-only /sys")
-def test_an_unwritable_feature_output_is_one_line(capsys, datasets):
-    code, err = _cli(capsys, "features", datasets / "wprime", "-o", "/sys/kernel/x.npy")
+def test_an_unwritable_feature_output_is_one_line(cli, datasets):
+    code, err = _cli(cli, "features", datasets / "wprime", "-o", "/sys/kernel/x.npy")
     assert code == 2 and err.startswith("anomalyhunt: error: /sys/kernel/x.npy") and err.count("\n") == 0
 
 
@@ -248,25 +245,25 @@ def test_the_cms_comparison_refuses_a_crafted_model_and_leaves_nothing(tmp_path)
 
 
 # ----------------------------------------------------------------- also seen
-def test_argparse_errors_are_one_line_alone(capsys):
-    code, err = _cli(capsys, "generate", "--process", "ttbar", "--events", 10, "--seed", "abc", "--out", "x")
+def test_argparse_errors_are_one_line_alone(cli):
+    code, err = _cli(cli, "generate", "--process", "ttbar", "--events", 10, "--seed", "abc", "--out", "x")
     assert code == 2 and err.count("\n") == 0 and "invalid int value: 'abc'" in err and "usage:" not in err
-    code, err = _cli(capsys, "generate", "--process", "ttbar", "--events", 10, "--param", "mass=abc", "--out", "x")
+    code, err = _cli(cli, "generate", "--process", "ttbar", "--events", 10, "--param", "mass=abc", "--out", "x")
     assert code == 2 and err.count("\n") == 0 and "--param expects NAME=NUMBER" in err
 
 
-def test_an_injection_of_an_unknown_sample_is_refused_before_anything_is_generated(capsys, tmp_path):
+def test_an_injection_of_an_unknown_sample_is_refused_before_anything_is_generated(cli, tmp_path):
     config = tmp_path / "search.yaml"
     config.write_text(f"method: rmm_autoencoder\ngenerate:\n  - {{process: ttbar, events: 100, out: {tmp_path}/tt}}\n"
                       "inject: {ssm_wprime_2000: 1.0}\n")
-    code, err = _cli(capsys, "run", config, "--out", tmp_path / "run")
+    code, err = _cli(cli, "run", config, "--out", tmp_path / "run")
     assert code == 2 and "inject names samples this run does not read: ['ssm_wprime_2000']" in err
     assert "its samples: ttbar" in err and not (tmp_path / "tt").exists()
 
 
-def test_info_and_read_accept_an_intact_dataset(capsys, datasets):
+def test_info_and_read_accept_an_intact_dataset(cli, datasets):
     """The checks above refuse damage, not data: the intact datasets read as they were written."""
-    code, _ = _cli(capsys, "info", datasets / "ttbar")
+    code, _ = _cli(cli, "info", datasets / "ttbar")
     assert code == 0
     manifest = json.loads((datasets / "ttbar" / "manifest.json").read_text())
     assert len(ingest.read(datasets / "ttbar")) == manifest["n_selected"] and manifest["dataset_id"]

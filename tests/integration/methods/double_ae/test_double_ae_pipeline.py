@@ -8,9 +8,8 @@ import sys
 def test_double_ae_run_writes_its_summary(disco_samples, tmp_path):
     """On the RMM (the method contract test runs the 57 published inputs), with the single autoencoder, the ONNX
     export and the closure over three halvings on."""
-    features = "rmm"
     config = tmp_path / "disco.yaml"
-    config.write_text(f"method: double_ae\nfeatures: {features}\nsamples: [" + ", ".join(disco_samples) + "]\n"
+    config.write_text("method: double_ae\nfeatures: rmm\nsamples: [" + ", ".join(disco_samples) + "]\n"
                       "double_ae: {lam: 10, batch_size: 400, max_epochs: 3, patience: 3, single_ae_batch_size: 200}\n"
                       "signal_fraction: 0.05\nefficiencies: [0.05, 0.2]\ntrigger_efficiency: 0.1\n"
                       "ceiling: {seeds: 1, max_epochs: 10, hgb_iterations: 20}\n")
