@@ -42,6 +42,31 @@ def test_a_file_in_the_public_layout_reads_into_the_contract(tmp_path):
     np.testing.assert_allclose(adc2021_slots(events), p[:, :, :3].reshape(3, 57), rtol=1e-6)
 
 
+def test_the_published_files_quirks_read_as_they_are(tmp_path):
+    """What the challenge's own files hold beyond the bare layout: the black-box file's int64 `EvtId`, the
+    `Particles_Classes` names, and jet slots emptied after the fact (the organisers zeroed pT and eta of jets
+    beyond |eta| = 4 but left phi and class 4), which can sit between filled slots."""
+    p = np.zeros((2, 19, 4))
+    p[:, 0] = [[50.0, 0.0, 0.7, 1], [20.0, 0.0, -1.1, 1]]
+    p[0, 1] = [30.0, 0.4, 0.2, 2]
+    p[0, 9:12] = [[150.0, 1.0, 0.5, 4], [0.0, 0.0, 1.7, 4], [40.0, -2.0, -0.3, 4]]  # slot 10 emptied
+    p[1, 5] = [25.0, -0.5, 2.5, 3]
+    p[1, 9] = [0.0, 0.0, -2.9, 4]  # the only jet emptied
+    with h5py.File(tmp_path / "BlackBox.h5", "w") as f:
+        f.create_dataset("Particles", data=p, compression="gzip")
+        f.create_dataset("Particles_Names", data=[b"Pt", b"Eta", b"Phi", b"Class"])
+        f.create_dataset("Particles_Classes",
+                         data=[b"MET_class_1", b"Four_Ele_class_2", b"Four_Mu_class_3", b"Ten_Jet_class_4"])
+        f.create_dataset("EvtId", data=np.array([7001, 7002], dtype=np.int64))
+    events = read_adc2021(tmp_path / "BlackBox.h5")
+    assert schema_problems(events) == []
+    assert events.event_id.tolist() == [7001, 7002]
+    assert ak.num(events.jets).tolist() == [2, 0]
+    assert events.jets[0].pt.tolist() == [150.0, 40.0] and events.jets[0].phi.tolist() == pytest.approx([0.5, -0.3])
+    # the 57 inputs pack the remaining jets (the file keeps the hole and the stale phi in slot 10)
+    assert adc2021_slots(events)[0, 27:33].tolist() == pytest.approx([150.0, 1.0, 0.5, 40.0, -2.0, -0.3])
+
+
 def test_write_then_read_round_trips_the_kinematics(tmp_path):
     events = make_events([
         {"jets": [(80.0, 0.1, 0.2, 5.0)], "bjets": [(120.0, -0.5, 1.0, 4.0)],
