@@ -67,9 +67,15 @@ def _yxh(root):
                                      ("yxh_dark", "yxh_dark", 250, 54, {})))
 
 
+def _features(root):
+    """SM ttbar and W + jets (chekanov2022 preset), two chunks each: the features pipeline's input."""
+    return [(GenerationConfig(process, 400, seed=21, chunk_size=200), root / process) for process in ("ttbar", "wjets")]
+
+
 # fixture name -> its jobs, in the order the integration tests first need them (the order of submission)
 SAMPLE_SETS = {"search_samples": _search, "fourlepton_samples": _fourlepton, "disco_samples": _disco,
-               "disco_other_samples": _disco_others, "dijet_samples": _dijet, "yxh_samples": _yxh}
+               "disco_other_samples": _disco_others, "dijet_samples": _dijet, "yxh_samples": _yxh,
+               "features_samples": _features}
 
 
 def lower_priority(client, niceness: int = 10) -> None:

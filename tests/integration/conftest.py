@@ -63,3 +63,9 @@ def yxh_samples(request):
     """ATLAS's Y -> X H samples at a tiny scale (yxh_atlas preset: large-R jets with constituents, D2, n_b):
     QCD, boosted ttbar, and the 2-prong and dark-jet signals. Dataset paths in that order."""
     return _samples(request, "yxh_samples")
+
+
+@pytest.fixture(scope="session")
+def features_samples(request):
+    """SM ttbar and W + jets at a tiny scale (chekanov2022 preset), two chunks each."""
+    return _samples(request, "features_samples")

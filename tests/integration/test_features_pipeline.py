@@ -1,7 +1,6 @@
 """Features of generated events: value ranges, chunked/Dask writing, CLI."""
 
-import subprocess
-import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -9,16 +8,13 @@ import pytest
 from anomalyhunt import events, ingest
 from anomalyhunt.exceptions import EventFileError
 from anomalyhunt.features import feature_spec, load_feature_file, rmm, rmm_cell_names
-from anomalyhunt.generate import GenerationConfig, generate
 from anomalyhunt.pipeline.features import FeatureConfig, write_features
 
 
-@pytest.fixture(scope="module")
-def sm_dataset(tmp_path_factory):
-    root = tmp_path_factory.mktemp("sm")
-    for process in ("ttbar", "wjets"):
-        generate(GenerationConfig(process, 400, seed=21, chunk_size=200), root / process, workers=0)
-    return root
+@pytest.fixture
+def sm_dataset(features_samples):
+    """ttbar and W + jets, 400 events each in chunks of 200 (tests/samples.py), in one folder."""
+    return Path(features_samples[0]).parent
 
 
 def test_t5n10_rmm_of_generated_sm_events_lies_in_unit_interval(sm_dataset):
@@ -51,11 +47,10 @@ def test_features_file_matches_in_memory_computation_chunked_and_on_dask(sm_data
 
 
 @pytest.mark.parametrize(("kind", "width"), [("fourvec", 2 + 4 * 50), ("adc2021", 57)])
-def test_cli_writes_alternative_inputs(sm_dataset, tmp_path, kind, width):
+def test_cli_writes_alternative_inputs(cli, sm_dataset, tmp_path, kind, width):
     out = tmp_path / f"{kind}.npy"
-    result = subprocess.run([sys.executable, "-m", "anomalyhunt.cli", "features", str(sm_dataset / "wjets"),
-                             "-o", str(out), "--kind", kind], capture_output=True, text=True)
-    assert result.returncode == 0, result.stderr
+    code, _, err = cli("features", sm_dataset / "wjets", "-o", out, "--kind", kind)
+    assert code == 0, err
     x, spec = load_feature_file(out)
     assert x.shape[1] == width == len(spec.names)
     assert np.isfinite(x).all()
