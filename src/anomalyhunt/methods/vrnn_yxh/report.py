@@ -29,9 +29,13 @@ def _closure_rows(summary: dict) -> list[list]:
 
 
 def _sideband_rows(summary: dict) -> list[list]:
-    """Closure in each sideband with its normalisation from the other: flat against mass-dependent."""
+    """Closure in each sideband with its normalisation from the other, and in the signal region (simulation
+    truth) with it from both: flat against mass-dependent."""
     rows = []
-    for name, c in summary["closure"].get("sidebands", {}).items():
+    regions = dict(summary["closure"].get("sidebands", {}))
+    if "signal_region_truth" in summary["closure"]:  # summaries written before it was recorded lack it
+        regions["signal region (simulation truth)"] = summary["closure"]["signal_region_truth"]
+    for name, c in regions.items():
         for kind in ("flat", "mass_dependent"):
             k = c[kind]
             if "error" in k and "predicted" not in k:
@@ -132,8 +136,10 @@ def report_sections(result, plots: Path) -> Report:
             "double-b / reweighted no-tag ratio) and mass-dependent (that ratio fitted as exp(a + b m_H) in the "
             "other sideband's bins and extrapolated, its fit error in the +-). The signal region uses the "
             + ("mass-dependent fit over both sidebands (our option)." if config.transfer_factor == "mass_dependent"
-               else "flat normalisation of the high sideband (the published estimate).")) + "</p>"
-        + table(_sideband_rows(summary), ["sideband", "transfer factor", "observed", "+-", "predicted", "+-",
+               else "flat normalisation of the high sideband (the published estimate).")
+            + " Its last rows, simulation only (data keeps the signal region blinded): the signal region's SM "
+              "yield against both predictions, flat from the high sideband and mass-dependent from both.") + "</p>"
+        + table(_sideband_rows(summary), ["region", "transfer factor", "observed", "+-", "predicted", "+-",
                                           "pull", "|1 - obs/pred|"]))
     grid_rows = []
     for name, g in summary["grid"].items():

@@ -84,6 +84,11 @@ def test_run_writes_what_summary_json_promises(yxh_samples, tmp_path):
         assert md["error"] == pytest.approx(np.sqrt(side["observed_error"] ** 2 + md["predicted_stat_error"] ** 2
                                                     + md["predicted_fit_error"] ** 2))
     assert c["transfer_factor"] == "mass_dependent" and len(c["transfer_fit"]["mass"]) == 4
+    # the signal region's SM truth against both normalisations; the grid's cells hold part of that prediction
+    truth = c["signal_region_truth"]
+    assert truth["observed"] >= 0 and truth["flat"]["predicted"] > 0 and truth["mass_dependent"]["predicted"] > 0
+    assert truth["mass_dependent"]["predicted_fit_error"] > 0
+    assert 0 < s["grid"]["background_only"]["predicted_total"] <= truth["mass_dependent"]["predicted"] * (1 + 1e-9)
     assert c["nonclosure"] == c["sidebands"]["low_sideband"]["mass_dependent"]["nonclosure"]
     assert set(s["grid"]) == {"background_only", "injected"}
     assert np.isfinite(s["z_global"]) and s["z_global"] == s["grid"]["background_only"]["z_global"]
