@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import queue
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -44,7 +45,7 @@ def run_futures(client, func: Callable, tasks: Iterable[tuple], *, on_result: Ca
     what `on_result` already received stays (the callers write each result as it comes, so a rerun resumes).
     Messages name a task by its entry of `labels` (one per task), else `name-i`.
     """
-    from dask.distributed import KilledWorker, wait
+    from dask.distributed import KilledWorker
 
     tasks = list(tasks)
     if labels is not None and len(labels) != len(tasks):
@@ -57,16 +58,26 @@ def run_futures(client, func: Callable, tasks: Iterable[tuple], *, on_result: Ca
     order = {f.key: i for i, f in enumerate(futures)}
     label = {f.key: f"{name}-{i}" if labels is None else labels[i] for i, f in enumerate(futures)}
     pending = set(futures)
+    # finished futures arrive through their own callbacks, not `distributed.wait`: that waits on the process's
+    # most recently created client, and with a second client alive (another cluster opened meanwhile, in another
+    # thread or a notebook) the futures' events got bound to the wrong event loop ("bound to a different event loop")
+    done: queue.Queue = queue.Queue()
+    for future in futures:
+        future.add_done_callback(done.put)
     try:
         while pending:
             try:
-                finished, pending = wait(list(pending), timeout=stall_timeout_s, return_when="FIRST_COMPLETED")
-            except TimeoutError:
+                finished = {done.get(timeout=stall_timeout_s)}
+            except queue.Empty:
                 keys = [label[k] for k in sorted((f.key for f in pending), key=order.get)]
                 raise AnomalyHuntError(
                     f"no {name} finished within {stall_timeout_s:g} s; {len(keys)} still pending "
                     f"({', '.join(keys[:5])}{', ...' if len(keys) > 5 else ''}): a worker hangs or the scheduler "
                     f"is gone") from None
+            while not done.empty():
+                finished.add(done.get_nowait())
+            finished &= pending
+            pending -= finished
             for future in sorted(finished, key=lambda f: order[f.key]):
                 try:
                     result = future.result()
