@@ -55,6 +55,43 @@ def test_calls_side_by_side_on_one_client_get_their_own_results(client):
     assert first == [0, 1, 4, 9] and second == [100, 121, 144, 169]
 
 
+def _slow_identity(x):
+    time.sleep(1.0)
+    return x
+
+
+def test_clients_opened_while_futures_run_do_not_take_over_the_wait():
+    """`distributed.wait` waits on the default client, outside a `with Client()` block the most recently
+    created one: with clients opened while the futures ran it raised "bound to a different event loop" (a
+    fresh-clone CI run lost its background samples to it). run_futures waits on its own client's futures."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from dask.distributed import Client, LocalCluster
+
+    def in_process(workers):
+        return LocalCluster(n_workers=workers, threads_per_worker=1, processes=False, dashboard_address=None)
+
+    got, opened = [], []
+
+    def open_another(result):
+        got.append(result)
+        if len(opened) < 2:  # a new most-recent client after each of the first two results
+            cluster = in_process(1)
+            opened.append((cluster, Client(cluster)))
+
+    # from another thread, as the test suite's background samples are made: `with Client(...)` makes the client
+    # current in this thread's context only, so there the default client is the most recently created one
+    with in_process(2) as cluster, Client(cluster) as client, ThreadPoolExecutor(1) as thread:
+        try:
+            thread.submit(run_futures, client, _slow_identity, [(i,) for i in range(6)], on_result=open_another,
+                          name="slow").result()
+        finally:
+            for other_cluster, other in opened:
+                other.close()
+                other_cluster.close()
+    assert sorted(got) == list(range(6)) and len(opened) == 2
+
+
 def test_a_hung_task_ends_in_a_clear_error(client):
     got = []
     start = time.perf_counter()
