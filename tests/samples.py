@@ -28,20 +28,21 @@ def _tiny(root: Path, preset: str, specs, chunks=None) -> list[tuple[GenerationC
 
 def _search(root):
     """SM ttbar and W + jets plus a 2 TeV W' (chekanov2022 preset)."""
-    return [(GenerationConfig(process, n, seed=4, params=params, chunk_size=600), root / process)
-            for process, params, n in (("ttbar", {}, 1200), ("wjets", {}, 1200), ("ssm_wprime", {"mass": 2000.0}, 300))]
+    return _tiny(root, "chekanov2022", (("ttbar", "ttbar", 1200, 4, {}), ("wjets", "wjets", 1200, 4, {}),
+                                        ("ssm_wprime", "ssm_wprime", 300, 4, {"mass": 2000.0})),
+                 chunks={"ttbar": 600, "wjets": 600, "ssm_wprime": 600})
 
 
 def _disco(root):
     """W, Z and two Mikuni, Nachman & Shih signals (adc2021 preset)."""
-    return [(GenerationConfig(process, n, seed=5, preset="adc2021", chunk_size=n), root / process)
-            for process, n in (("w_lnu", 3000), ("z_ll", 600), ("a_4l", 400), ("h0_tautau", 1500))]
+    return _tiny(root, "adc2021", tuple((process, process, n, 5, {}) for process, n in
+                                        (("w_lnu", 3000), ("z_ll", 600), ("a_4l", 400), ("h0_tautau", 1500))))
 
 
 def _disco_others(root):
     """The other adc2021 processes: the leptoquark and charged-Higgs tau signals and the QCD fake leptons."""
-    return [(GenerationConfig(process, n, seed=11, preset="adc2021", chunk_size=chunk), root / process)
-            for process, n, chunk in (("lq_btau", 200, 200), ("hpm_taunu", 1500, 500), ("qcd_fake_lepton", 400, 400))]
+    return _tiny(root, "adc2021", (("lq_btau", "lq_btau", 200, 11, {}), ("hpm_taunu", "hpm_taunu", 1500, 11, {}),
+                                   ("qcd_fake_lepton", "qcd_fake_lepton", 400, 11, {})), chunks={"hpm_taunu": 500})
 
 
 def _fourlepton(root):
@@ -69,7 +70,8 @@ def _yxh(root):
 
 def _features(root):
     """SM ttbar and W + jets (chekanov2022 preset), two chunks each: the features pipeline's input."""
-    return [(GenerationConfig(process, 400, seed=21, chunk_size=200), root / process) for process in ("ttbar", "wjets")]
+    return _tiny(root, "chekanov2022", (("ttbar", "ttbar", 400, 21, {}), ("wjets", "wjets", 400, 21, {})),
+                 chunks={"ttbar": 200, "wjets": 200})
 
 
 # fixture name -> its jobs, in the order the integration tests first need them (the order of submission)
@@ -93,8 +95,9 @@ def lower_priority(client, niceness: int = 10) -> None:
 class BackgroundSamples:
     """The session's sample sets: `start(names)` queues them, `wait(name)` returns one set's dataset folders.
 
-    One thread generates the queued sets one after the other: a Dask client used from several threads at once
-    can bind its asyncio objects to the wrong event loop (seen on a fresh clone)."""
+    One thread generates the queued sets one after the other, in the order the tests need them (the "bound to a
+    different event loop" failures of two fresh clones came from `run_futures` waiting on another client, since
+    fixed in `anomalyhunt.parallel`)."""
 
     def __init__(self, client, root: Path):
         self.client = client

@@ -201,13 +201,12 @@ def _check_sideband(arrays: JetArrays, config: VRNNYXHConfig) -> None:
                                       "background, or transfer_factor: flat")
 
 
-def _predict(w: np.ndarray, est: _Estimate, source: np.ndarray) -> tuple[float, float]:
-    """Predicted 2-tag yield from the 0-tag events `source`, with its error (source statistics and the
-    normalisation)."""
+def _predict(w: np.ndarray, est: _Estimate, source: np.ndarray) -> tuple[float, float, float]:
+    """Predicted 2-tag yield from the 0-tag events `source`, with its errors from the source statistics and from
+    the normalisation."""
     weights = w[source] * est.ratio[source]
-    value = est.norm * weights.sum()
-    err2 = (est.norm**2) * (weights**2).sum() + (weights.sum() * est.norm_error) ** 2
-    return float(value), float(np.sqrt(err2))
+    return (float(est.norm * weights.sum()), float(est.norm * np.sqrt((weights**2).sum())),
+            float(weights.sum() * est.norm_error))
 
 
 def _closure(arrays, w, reg: _Regions, est: _Estimate, config: VRNNYXHConfig) -> dict[str, Any]:
@@ -218,7 +217,8 @@ def _closure(arrays, w, reg: _Regions, est: _Estimate, config: VRNNYXHConfig) ->
     target = reg.lsb & reg.tag1 & reg.anomalous
     source = reg.lsb & reg.tag0 & reg.anomalous
     observed, observed_err = float(w[target].sum()), float(np.sqrt((w[target] ** 2).sum()))
-    predicted, predicted_err = _predict(w, est, source)
+    predicted, stat, norm_err = _predict(w, est, source)
+    predicted_err = float(np.hypot(stat, norm_err))
     hsb0, hsb1 = reg.hsb & reg.tag0, reg.hsb & reg.tag1
     flat = w[hsb1].sum() / w[hsb0].sum()
     error = float(np.hypot(observed_err, predicted_err))
@@ -295,15 +295,14 @@ def _window_closure(arrays, w, reg: _Regions, est: _Estimate, config: VRNNYXHCon
     observed_err = float(np.sqrt((w[target] ** 2).sum()))
     record: dict[str, Any] = {"observed": observed, "observed_error": observed_err,
                               "events_observed": int(target.sum()), "events_source": int(source.sum())}
-    rw = w[source] * est.ratio[source]
-    record["flat"] = _closure_numbers(observed, observed_err, float(est.norm * rw.sum()),
-                                      float(est.norm * np.sqrt((rw**2).sum())), float(rw.sum() * est.norm_error))
+    record["flat"] = _closure_numbers(observed, observed_err, *_predict(w, est, source))
     try:
         fit = _mass_transfer(arrays, w, reg, est, config, ("low_sideband", "high_sideband"))
     except ConfigError as exc:
         record["mass_dependent"] = {"error": str(exc)}
     else:
-        record["mass_dependent"] = _closure_numbers(observed, observed_err, *fit.predict(rw, arrays.h_mass[source]))
+        record["mass_dependent"] = _closure_numbers(observed, observed_err,
+                                                    *fit.predict(w[source] * est.ratio[source], arrays.h_mass[source]))
     return record
 
 
