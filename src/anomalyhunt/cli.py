@@ -241,7 +241,8 @@ def _cmd_trigger(args: argparse.Namespace) -> int:
     from .pipeline.trigger import trigger_study
 
     widths = tuple(int(w) for w in args.widths.split(",")) if args.widths else FirmwareScanConfig().widths
-    scan = FirmwareScanConfig(widths=widths, reuse_factor=args.reuse_factor, max_events=args.max_events)
+    scan = FirmwareScanConfig(widths=widths, reuse_factor=args.reuse_factor, max_events=args.max_events,
+                              loss=args.loss)
     result = trigger_study(args.run, args.out, scan=scan, overwrite=args.overwrite)
     best = result.smallest_width
     print(f"{args.out}: widths {', '.join(map(str, widths))}; smallest within {scan.tolerance:.0%} of float: "
@@ -380,6 +381,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--widths", default="", help="comma-separated ap_fixed total widths (default 18,16,14,12,10,8,6)")
     p.add_argument("--reuse-factor", type=int, default=1, help="hls4ml ReuseFactor of every layer")
     p.add_argument("--max-events", type=int, default=0, help="test events emulated per class at most (0: all)")
+    p.add_argument("--loss", choices=("firmware", "float"), default="firmware",
+                   help="firmware: the loss computed in fixed point inside the emulation, as a trigger would; "
+                        "float: from the emulated reconstruction in double precision")
     p.add_argument("--overwrite", action="store_true", help="replace an existing --out folder")
     p.set_defaults(func=_cmd_trigger)
 

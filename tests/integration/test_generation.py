@@ -25,7 +25,7 @@ CLI = [sys.executable, "-m", "anomalyhunt.cli"]
 @pytest.fixture(scope="module")
 def ttbar_reference(tmp_path_factory):
     out = tmp_path_factory.mktemp("ttbar")
-    config = GenerationConfig("ttbar", 600, seed=11, chunk_size=200)
+    config = GenerationConfig("ttbar", 300, seed=11, chunk_size=100)
     manifest = generate(config, out, workers=0)
     return config, out, manifest
 
@@ -47,7 +47,7 @@ def test_different_seed_gives_different_events(ttbar_reference, tmp_path):
 def test_manifest_counts_and_weights_sum_to_selected_cross_section(ttbar_reference):
     _, out, manifest = ttbar_reference
     ev = ingest.read(out)
-    assert manifest["complete"] and manifest["n_generated"] == 600
+    assert manifest["complete"] and manifest["n_generated"] == 300
     assert manifest["n_selected"] == len(ev) > 0
     assert np.sum(ev.weight) == pytest.approx(manifest["selected_sigma_pb"], rel=1e-9)
     assert len(np.unique(ev.event_id)) == len(ev)
@@ -103,7 +103,7 @@ def test_generate_many_checks_every_folder_before_generating(ttbar_reference, tm
     fresh = tmp_path / "fresh"
     with pytest.raises(ConfigError, match="share one folder"):
         generate_many([(config, fresh), (config, tmp_path / "x" / ".." / "fresh")], workers=0)
-    other = GenerationConfig("ttbar", 600, seed=12, chunk_size=200)  # `out` holds the seed-11 dataset
+    other = GenerationConfig("ttbar", 300, seed=12, chunk_size=100)  # `out` holds the seed-11 dataset
     with pytest.raises(ConfigError, match="holds a different dataset"):
         generate_many([(config, fresh), (other, out)], workers=0)
     assert not list(fresh.glob("*.parquet"))  # refused before the first dataset's first event
@@ -111,7 +111,7 @@ def test_generate_many_checks_every_folder_before_generating(ttbar_reference, tm
 
 def test_killed_run_resumes_to_exactly_the_requested_events(ttbar_reference, tmp_path):
     config, out, _ = ttbar_reference
-    args = [*CLI, "generate", "--process", "ttbar", "--events", "600", "--seed", "11", "--chunk-size", "200",
+    args = [*CLI, "generate", "--process", "ttbar", "--events", "300", "--seed", "11", "--chunk-size", "100",
             "--workers", "0", "--out", str(tmp_path)]
     proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     deadline = time.time() + 120
@@ -122,14 +122,14 @@ def test_killed_run_resumes_to_exactly_the_requested_events(ttbar_reference, tmp
     assert not (events.read_manifest(tmp_path)["complete"])
     subprocess.run(args, check=True, capture_output=True)
     manifest = events.read_manifest(tmp_path)
-    assert manifest["complete"] and manifest["n_generated"] == 600
+    assert manifest["complete"] and manifest["n_generated"] == 300
     assert ak.to_list(ingest.read(tmp_path)) == ak.to_list(ingest.read(out))
 
 
 def test_rerun_into_a_folder_of_another_dataset_is_refused(ttbar_reference):
     _, out, _ = ttbar_reference
     with pytest.raises(ConfigError, match="different dataset"):
-        generate(GenerationConfig("ttbar", 600, seed=99, chunk_size=200), out, workers=0)
+        generate(GenerationConfig("ttbar", 300, seed=99, chunk_size=100), out, workers=0)
 
 
 def test_dataset_made_with_another_preset_definition_is_neither_reused_nor_extended(ttbar_reference, tmp_path):
@@ -146,7 +146,7 @@ def test_dataset_made_with_another_preset_definition_is_neither_reused_nor_exten
     shutil.copytree(out, old)
     manifest = events.read_manifest(old)
     assert detector_changes(manifest, "chekanov2022") == []
-    request = SampleRequest("ttbar", 600, seed=11, chunk_size=200, out=str(old))
+    request = SampleRequest("ttbar", 300, seed=11, chunk_size=100, out=str(old))
     assert _done(request) is not None
     manifest["detector"]["jet_pt_min"] = 35.0
     del manifest["detector"]["fake_e"]  # a field added later counts as its default (0), which differs here

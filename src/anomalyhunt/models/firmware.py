@@ -11,6 +11,11 @@ weights, biases and outputs) from the largest magnitude it takes on a profiling 
 that the W bits go where the values are (hls4ml's per-layer precision). Values are rounded (AP_RND) and
 saturated (AP_SAT) rather than truncated and wrapped, so an event beyond the profiled range clips instead of
 flipping sign. The accumulators are left to hls4ml ("auto": wide enough for the exact sum).
+
+The anomaly score can be computed in the firmware too (`ReconstructionLoss`): the difference between input and
+reconstruction, its square and their sum over the inputs, each a quantity of its own fixed-point type, as a
+trigger would compute its loss (Govorkova et al., arXiv:2108.03986, do); the three operations are hls4ml layers
+(subtract, multiply, a Dense of unit weights), so the emulation stays hls4ml's.
 """
 
 from __future__ import annotations
@@ -29,8 +34,8 @@ from torch import nn
 from ..exceptions import ConfigError
 from .nets import AutoencoderNet
 
-__all__ = ["FixedPoint", "FirmwareNet", "compile_firmware", "integer_bits", "layer_costs", "require_hls4ml",
-           "sequential_autoencoder"]
+__all__ = ["FixedPoint", "FirmwareNet", "ReconstructionLoss", "compile_firmware", "integer_bits", "layer_costs",
+           "require_hls4ml", "sequential_autoencoder"]
 
 
 def require_hls4ml():
@@ -85,23 +90,59 @@ def sequential_autoencoder(net: AutoencoderNet) -> nn.Sequential:
     return nn.Sequential(*layers).eval()
 
 
-def _profile(net: nn.Sequential, sample: np.ndarray) -> list[dict[str, float]]:
-    """Per Linear layer: the largest |weight|, |bias| and |output| (before its activation) on `sample`."""
+class ReconstructionLoss(nn.Module):
+    """An autoencoder's squared reconstruction error summed over its inputs, sum_i (x_i - r_i)^2 (the mean loss
+    times the number of inputs), in the three operations hls4ml converts: a subtract, a multiply and a Dense of
+    unit weights without bias (an adder tree in firmware). The difference is formed twice because hls4ml's merge
+    layers need two distinct inputs (x * x of one node does not convert); both are the same numbers."""
+
+    def __init__(self, autoencoder: nn.Sequential) -> None:
+        super().__init__()
+        self.autoencoder = autoencoder
+        n = _linear_layers(autoencoder)[0].in_features
+        self.total = nn.Linear(n, 1, bias=False)
+        with torch.no_grad():
+            self.total.weight.fill_(1.0)
+        self.eval()
+
+    def parts(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """The difference, its square and the summed loss (n, 1)."""
+        difference = x - self.autoencoder(x)
+        square = difference * difference
+        return difference, square, self.total(square)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        r = self.autoencoder(x)
+        return self.total((x - r) * (x - r))
+
+
+def _linear_layers(net: nn.Module) -> list[nn.Linear]:
+    return [m for m in net.modules() if isinstance(m, nn.Linear)]
+
+
+def _profile(net: nn.Module, sample: np.ndarray) -> tuple[list[dict[str, float]], dict[str, float]]:
+    """Per Linear layer (in the network's order): the largest |weight|, |bias| and |output| (before its
+    activation) on `sample`; and, for a `ReconstructionLoss`, the largest |difference| and square."""
     out, handles = [], []
-    for module in net:
-        if isinstance(module, nn.Linear):
-            record = {"weight": float(module.weight.detach().abs().max()),
-                      "bias": float(module.bias.detach().abs().max()), "result": 0.0}
-            out.append(record)
-            handles.append(module.register_forward_hook(
-                lambda _m, _i, y, r=record: r.__setitem__("result", max(r["result"], float(y.abs().max())))))
+    for module in _linear_layers(net):
+        record = {"weight": float(module.weight.detach().abs().max()),
+                  "bias": 0.0 if module.bias is None else float(module.bias.detach().abs().max()), "result": 0.0}
+        out.append(record)
+        handles.append(module.register_forward_hook(
+            lambda _m, _i, y, r=record: r.__setitem__("result", max(r["result"], float(y.abs().max())))))
+    merges: dict[str, float] = {}
     try:
         with torch.no_grad():
-            net(torch.as_tensor(sample, dtype=torch.float32))
+            x = torch.as_tensor(sample, dtype=torch.float32)
+            if isinstance(net, ReconstructionLoss):
+                difference, square, _ = net.parts(x)
+                merges = {"sub": float(difference.abs().max()), "mul": float(square.abs().max())}
+            else:
+                net(x)
     finally:
         for h in handles:
             h.remove()
-    return out
+    return out, merges
 
 
 @dataclass
@@ -114,6 +155,7 @@ class FirmwareNet:
     compile_seconds: float
     project: Path
     _model: object = field(repr=False)
+    loss_types: dict[str, str] = field(default_factory=dict)  # a ReconstructionLoss's difference and square
 
     def predict(self, x: np.ndarray) -> np.ndarray:
         """The network's outputs for `x` (n, n_in), computed by the bit-accurate C++ emulation; the inputs are
@@ -129,16 +171,17 @@ class FirmwareNet:
         return int(self._model.get_output_variables()[0].shape[-1])
 
 
-def compile_firmware(net: nn.Sequential, sample: np.ndarray, width: int, *, output_dir: str | Path | None = None,
+def compile_firmware(net: nn.Module, sample: np.ndarray, width: int, *, output_dir: str | Path | None = None,
                      reuse_factor: int = 1, input_max: float | None = None) -> FirmwareNet:
-    """Convert `net` (Linear/ReLU layers) with hls4ml at total width `width`, integer bits per quantity from
-    `sample` (inputs: the largest |x| of the sample, or `input_max`), and compile its C++ emulation (g++).
+    """Convert `net` (an `nn.Sequential` of Linear/ReLU layers, or a `ReconstructionLoss` around one) with
+    hls4ml at total width `width`, integer bits per quantity from `sample` (inputs: the largest |x| of the
+    sample, or `input_max`), and compile its C++ emulation (g++).
     output_dir: where the HLS project goes (a temporary folder by default, kept for the object's life)."""
     hls4ml = require_hls4ml()
     net = net.eval()
-    n_in = net[0].in_features
+    n_in = _linear_layers(net)[0].in_features
     sample = np.asarray(sample, dtype=np.float32)
-    ranges = _profile(net, sample)
+    ranges, merges = _profile(net, sample)
     input_type = FixedPoint(width, integer_bits(float(np.abs(sample).max()) if input_max is None else input_max))
     if output_dir is None:
         output_dir = tempfile.mkdtemp(prefix="anomalyhunt-hls-")
@@ -151,6 +194,15 @@ def compile_firmware(net: nn.Sequential, sample: np.ndarray, width: int, *, outp
         raise ConfigError(f"hls4ml found {len(dense)} dense layers where the network has {len(ranges)}")
     input_name = next(name for name in layers if name not in dense and "table" not in layers[name]["Precision"])
     layers[input_name]["Precision"]["result"] = input_type.hls
+    loss_types = {}
+    for name in layers:  # the loss's subtract and multiply layers (hls4ml names them after the torch operation)
+        if name in dense or name == input_name or "table" in layers[name]["Precision"]:
+            continue
+        kind = next((k for k in merges if name.startswith(k)), None)
+        if kind is None:
+            raise ConfigError(f"the firmware emulation does not know how to size hls4ml layer {name!r}")
+        layers[name]["Precision"]["result"] = loss_types[{"sub": "difference", "mul": "square"}[kind]] = FixedPoint(
+            width, integer_bits(merges[kind])).hls
     types = []
     names = list(layers)
     for name, r in zip(dense, ranges, strict=True):
@@ -165,19 +217,26 @@ def compile_firmware(net: nn.Sequential, sample: np.ndarray, width: int, *, outp
     model = hls4ml.converters.convert_from_pytorch_model(net, hls_config=config, output_dir=str(output_dir),
                                                         backend="Vitis", io_type="io_parallel")
     model.compile()
-    return FirmwareNet(width, input_type, types, time.perf_counter() - start, Path(output_dir), model)
+    return FirmwareNet(width, input_type, types, time.perf_counter() - start, Path(output_dir), model, loss_types)
 
 
-def layer_costs(net: nn.Sequential, *, reuse_factor: int = 1) -> list[dict[str, int]]:
+def layer_costs(net: nn.Module, *, reuse_factor: int = 1) -> list[dict[str, int]]:
     """Per Linear layer: inputs, outputs, multiplications per event, parameters, and the multipliers it needs at
-    `reuse_factor` (each multiplier used reuse_factor times per event: ceil(multiplications / R))."""
+    `reuse_factor` (each multiplier used reuse_factor times per event: ceil(multiplications / R)). For a
+    `ReconstructionLoss`, its loss is one more entry: n squares (multiplications) summed by an adder tree (its
+    unit weights are no multiplications and no parameters)."""
     if reuse_factor < 1:
         raise ConfigError(f"reuse_factor must be >= 1, got {reuse_factor}")
+    layers = _linear_layers(net)
+    if isinstance(net, ReconstructionLoss):
+        layers = layers[:-1]
     out = []
-    for module in net:
-        if isinstance(module, nn.Linear):
-            mults = module.in_features * module.out_features
-            out.append({"inputs": module.in_features, "outputs": module.out_features, "multiplications": mults,
-                        "parameters": mults + module.out_features,
-                        "multipliers": -(-mults // reuse_factor)})
+    for module in layers:
+        mults = module.in_features * module.out_features
+        out.append({"inputs": module.in_features, "outputs": module.out_features, "multiplications": mults,
+                    "parameters": mults + module.out_features, "multipliers": -(-mults // reuse_factor)})
+    if isinstance(net, ReconstructionLoss):
+        n = net.total.in_features
+        out.append({"inputs": n, "outputs": 1, "multiplications": n, "parameters": 0,
+                    "multipliers": -(-n // reuse_factor)})
     return out

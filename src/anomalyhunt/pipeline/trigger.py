@@ -60,7 +60,9 @@ def scan_table(result: FirmwareScan) -> str:
                      + f" | {r['closure']['ratio']:.3f} +- {r['closure']['error']:.3f} | {rate} | "
                      f"{r['background_efficiency_float_thresholds']:.4f} | "
                      f"{'yes' if r['within_tolerance'] else 'no'} |")
-    return "\n".join(lines) + "\n"
+    where = {"firmware": "computed in fixed point inside the emulation",
+             "float": "computed in double precision from the emulated reconstruction"}[result.resources["loss"]]
+    return f"The loss {where}.\n\n" + "\n".join(lines) + "\n"
 
 
 def trigger_study(run_folder: str | os.PathLike, out: str | os.PathLike, *, scan: FirmwareScanConfig | None = None,

@@ -8,6 +8,7 @@ import torch
 from anomalyhunt.exceptions import ConfigError
 from anomalyhunt.models.firmware import (
     FixedPoint,
+    ReconstructionLoss,
     compile_firmware,
     integer_bits,
     layer_costs,
@@ -50,6 +51,20 @@ def test_flattened_autoencoder_computes_the_same_reconstruction_and_costs_count_
     assert sum(c["parameters"] for c in costs) == 48 + 8 + 24 + 3 + 24 + 8 + 48 + 6
 
 
+def test_the_reconstruction_loss_is_the_summed_squared_error_and_costs_its_squares():
+    flat = sequential_autoencoder(_tiny())
+    loss = ReconstructionLoss(flat)
+    x = torch.rand(50, 6)
+    expected = ((x - flat(x)) ** 2).sum(dim=1, keepdim=True)
+    torch.testing.assert_close(loss(x), expected)
+    difference, square, total = loss.parts(x)
+    torch.testing.assert_close(square, difference**2)
+    torch.testing.assert_close(total, expected)
+    costs = layer_costs(loss, reuse_factor=4)
+    assert costs[:-1] == layer_costs(flat, reuse_factor=4)
+    assert costs[-1] == {"inputs": 6, "outputs": 1, "multiplications": 6, "parameters": 0, "multipliers": 2}
+
+
 def test_a_missing_hls4ml_is_one_line_naming_the_extra(monkeypatch):
     import sys
 
@@ -69,3 +84,17 @@ def test_hls4ml_emulation_agrees_with_float_at_high_precision_and_not_at_six_bit
     narrow = compile_firmware(net, x, 6, output_dir=tmp_path / "w6")
     assert np.abs(narrow.predict(x) - reference).max() > 1e-2
     assert wide.input_type == FixedPoint(32, 1) and wide.predict(x[:0]).shape == (0, 6)
+
+
+@pytest.mark.slow
+def test_the_loss_computed_in_fixed_point_agrees_at_high_precision_and_not_at_six_bits(tmp_path):
+    pytest.importorskip("hls4ml")
+    loss = ReconstructionLoss(sequential_autoencoder(_tiny(1)))
+    x = np.random.default_rng(1).random((400, 6)).astype(np.float32)
+    reference = loss(torch.as_tensor(x)).detach().numpy()[:, 0]
+    wide = compile_firmware(loss, x, 32, output_dir=tmp_path / "w32")
+    assert wide.predict(x).shape == (400, 1)
+    assert np.abs(wide.predict(x)[:, 0] - reference).max() < 1e-3 * reference.max()
+    assert set(wide.loss_types) == {"difference", "square"}
+    narrow = compile_firmware(loss, x, 6, output_dir=tmp_path / "w6")
+    assert np.median(np.abs(narrow.predict(x)[:, 0] - reference) / reference) > 1e-2

@@ -10,10 +10,13 @@ computes), the ABCD closure at that working point, and the prescaled trigger rat
 thresholds and with the float model's thresholds left in place. The smallest width (with every wider one) that
 loses less than `tolerance` (relative) of float's signal efficiency for every benchmark, and whose ABCD closure
 stays within one standard error of float's (the background estimate the trigger exists for), is the answer;
-with a few hundred signal events a single event is ~1%, so the float counts are recorded beside the ratios. The loss
-itself (the mean of the squared differences) is computed from the emulated reconstruction and the quantised
-inputs in double precision: the firmware would compute it in fixed point too (Govorkova et al. do), which this
-does not emulate.
+with a few hundred signal events a single event is ~1%, so the float counts are recorded beside the ratios.
+
+The loss (`loss`): "firmware" (the default) computes it inside the emulation as a trigger would, the difference,
+its square and their sum over the inputs each in a fixed-point type of the scanned width sized by the profile
+(`models.firmware.ReconstructionLoss`; the sum is divided by the number of inputs afterwards, a constant that
+moves no event across a threshold); "float" takes the emulated reconstruction and computes the mean squared
+difference to the quantised inputs in double precision, which isolates what the networks lose.
 
 Latency and resources are estimated from the layers, since no vendor synthesis runs here: per Dense layer
 n_in x n_out multiplications, ceil(n_in x n_out / R) multipliers at reuse factor R (hls4ml's `ReuseFactor`),
@@ -36,7 +39,13 @@ from scipy import stats as sps
 
 from ...exceptions import ConfigError, StatsInputError
 from ...models import DoubleDisCoAE
-from ...models.firmware import compile_firmware, layer_costs, require_hls4ml, sequential_autoencoder
+from ...models.firmware import (
+    ReconstructionLoss,
+    compile_firmware,
+    layer_costs,
+    require_hls4ml,
+    sequential_autoencoder,
+)
 from ...records import Readable
 from ...seeds import stream
 from ...stats import abcd, emulate_trigger, working_point
@@ -59,7 +68,8 @@ class FirmwareScanConfig:
     reuse_factor: hls4ml's ReuseFactor for every layer; max_events: test events emulated at most per class
     (background, each signal; 0 = all); profile_events: training events that set the integer bits;
     tolerance: the relative loss of signal efficiency allowed against float; clock_mhz: for the latency
-    estimate."""
+    estimate; loss: "firmware" (the loss computed in fixed point inside the emulation) or "float" (from the
+    emulated reconstruction in double precision)."""
 
     widths: tuple[int, ...] = (18, 16, 14, 12, 10, 8, 6)
     reuse_factor: int = 1
@@ -67,8 +77,11 @@ class FirmwareScanConfig:
     profile_events: int = 20000
     tolerance: float = 0.01
     clock_mhz: float = 200.0
+    loss: str = "firmware"
 
     def __post_init__(self) -> None:
+        if self.loss not in ("firmware", "float"):
+            raise ConfigError(f"loss must be 'firmware' or 'float', got {self.loss!r}")
         if not self.widths or any(not 4 <= w <= 32 for w in self.widths) or len(set(self.widths)) != len(self.widths):
             raise ConfigError(f"widths must be distinct integers in 4..32, got {list(self.widths)}")
         if self.reuse_factor < 1 or self.max_events < 0 or self.profile_events < 100:
@@ -163,6 +176,8 @@ def firmware_scan(config: DoubleAEConfig, run_folder: Path, scan: FirmwareScanCo
                           f"{check:.2g}): the samples changed since the run")
     profile = model.scaled_inputs(x[train_idx[_selection(len(train_idx), scan.profile_events, rng)]])
     nets = [sequential_autoencoder(model.model_.ae1), sequential_autoencoder(model.model_.ae2)]
+    if scan.loss == "firmware":
+        nets = [ReconstructionLoss(net) for net in nets]
     eff = config.trigger_efficiency
     sig_ref = {name: (reference[name][:, 0], reference[name][:, 1]) for name in signals}
     float_numbers = _trigger_numbers(reference["background"][:, 0], reference["background"][:, 1], sig_ref, eff,
@@ -181,13 +196,16 @@ def firmware_scan(config: DoubleAEConfig, run_folder: Path, scan: FirmwareScanCo
             fw = compile_firmware(net, profile, width, output_dir=work / f"w{width}_ae{j + 1}",
                                   reuse_factor=scan.reuse_factor, input_max=1.0)
             compile_seconds += fw.compile_seconds
-            types.append({"inputs": fw.input_type.hls, "layers": fw.layer_types})
+            types.append({"inputs": fw.input_type.hls, "layers": fw.layer_types, **fw.loss_types})
             for k, xs in scaled.items():
                 t0 = time.perf_counter()
-                recon = fw.predict(xs)
+                out = fw.predict(xs)
                 emulate_seconds += time.perf_counter() - t0
                 emulated_events += len(xs)
-                loss = np.mean((recon - fw.input_type.quantise(xs)) ** 2, axis=1)
+                if scan.loss == "firmware":
+                    loss = out[:, 0] / xs.shape[1]
+                else:
+                    loss = np.mean((out - fw.input_type.quantise(xs)) ** 2, axis=1)
                 losses.setdefault(k, np.zeros((len(xs), 2)))[:, j] = loss
         b = losses["background"]
         numbers = _trigger_numbers(b[:, 0], b[:, 1], {n: (losses[n][:, 0], losses[n][:, 1]) for n in signals},
@@ -223,8 +241,10 @@ def firmware_scan(config: DoubleAEConfig, run_folder: Path, scan: FirmwareScanCo
                  "multipliers_both": sum(a["multipliers"] for a in per_ae),
                  "multipliers_over_vu9p_dsp": sum(a["multipliers"] for a in per_ae) / PUBLISHED["vu9p_dsp"],
                  "latency_ns_parallel": max(a["latency_ns"] for a in per_ae),
+                 "loss": scan.loss,
                  "assumptions": "multipliers = ceil(n_in n_out / R) per layer; cycles per layer R + ceil(log2 n_in) "
-                                "+ 1; the two autoencoders side by side; no synthesis"}
+                                "+ 1; the two autoencoders side by side; with the loss in firmware one stage more: "
+                                "n_in squares summed by an adder tree; no synthesis"}
     return FirmwareScan(
         trigger_efficiency=eff, events={k: int(len(v)) for k, v in chosen.items()},
         float_reference=float_numbers, scan=rows, smallest_width=smallest, tolerance=scan.tolerance,
