@@ -242,7 +242,7 @@ def _cmd_trigger(args: argparse.Namespace) -> int:
 
     widths = tuple(int(w) for w in args.widths.split(",")) if args.widths else FirmwareScanConfig().widths
     scan = FirmwareScanConfig(widths=widths, reuse_factor=args.reuse_factor, max_events=args.max_events,
-                              loss=args.loss)
+                              loss=args.loss, loss_headroom=args.loss_headroom)
     result = trigger_study(args.run, args.out, scan=scan, overwrite=args.overwrite)
     best = result.smallest_width
     print(f"{args.out}: widths {', '.join(map(str, widths))}; smallest within {scan.tolerance:.0%} of float: "
@@ -384,6 +384,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--loss", choices=("firmware", "float"), default="firmware",
                    help="firmware: the loss computed in fixed point inside the emulation, as a trigger would; "
                         "float: from the emulated reconstruction in double precision")
+    p.add_argument("--loss-headroom", type=float, default=2.0,
+                   help="the firmware loss's types hold this many times each autoencoder's threshold (0: sized "
+                        "on the SM profile alone, which clips anomalous events)")
     p.add_argument("--overwrite", action="store_true", help="replace an existing --out folder")
     p.set_defaults(func=_cmd_trigger)
 

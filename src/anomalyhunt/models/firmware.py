@@ -172,16 +172,27 @@ class FirmwareNet:
 
 
 def compile_firmware(net: nn.Module, sample: np.ndarray, width: int, *, output_dir: str | Path | None = None,
-                     reuse_factor: int = 1, input_max: float | None = None) -> FirmwareNet:
+                     reuse_factor: int = 1, input_max: float | None = None,
+                     loss_max: float | None = None) -> FirmwareNet:
     """Convert `net` (an `nn.Sequential` of Linear/ReLU layers, or a `ReconstructionLoss` around one) with
     hls4ml at total width `width`, integer bits per quantity from `sample` (inputs: the largest |x| of the
     sample, or `input_max`), and compile its C++ emulation (g++).
-    output_dir: where the HLS project goes (a temporary folder by default, kept for the object's life)."""
+    output_dir: where the HLS project goes (a temporary folder by default, kept for the object's life).
+    loss_max (a `ReconstructionLoss` only): a summed loss its types must hold whatever the sample says, the
+    difference up to sqrt(loss_max), the square and the sum up to loss_max. Sized on Standard Model events
+    alone, they saturate on the anomalous events a trigger is for (a square clipped at the SM's largest can take
+    an event's loss below the threshold); with loss_max above the trigger's threshold, any clipped quantity is
+    still above it, so saturation changes no decision."""
     hls4ml = require_hls4ml()
     net = net.eval()
     n_in = _linear_layers(net)[0].in_features
     sample = np.asarray(sample, dtype=np.float32)
     ranges, merges = _profile(net, sample)
+    if loss_max is not None:
+        if not isinstance(net, ReconstructionLoss) or not loss_max > 0:
+            raise ConfigError(f"loss_max needs a ReconstructionLoss and a positive value, got {loss_max}")
+        merges = {"sub": max(merges["sub"], math.sqrt(loss_max)), "mul": max(merges["mul"], loss_max)}
+        ranges[-1]["result"] = max(ranges[-1]["result"], loss_max)
     input_type = FixedPoint(width, integer_bits(float(np.abs(sample).max()) if input_max is None else input_max))
     if output_dir is None:
         output_dir = tempfile.mkdtemp(prefix="anomalyhunt-hls-")

@@ -60,8 +60,11 @@ def scan_table(result: FirmwareScan) -> str:
                      + f" | {r['closure']['ratio']:.3f} +- {r['closure']['error']:.3f} | {rate} | "
                      f"{r['background_efficiency_float_thresholds']:.4f} | "
                      f"{'yes' if r['within_tolerance'] else 'no'} |")
-    where = {"firmware": "computed in fixed point inside the emulation",
-             "float": "computed in double precision from the emulated reconstruction"}[result.resources["loss"]]
+    res = result.resources
+    where = {"firmware": "computed in fixed point inside the emulation"
+                         + (f", its types holding {res['loss_headroom']:g}x each threshold" if res["loss_headroom"]
+                            else ", its types sized on the SM profile alone"),
+             "float": "computed in double precision from the emulated reconstruction"}[res["loss"]]
     return f"The loss {where}.\n\n" + "\n".join(lines) + "\n"
 
 

@@ -98,3 +98,19 @@ def test_the_loss_computed_in_fixed_point_agrees_at_high_precision_and_not_at_si
     assert set(wide.loss_types) == {"difference", "square"}
     narrow = compile_firmware(loss, x, 6, output_dir=tmp_path / "w6")
     assert np.median(np.abs(narrow.predict(x)[:, 0] - reference) / reference) > 1e-2
+
+
+@pytest.mark.slow
+def test_a_loss_sized_on_the_profile_clips_an_outlier_and_loss_max_keeps_it(tmp_path):
+    pytest.importorskip("hls4ml")
+    loss = ReconstructionLoss(sequential_autoencoder(_tiny(2)))
+    x = np.random.default_rng(2).random((400, 6)).astype(np.float32)
+    outlier = np.array([[3.5, 0.5, 0.5, 0.5, 0.5, 0.5]], dtype=np.float32)  # far beyond the profile
+    reference = float(loss(torch.as_tensor(outlier)).detach()[0, 0])
+    profiled = compile_firmware(loss, x, 16, output_dir=tmp_path / "profile", input_max=4.0)
+    assert profiled.predict(outlier)[0, 0] < 0.8 * reference  # its square saturated at the SM-sized type
+    sized = compile_firmware(loss, x, 16, output_dir=tmp_path / "sized", input_max=4.0, loss_max=1.5 * reference)
+    assert sized.predict(outlier)[0, 0] == pytest.approx(reference, rel=1e-2)
+    assert sized.loss_types["square"] == FixedPoint(16, integer_bits(1.5 * reference)).hls
+    with pytest.raises(ConfigError, match="loss_max"):
+        compile_firmware(sequential_autoencoder(_tiny()), x, 16, loss_max=1.0)
