@@ -61,11 +61,13 @@ def scan_table(result: FirmwareScan) -> str:
                      f"{r['background_efficiency_float_thresholds']:.4f} | "
                      f"{'yes' if r['within_tolerance'] else 'no'} |")
     res = result.resources
-    where = {"firmware": "computed in fixed point inside the emulation"
-                         + (f", its types holding {res['loss_headroom']:g}x each threshold" if res["loss_headroom"]
-                            else ", its types sized on the SM profile alone"),
-             "float": "computed in double precision from the emulated reconstruction"}[res["loss"]]
-    return f"The loss {where}.\n\n" + "\n".join(lines) + "\n"
+    if res["loss"] == "float":
+        where = "in double precision from the emulated reconstruction"
+    elif res["loss_headroom"]:
+        where = f"in fixed point inside the emulation, its types holding {res['loss_headroom']:g}x each threshold"
+    else:
+        where = "in fixed point inside the emulation, its types sized on the SM profile alone"
+    return f"The loss computed {where}.\n\n" + "\n".join(lines) + "\n"
 
 
 def trigger_study(run_folder: str | os.PathLike, out: str | os.PathLike, *, scan: FirmwareScanConfig | None = None,
