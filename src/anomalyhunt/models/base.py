@@ -108,14 +108,15 @@ class Estimator:
         return self._finish_scores(self._batched(x, self._score_batch, batch_size))
 
     def _batched(self, x: np.ndarray, per_batch, batch_size: int = 65536) -> np.ndarray:
-        """`per_batch(transformed batch tensor) -> (n,) tensor` over `x` in batches, without gradients, as one
-        float64 NumPy array (x already checked)."""
+        """`per_batch(transformed batch tensor) -> (n, ...) tensor` over `x` in batches, without gradients, as one
+        float64 NumPy array (x already checked). An empty `x` goes through as one empty batch, so the result has
+        the per-event shape of a non-empty one ((0,) or (0, 2) for the double autoencoder)."""
         parts = []
         with torch.no_grad():
-            for start in range(0, len(x), batch_size):
+            for start in range(0, max(len(x), 1), batch_size):
                 xb = torch.as_tensor(self._transform(x[start:start + batch_size]), device=self.device_)
                 parts.append(per_batch(xb).double().cpu().numpy())
-        return np.concatenate(parts) if parts else np.zeros((0,))
+        return np.concatenate(parts)
 
     def _transform(self, x: np.ndarray) -> np.ndarray:
         """Column selection and scaling of a batch of raw inputs (identity by default)."""

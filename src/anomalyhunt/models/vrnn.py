@@ -40,6 +40,11 @@ __all__ = ["VRNN", "VRNNNet"]
 _STEP = 3
 
 
+def _steps(flat):
+    """(n, 3 L) flat jets -> (n, L, 3) constituent sequences; explicit in L so that n = 0 reshapes too."""
+    return flat.reshape(len(flat), flat.shape[1] // _STEP, _STEP)
+
+
 def _mlp(n_in: int, n_hidden: int, n_out: int) -> nn.Sequential:
     return nn.Sequential(nn.Linear(n_in, n_hidden), nn.ReLU(), nn.Linear(n_hidden, n_out))
 
@@ -193,20 +198,19 @@ class VRNN(Estimator):
         self.model_ = model.eval()
 
     def _transform(self, x: np.ndarray) -> np.ndarray:
-        seq = x.reshape(len(x), -1, _STEP)
+        seq = _steps(x)
         real = seq[:, :, :1] > 0
         out = np.where(real, (seq - self.offset_) / self.scale_, 0.0).astype(np.float32)
-        return out.reshape(len(x), -1)
+        return out.reshape(x.shape)
 
     def _score_batch(self, xb: torch.Tensor) -> torch.Tensor:
-        _, kl, _ = self.model_(xb.reshape(len(xb), -1, _STEP), sample=False)
+        _, kl, _ = self.model_(_steps(xb), sample=False)
         return kl
 
     def reconstruction_error(self, x, *, features=None, batch_size: int = 65536) -> np.ndarray:
         """Per-jet reconstruction MSE (z = mu_q, in the standardised units), the other half of the loss."""
         x = self._check_inputs(x, features)
-        return self._batched(x, lambda xb: self.model_(xb.reshape(len(xb), -1, _STEP), sample=False)[0],
-                             batch_size)
+        return self._batched(x, lambda xb: self.model_(_steps(xb), sample=False)[0], batch_size)
 
     def anomaly_score(self, x, *, features=None) -> np.ndarray:
         """1 - exp(-KL_jet), in [0, 1)."""

@@ -59,6 +59,9 @@ def test_estimator_contract(est, supervised, rng, tmp_path):
     assert _fit(est, supervised, x) is est
     scores = est.score_samples(x)
     assert len(scores) == len(x) and np.isfinite(scores).all()
+    # no events in: no scores out, in the per-event shape of a non-empty call ((0,) or (0, 2))
+    empty = est.score_samples(x[:0])
+    assert empty.shape == (0, *scores.shape[1:]) and empty.dtype == scores.dtype
     est.save(tmp_path / "model.pt")
     back = type(est).load(tmp_path / "model.pt")
     np.testing.assert_array_equal(back.score_samples(x, features=SPEC), scores)
