@@ -46,7 +46,11 @@ def test_the_precision_scan_of_a_tiny_double_ae_run(disco_samples, tmp_path):
     assert _cli("run", config, "--out", run).returncode == 0
     result = _cli("trigger", run, "--out", tmp_path / "scan", "--widths", "24,6", "--max-events", "400")
     assert result.returncode == 0, result.stderr[-2000:]
+    # the emulation's progress reaches a log file (no terminal here): the count of every width, to the end
     summary = json.loads((tmp_path / "scan" / "summary.json").read_text())
+    total = 2 * sum(summary["events"].values())
+    for width in (24, 6):
+        assert f"ap_fixed width {width}: emulating: {total}/{total} events" in result.stderr
     wide, narrow = summary["scan"]
     assert wide["width"] == 24 and narrow["width"] == 6
     # 24 bits: the emulated losses rank the events as float does and keep the signal efficiency

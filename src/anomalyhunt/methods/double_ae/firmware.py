@@ -50,6 +50,7 @@ from ...models.firmware import (
     require_hls4ml,
     sequential_autoencoder,
 )
+from ...progress import progress
 from ...records import Readable
 from ...seeds import stream
 from ...stats import abcd, emulate_trigger, working_point
@@ -59,6 +60,8 @@ from .run import rebuild_inputs
 __all__ = ["FirmwareScanConfig", "FirmwareScan", "firmware_scan"]
 
 log = logging.getLogger(__name__)
+
+_EMULATION_CHUNK = 2000  # events per call into the emulation (one progress update each)
 
 # Govorkova et al. (arXiv:2108.03986, abstract): an autoencoder on 57 inputs in as little as 80 ns with less
 # than 3% of the logic of a Xilinx Virtex UltraScale+ VU9P (6840 DSP slices, 1.18M LUTs).
@@ -195,28 +198,35 @@ def firmware_scan(config: DoubleAEConfig, run_folder: Path, scan: FirmwareScanCo
         for name, (s1, s2) in sig_ref.items()}
     float_thresholds = tuple(float_numbers["thresholds"])
     rows, throughput = [], {}
+    per_width = 2 * sum(len(xs) for xs in scaled.values())  # events through the pair
     for width in scan.widths:
         log.info("ap_fixed width %d: compiling both autoencoders with hls4ml", width)
         losses: dict[str, np.ndarray] = {}
         compile_seconds, emulate_seconds, emulated_events = 0.0, 0.0, 0
         types = []
-        for j, net in enumerate(nets):
-            loss_max = (scan.loss_headroom * float_thresholds[j] * profile.shape[1]
-                        if scan.loss == "firmware" and scan.loss_headroom > 0 else None)
-            fw = compile_firmware(net, profile, width, output_dir=work / f"w{width}_ae{j + 1}",
-                                  reuse_factor=scan.reuse_factor, input_max=1.0, loss_max=loss_max)
-            compile_seconds += fw.compile_seconds
-            types.append({"inputs": fw.input_type.hls, "layers": fw.layer_types, **fw.loss_types})
-            for k, xs in scaled.items():
-                t0 = time.perf_counter()
-                out = fw.predict(xs)
-                emulate_seconds += time.perf_counter() - t0
-                emulated_events += len(xs)
-                if scan.loss == "firmware":
-                    loss = out[:, 0] / xs.shape[1]
-                else:
-                    loss = np.mean((out - fw.input_type.quantise(xs)) ** 2, axis=1)
-                losses.setdefault(k, np.zeros((len(xs), 2)))[:, j] = loss
+        # minutes per width at full size: the count shows in a log file as the emulation goes
+        with progress(f"ap_fixed width {width}: emulating", total=per_width, unit="events", logger=log) as bar:
+            for j, net in enumerate(nets):
+                loss_max = (scan.loss_headroom * float_thresholds[j] * profile.shape[1]
+                            if scan.loss == "firmware" and scan.loss_headroom > 0 else None)
+                fw = compile_firmware(net, profile, width, output_dir=work / f"w{width}_ae{j + 1}",
+                                      reuse_factor=scan.reuse_factor, input_max=1.0, loss_max=loss_max)
+                compile_seconds += fw.compile_seconds
+                types.append({"inputs": fw.input_type.hls, "layers": fw.layer_types, **fw.loss_types})
+                for k, xs in scaled.items():
+                    parts = []
+                    for start in range(0, max(len(xs), 1), _EMULATION_CHUNK):
+                        t0 = time.perf_counter()
+                        parts.append(fw.predict(xs[start:start + _EMULATION_CHUNK]))
+                        emulate_seconds += time.perf_counter() - t0
+                        emulated_events += len(parts[-1])
+                        bar.update(emulated_events)
+                    out = np.concatenate(parts)
+                    if scan.loss == "firmware":
+                        loss = out[:, 0] / xs.shape[1]
+                    else:
+                        loss = np.mean((out - fw.input_type.quantise(xs)) ** 2, axis=1)
+                    losses.setdefault(k, np.zeros((len(xs), 2)))[:, j] = loss
         b = losses["background"]
         numbers = _trigger_numbers(b[:, 0], b[:, 1], {n: (losses[n][:, 0], losses[n][:, 1]) for n in signals},
                                    eff, config.seed, float_thresholds)
