@@ -5,6 +5,7 @@ import json
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 
 
@@ -61,6 +62,14 @@ def test_the_precision_scan_of_a_tiny_double_ae_run(disco_samples, tmp_path):
     # the loss computed in the firmware (the default): its squares are one more stage of the estimate
     assert summary["resources"]["loss"] == "firmware" and set(wide["types"][0]) >= {"difference", "square"}
     assert summary["resources"]["autoencoders"][0]["multiplications"] == 2 * layers + 57
+    # the recalibrated thresholds keep at most the trigger's background efficiency (a rate budget)
+    assert all(r["background_efficiency"] <= 0.1 for r in (summary["float_reference"], wide, narrow))
+    # every scored event's losses, float and per width, beside the summary: the float ones are the run's scores
+    scores = np.load(tmp_path / "scan" / "scores.npz", allow_pickle=False)
+    assert {"float/background", "w24/background", "w6/background", "index/background"} <= set(scores.files)
+    run_scores = np.load(run / "scores.npz", allow_pickle=False)["scores"]
+    np.testing.assert_allclose(scores["float/background"], run_scores[scores["index/background"]], rtol=1e-4)
+    assert scores["w6/background"].shape == (summary["events"]["background"], 2)
     assert (tmp_path / "scan" / "plots" / "firmware_scan.png").exists()
     assert "| float |" in (tmp_path / "scan" / "scan.md").read_text()
     assert "computed in fixed point" in (tmp_path / "scan" / "scan.md").read_text()

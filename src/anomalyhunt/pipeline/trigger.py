@@ -45,19 +45,21 @@ def scan_table(result: FirmwareScan) -> str:
     """The precision scan as a Markdown table: per width, agreement, signal efficiency over float, closure, rate."""
     signals = list(result.float_reference["signal_efficiency"])
     head = ["width", "median rel. diff AE1 / AE2", "rank corr. AE1 / AE2", *[f"eps_s {s} / float" for s in signals],
-            "ABCD closure", "rate (recalibrated)", "bkg eff. at float thresholds", "within tolerance"]
+            "ABCD closure", "bkg eff. (recalibrated)", "rate (recalibrated)", "bkg eff. at float thresholds",
+            "within tolerance"]
     ref = result.float_reference
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head),
              "| float | 0 / 0 | 1 / 1 | " + " | ".join(f"1 ({ref['signal_efficiency'][s]:.4f})" for s in signals)
-             + f" | {ref['closure']['ratio']:.3f} +- {ref['closure']['error']:.3f} | {ref['rate']:.4f} | "
-             f"{result.trigger_efficiency:g} | |"]
+             + f" | {ref['closure']['ratio']:.3f} +- {ref['closure']['error']:.3f} | "
+             f"{ref['background_efficiency']:.4f} | {ref['rate']:.4f} | {ref['background_efficiency']:.4f} | |"]
     for r in result.scan:
         a1, a2 = r["agreement"]["ae1"], r["agreement"]["ae2"]
         rate = "-" if r["rate"] is None else f"{r['rate']:.4f}"
         lines.append(f"| {r['width']} | {a1['median_rel_diff']:.2g} / {a2['median_rel_diff']:.2g} | "
                      f"{a1['rank_correlation']:.4f} / {a2['rank_correlation']:.4f} | "
                      + " | ".join(f"{r['signal_efficiency_over_float'][s]:.3f}" for s in signals)
-                     + f" | {r['closure']['ratio']:.3f} +- {r['closure']['error']:.3f} | {rate} | "
+                     + f" | {r['closure']['ratio']:.3f} +- {r['closure']['error']:.3f} | "
+                     f"{r['background_efficiency']:.4f} | {rate} | "
                      f"{r['background_efficiency_float_thresholds']:.4f} | "
                      f"{'yes' if r['within_tolerance'] else 'no'} |")
     res = result.resources
@@ -73,15 +75,15 @@ def scan_table(result: FirmwareScan) -> str:
 def trigger_study(run_folder: str | os.PathLike, out: str | os.PathLike, *, scan: FirmwareScanConfig | None = None,
                   overwrite: bool = False) -> FirmwareScan:
     """The firmware precision scan of the double_ae run in `run_folder`, into the new folder `out`: summary.json,
-    scan.md, plots/firmware_scan.png and the hls4ml projects of the smallest width that keeps the trigger
-    within tolerance (hls/)."""
+    scan.md, scores.npz (every scored event's losses, float and per width), plots/firmware_scan.png and the
+    hls4ml projects of the smallest width that keeps the trigger within tolerance (hls/)."""
     run_folder = Path(run_folder)
     config = _double_ae_config(run_folder)
     require_hls4ml()  # before anything long
     scan = scan or FirmwareScanConfig()
     with RunFolder(out, overwrite=overwrite, inputs=(run_folder, *config.samples)) as partial:
         work = partial / "hls"
-        result = firmware_scan(config, run_folder, scan, work=work)
+        result = firmware_scan(config, run_folder, scan, work=work, scores_out=partial / "scores.npz")
         for project in work.iterdir():  # keep the projects of the chosen width only
             if result.smallest_width is None or not project.name.startswith(f"w{result.smallest_width}_"):
                 shutil.rmtree(project)

@@ -137,12 +137,17 @@ def _joint_efficiency(s1, s2, e1, e2, w):
 
 
 def working_point(score1, score2, efficiency: float, *, ratio: float = 1.0, weights=None,
-                  iterations: int = 50) -> tuple[float, float]:
+                  iterations: int = 50, at_most: bool = False) -> tuple[float, float]:
     """Thresholds (t1, t2) on background scores such that the background efficiency of (>, >) is
     `efficiency`, with the per-score efficiencies in proportion e1 = ratio * e2.
 
     ratio = 1 is the "diagonal" cut of Mikuni, Nachman & Shih (the same background efficiency for each
     autoencoder); other ratios give the other working points with the same total efficiency used in the closure scan.
+
+    Scores with ties (a fixed-point loss takes few distinct values) cannot reach every efficiency: the joint
+    efficiency jumps past `efficiency`. By default the thresholds are the loosest step at or above it; with
+    `at_most` the tightest step below it, as a trigger with a rate budget must choose (with continuous scores
+    the two differ by about one event).
     """
     s1 = np.asarray(score1, dtype=np.float64)
     s2 = np.asarray(score2, dtype=np.float64)
@@ -157,6 +162,9 @@ def working_point(score1, score2, efficiency: float, *, ratio: float = 1.0, weig
         mid = 0.5 * (lo + hi)
         joint, _ = _joint_efficiency(s1, s2, min(ratio * mid, 1.0), mid, w)
         lo, hi = (mid, hi) if joint < efficiency else (lo, mid)
+    if at_most:
+        joint, thresholds = _joint_efficiency(s1, s2, min(ratio * hi, 1.0), hi, w)
+        return thresholds if joint <= efficiency else _joint_efficiency(s1, s2, min(ratio * lo, 1.0), lo, w)[1]
     return _joint_efficiency(s1, s2, min(ratio * hi, 1.0), hi, w)[1]
 
 

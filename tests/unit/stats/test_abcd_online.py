@@ -23,6 +23,21 @@ def test_working_point_has_the_requested_efficiency_and_split(rng, ratio):
         assert e1 == pytest.approx(0.1, rel=0.05)
 
 
+def test_a_rate_budget_is_a_ceiling_on_scores_with_ties(rng):
+    """Scores on a coarse grid (a fixed-point loss) cannot reach 1% exactly: the default working point takes
+    the step at or above it, `at_most` the step below; on continuous scores the two are about one event apart."""
+    s1, s2 = np.round(rng.exponential(size=20_000), 1), np.round(rng.exponential(size=20_000), 1)
+    joint = {}
+    for at_most in (False, True):
+        t1, t2 = working_point(s1, s2, 0.01, at_most=at_most)
+        joint[at_most] = np.mean((s1 > t1) & (s2 > t2))
+    assert joint[True] <= 0.01 < joint[False]
+    assert joint[False] - joint[True] > 5 / 20_000  # a tie's worth of events, not one
+    c1, c2 = _independent(rng, 20_000)
+    counts = [np.sum((c1 > t[0]) & (c2 > t[1])) for t in (working_point(c1, c2, 0.01, at_most=m) for m in (0, 1))]
+    assert counts[1] <= 200 <= counts[0] and counts[0] - counts[1] <= 2
+
+
 def test_closure_is_one_within_errors_for_independent_scores(rng):
     s1, s2 = _independent(rng, 100_000)
     rows = closure_scan(s1, s2, [0.002, 0.01, 0.05])

@@ -4,13 +4,14 @@ trigger loses against float (Mikuni, Nachman & Shih's online claim, for the full
 Govorkova et al., arXiv:2108.03986, put on FPGAs).
 
 Per width: the agreement of each emulated loss with float (largest and median |difference|, Spearman's rank
-correlation on the test background), the signal efficiency of every benchmark at the trigger's background
-efficiency (the diagonal cut, thresholds set on the emulated background: a trigger is calibrated on what it
-computes), the ABCD closure at that working point, and the prescaled trigger rate, both with recalibrated
-thresholds and with the float model's thresholds left in place. The smallest width (with every wider one) that
-loses less than `tolerance` (relative) of float's signal efficiency for every benchmark, and whose ABCD closure
-stays within one standard error of float's (the background estimate the trigger exists for), is the answer;
-with a few hundred signal events a single event is ~1%, so the float counts are recorded beside the ratios.
+correlation on the test background), the signal efficiency of every benchmark at the trigger's background efficiency
+(the diagonal cut, thresholds set on the emulated background: a trigger is calibrated on what it computes; at most
+that efficiency, since a fixed-point loss cannot reach every one), the ABCD closure at that working point, and the
+prescaled trigger rate, both with recalibrated thresholds and with the float model's thresholds left in place. The
+smallest width (with every wider one) that loses less than `tolerance` (relative) of float's signal efficiency for
+every benchmark, and whose ABCD closure stays within one standard error of float's (the background estimate the
+trigger exists for), is the answer; with a few hundred signal events a single event is ~1%, so the float counts are
+recorded beside the ratios.
 
 The loss (`loss`): "firmware" (the default) computes it inside the emulation as a trigger would, the difference,
 its square and their sum over the inputs each in a fixed-point type of the scanned width sized by the profile
@@ -126,9 +127,15 @@ def _selection(n: int, limit: int, rng: np.random.Generator) -> np.ndarray:
 def _trigger_numbers(b1, b2, signals: dict[str, tuple[np.ndarray, np.ndarray]], efficiency: float, seed: int,
                      float_thresholds: tuple[float, float] | None) -> dict[str, Any]:
     """Signal efficiencies at the diagonal working point of background efficiency `efficiency`, the ABCD
-    closure there, and the prescaled trigger's rate (thresholds recalibrated, and the float ones kept)."""
-    t = working_point(b1, b2, efficiency)
-    out: dict[str, Any] = {"thresholds": [float(v) for v in t]}
+    closure there, and the prescaled trigger's rate (thresholds recalibrated, and the float ones kept).
+
+    The thresholds keep at most `efficiency` of the background (the rate budget is a ceiling): a fixed-point
+    loss takes few distinct values, and the loosest step at or above `efficiency` can let through a good deal
+    more background, which would show up as signal efficiency gained. `background_efficiency` is what the
+    thresholds keep."""
+    t = working_point(b1, b2, efficiency, at_most=True)
+    out: dict[str, Any] = {"thresholds": [float(v) for v in t],
+                           "background_efficiency": float(np.mean((b1 > t[0]) & (b2 > t[1])))}
     out["signal_efficiency"] = {name: float(np.mean((s1 > t[0]) & (s2 > t[1]))) for name, (s1, s2) in
                                 signals.items()}
     r = abcd(b1, b2, thresholds=t)
@@ -162,9 +169,12 @@ def _latency(costs: list[dict[str, int]], reuse: int, clock_mhz: float) -> dict[
 
 
 def firmware_scan(config: DoubleAEConfig, run_folder: Path, scan: FirmwareScanConfig, *,
-                  work: Path) -> FirmwareScan:
+                  work: Path, scores_out: Path | None = None) -> FirmwareScan:
     """The precision scan for the double-AE run in `run_folder` (its config `config`); hls4ml projects go under
-    `work`. Raises ConfigError (one line) when hls4ml is missing or the run's samples no longer give its scores."""
+    `work`. Raises ConfigError (one line) when hls4ml is missing or the run's samples no longer give its scores.
+    scores_out: an .npz file for every scored event's two losses, float and per width (`float/<class>`,
+    `w<width>/<class>`, (n, 2) each) and which of the run's events they are (`index/<class>`), so that other
+    working points can be read off without emulating again."""
     require_hls4ml()
     start = time.perf_counter()
     model = DoubleDisCoAE.load(run_folder / "model.pt", device="cpu")
@@ -198,6 +208,7 @@ def firmware_scan(config: DoubleAEConfig, run_folder: Path, scan: FirmwareScanCo
         for name, (s1, s2) in sig_ref.items()}
     float_thresholds = tuple(float_numbers["thresholds"])
     rows, throughput = [], {}
+    arrays = {**{f"index/{k}": v for k, v in chosen.items()}, **{f"float/{k}": v for k, v in reference.items()}}
     per_width = 2 * sum(len(xs) for xs in scaled.values())  # events through the pair
     for width in scan.widths:
         log.info("ap_fixed width %d: compiling both autoencoders with hls4ml", width)
@@ -245,6 +256,9 @@ def firmware_scan(config: DoubleAEConfig, run_folder: Path, scan: FirmwareScanCo
                      "compile_seconds": compile_seconds, "emulated_events_per_second": emulated_events
                      / max(emulate_seconds, 1e-9)})
         throughput[str(width)] = rows[-1]["emulated_events_per_second"]
+        arrays.update({f"w{width}/{k}": v for k, v in losses.items()})
+    if scores_out is not None:
+        np.savez_compressed(scores_out, **arrays)
     passing = sorted(r["width"] for r in rows if r["within_tolerance"])
     # the smallest width from which every wider scanned width also passes
     smallest = None
