@@ -4,6 +4,7 @@ double_ae run (two widths; hls4ml compiles each autoencoder with g++)."""
 import json
 import subprocess
 import sys
+import time
 
 import numpy as np
 import pytest
@@ -45,11 +46,14 @@ def test_the_precision_scan_of_a_tiny_double_ae_run(disco_samples, tmp_path):
                       "trigger_efficiency: 0.1\nsupervised_ceiling: false\nonnx: false\n")
     run = tmp_path / "run"
     assert _cli("run", config, "--out", run).returncode == 0
+    began = time.monotonic()
     result = _cli("trigger", run, "--out", tmp_path / "scan", "--widths", "24,6", "--max-events", "400")
+    wall = time.monotonic() - began
     assert result.returncode == 0, result.stderr[-2000:]
     # the emulation's progress reaches a log file (no terminal here): the count of every width, to the end
     summary = json.loads((tmp_path / "scan" / "summary.json").read_text())
     total = 2 * sum(summary["events"].values())
+    assert 0 < summary["seconds"] < wall
     for width in (24, 6):
         assert f"ap_fixed width {width}: emulating: {total}/{total} events" in result.stderr
     wide, narrow = summary["scan"]

@@ -226,9 +226,9 @@ def firmware_scan(config: DoubleAEConfig, run_folder: Path, scan: FirmwareScanCo
                 types.append({"inputs": fw.input_type.hls, "layers": fw.layer_types, **fw.loss_types})
                 for k, xs in scaled.items():
                     parts = []
-                    for start in range(0, max(len(xs), 1), _EMULATION_CHUNK):
+                    for first in range(0, max(len(xs), 1), _EMULATION_CHUNK):
                         t0 = time.perf_counter()
-                        parts.append(fw.predict(xs[start:start + _EMULATION_CHUNK]))
+                        parts.append(fw.predict(xs[first:first + _EMULATION_CHUNK]))
                         emulate_seconds += time.perf_counter() - t0
                         emulated_events += len(parts[-1])
                         bar.update(emulated_events)
