@@ -116,6 +116,10 @@ class ReconstructionLoss(nn.Module):
         return self.total((x - r) * (x - r))
 
 
+# the loss's hls4ml merge layers, by the prefix of their name (that of the torch operation), and what they hold
+_MERGE_QUANTITY = {"sub": "difference", "mul": "square"}
+
+
 def _linear_layers(net: nn.Module) -> list[nn.Linear]:
     return [m for m in net.modules() if isinstance(m, nn.Linear)]
 
@@ -209,11 +213,12 @@ def compile_firmware(net: nn.Module, sample: np.ndarray, width: int, *, output_d
     for name in layers:  # the loss's subtract and multiply layers (hls4ml names them after the torch operation)
         if name in dense or name == input_name or "table" in layers[name]["Precision"]:
             continue
-        kind = next((k for k in merges if name.startswith(k)), None)
-        if kind is None:
+        prefix = next((k for k in merges if name.startswith(k)), None)
+        if prefix is None:
             raise ConfigError(f"the firmware emulation does not know how to size hls4ml layer {name!r}")
-        layers[name]["Precision"]["result"] = loss_types[{"sub": "difference", "mul": "square"}[kind]] = FixedPoint(
-            width, integer_bits(merges[kind])).hls
+        hls_type = FixedPoint(width, integer_bits(merges[prefix])).hls
+        layers[name]["Precision"]["result"] = hls_type
+        loss_types[_MERGE_QUANTITY[prefix]] = hls_type
     types = []
     names = list(layers)
     for name, r in zip(dense, ranges, strict=True):

@@ -162,10 +162,10 @@ def working_point(score1, score2, efficiency: float, *, ratio: float = 1.0, weig
         mid = 0.5 * (lo + hi)
         joint, _ = _joint_efficiency(s1, s2, min(ratio * mid, 1.0), mid, w)
         lo, hi = (mid, hi) if joint < efficiency else (lo, mid)
-    if at_most:
-        joint, thresholds = _joint_efficiency(s1, s2, min(ratio * hi, 1.0), hi, w)
-        return thresholds if joint <= efficiency else _joint_efficiency(s1, s2, min(ratio * lo, 1.0), lo, w)[1]
-    return _joint_efficiency(s1, s2, min(ratio * hi, 1.0), hi, w)[1]
+    joint, thresholds = _joint_efficiency(s1, s2, min(ratio * hi, 1.0), hi, w)
+    if at_most and joint > efficiency:  # the step below: lo's joint efficiency is < efficiency
+        return _joint_efficiency(s1, s2, min(ratio * lo, 1.0), lo, w)[1]
+    return thresholds
 
 
 def closure_scan(score1, score2, efficiencies, *, ratios=(0.5, 1.0, 2.0), weights=None) -> list[dict]:

@@ -34,7 +34,8 @@ def test_a_rate_budget_is_a_ceiling_on_scores_with_ties(rng):
     assert joint[True] <= 0.01 < joint[False]
     assert joint[False] - joint[True] > 5 / 20_000  # a tie's worth of events, not one
     c1, c2 = _independent(rng, 20_000)
-    counts = [np.sum((c1 > t[0]) & (c2 > t[1])) for t in (working_point(c1, c2, 0.01, at_most=m) for m in (0, 1))]
+    cuts = [working_point(c1, c2, 0.01, at_most=m) for m in (False, True)]
+    counts = [np.sum((c1 > t1) & (c2 > t2)) for t1, t2 in cuts]
     assert counts[1] <= 200 <= counts[0] and counts[0] - counts[1] <= 2
 
 

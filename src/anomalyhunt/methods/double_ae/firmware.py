@@ -163,6 +163,18 @@ def _agreement(emulated: np.ndarray, reference: np.ndarray) -> dict[str, float]:
             "rank_correlation": float(sps.spearmanr(emulated, reference).statistic)}
 
 
+def _emulate(fw, xs: np.ndarray, bar, done: int) -> tuple[np.ndarray, float]:
+    """`fw`'s outputs for `xs` in chunks, the progress `bar` advanced from `done` events after each, and the
+    seconds spent in the emulation itself."""
+    parts, seconds = [], 0.0
+    for first in range(0, max(len(xs), 1), _EMULATION_CHUNK):
+        t0 = time.perf_counter()
+        parts.append(fw.predict(xs[first:first + _EMULATION_CHUNK]))
+        seconds += time.perf_counter() - t0
+        bar.update(done + first + len(parts[-1]))
+    return np.concatenate(parts), seconds
+
+
 def _latency(costs: list[dict[str, int]], reuse: int, clock_mhz: float) -> dict[str, float]:
     cycles = sum(reuse + math.ceil(math.log2(max(c["inputs"], 2))) + 1 for c in costs)
     return {"clock_cycles": cycles, "latency_ns": cycles * 1000.0 / clock_mhz}
@@ -225,14 +237,9 @@ def firmware_scan(config: DoubleAEConfig, run_folder: Path, scan: FirmwareScanCo
                 compile_seconds += fw.compile_seconds
                 types.append({"inputs": fw.input_type.hls, "layers": fw.layer_types, **fw.loss_types})
                 for k, xs in scaled.items():
-                    parts = []
-                    for first in range(0, max(len(xs), 1), _EMULATION_CHUNK):
-                        t0 = time.perf_counter()
-                        parts.append(fw.predict(xs[first:first + _EMULATION_CHUNK]))
-                        emulate_seconds += time.perf_counter() - t0
-                        emulated_events += len(parts[-1])
-                        bar.update(emulated_events)
-                    out = np.concatenate(parts)
+                    out, seconds = _emulate(fw, xs, bar, emulated_events)
+                    emulate_seconds += seconds
+                    emulated_events += len(xs)
                     if scan.loss == "firmware":
                         loss = out[:, 0] / xs.shape[1]
                     else:
