@@ -242,11 +242,17 @@ def _cmd_trigger(args: argparse.Namespace) -> int:
 
     widths = tuple(int(w) for w in args.widths.split(",")) if args.widths else FirmwareScanConfig().widths
     scan = FirmwareScanConfig(widths=widths, reuse_factor=args.reuse_factor, max_events=args.max_events,
-                              loss=args.loss, loss_headroom=args.loss_headroom)
+                              loss=args.loss, loss_headroom=args.loss_headroom, loss_width=args.loss_width,
+                              quantisation_aware=args.quantisation_aware, qat_epochs=args.qat_epochs)
     result = trigger_study(args.run, args.out, scan=scan, overwrite=args.overwrite)
-    best = result.smallest_width
+
+    def named(width):
+        return "none" if width is None else f"ap_fixed<{width}, I>"
+
+    qat = (f" (quantisation-aware: {named(result.smallest_width_quantisation_aware)})"
+           if scan.quantisation_aware else "")
     print(f"{args.out}: widths {', '.join(map(str, widths))}; smallest within {scan.tolerance:.0%} of float: "
-          f"{'none' if best is None else f'ap_fixed<{best}, I>'}; table in {Path(args.out) / 'scan.md'}")
+          f"{named(result.smallest_width)}{qat}; table in {Path(args.out) / 'scan.md'}")
     return 0
 
 
@@ -387,6 +393,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--loss-headroom", type=float, default=2.0,
                    help="the firmware loss's types hold this many times each autoencoder's threshold (0: sized "
                         "on the SM profile alone, which clips anomalous events)")
+    p.add_argument("--loss-width", type=int, default=None,
+                   help="total width of the firmware loss's types (default: the scanned width, as the network's)")
+    p.add_argument("--quantisation-aware", action="store_true",
+                   help="also fine-tune the model in fixed point at each width (quantisation-aware training) and "
+                        "emulate that, beside the post-training rows")
+    p.add_argument("--qat-epochs", type=int, default=30, help="fine-tuning epochs at most per width")
     p.add_argument("--overwrite", action="store_true", help="replace an existing --out folder")
     p.set_defaults(func=_cmd_trigger)
 

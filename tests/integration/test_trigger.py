@@ -34,6 +34,8 @@ def test_the_command_refuses_another_methods_run_folder_in_one_line(tmp_path, cl
         trigger_study(plain, tmp_path / "scan")
     with pytest.raises(ConfigError, match="widths"):
         FirmwareScanConfig(widths=(18, 3))
+    with pytest.raises(ConfigError, match="qat_epochs"):
+        FirmwareScanConfig(quantisation_aware=True, qat_epochs=0)
 
 
 @pytest.mark.slow
@@ -77,3 +79,24 @@ def test_the_precision_scan_of_a_tiny_double_ae_run(disco_samples, tmp_path):
     assert (tmp_path / "scan" / "plots" / "firmware_scan.png").exists()
     assert "| float |" in (tmp_path / "scan" / "scan.md").read_text()
     assert "computed in fixed point" in (tmp_path / "scan" / "scan.md").read_text()
+    # quantisation-aware training at 6 bits, the loss from the emulated reconstruction: the fine-tuned model's
+    # fixed-point forward (what it trained with) is what the emulation computes, event by event
+    qat = _cli("trigger", run, "--out", tmp_path / "qat", "--widths", "6", "--max-events", "400", "--loss", "float",
+               "--quantisation-aware", "--qat-epochs", "2")
+    assert qat.returncode == 0, qat.stderr[-2000:]
+    assert "quantisation-aware: " in qat.stdout
+    summary = json.loads((tmp_path / "qat" / "summary.json").read_text())
+    before, after = summary["scan"]
+    assert (before["training"], after["training"]) == ("post-training", "quantisation-aware")
+    assert after["fine_tuning"]["epochs"] <= 2 and len(after["fine_tuning"]["result_bits"]) == 2
+    for ae in ("ae1", "ae2"):
+        assert after["simulation_agreement"][ae]["median_rel_diff"] < 1e-5
+        assert after["simulation_agreement"][ae]["rank_correlation"] > 0.9999
+    scores = np.load(tmp_path / "qat" / "scores.npz", allow_pickle=False)
+    assert {"w6/background", "qat_w6/background"} <= set(scores.files)
+    assert not np.array_equal(scores["w6/background"], scores["qat_w6/background"])
+    from anomalyhunt.models import DoubleDisCoAE
+
+    tuned = DoubleDisCoAE.load(tmp_path / "qat" / "models" / "qat_w6.pt", device="cpu")
+    assert tuned.fixed_point_width == 6
+    assert "6 QAT" in (tmp_path / "qat" / "scan.md").read_text()

@@ -24,6 +24,7 @@ import importlib
 import math
 import tempfile
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -177,7 +178,8 @@ class FirmwareNet:
 
 def compile_firmware(net: nn.Module, sample: np.ndarray, width: int, *, output_dir: str | Path | None = None,
                      reuse_factor: int = 1, input_max: float | None = None,
-                     loss_max: float | None = None) -> FirmwareNet:
+                     loss_max: float | None = None, result_bits: Sequence[int] | None = None,
+                     loss_width: int | None = None) -> FirmwareNet:
     """Convert `net` (an `nn.Sequential` of Linear/ReLU layers, or a `ReconstructionLoss` around one) with
     hls4ml at total width `width`, integer bits per quantity from `sample` (inputs: the largest |x| of the
     sample, or `input_max`), and compile its C++ emulation (g++).
@@ -186,8 +188,14 @@ def compile_firmware(net: nn.Module, sample: np.ndarray, width: int, *, output_d
     difference up to sqrt(loss_max), the square and the sum up to loss_max. Sized on Standard Model events
     alone, they saturate on the anomalous events a trigger is for (a square clipped at the SM's largest can take
     an event's loss below the threshold); with loss_max above the trigger's threshold, any clipped quantity is
-    still above it, so saturation changes no decision."""
+    still above it, so saturation changes no decision.
+    result_bits: the integer bits of the autoencoder's Dense results, in order, instead of the profile's (those a
+    quantisation-aware training froze, `FixedPointForward.result_bits`, so the firmware is the network trained).
+    loss_width (a `ReconstructionLoss` only): the total width of the loss's difference, square and sum, when it
+    is to differ from the network's (57 squares and an adder tree cost little beside the network's products)."""
     hls4ml = require_hls4ml()
+    if loss_width is not None and not isinstance(net, ReconstructionLoss):
+        raise ConfigError("loss_width needs a ReconstructionLoss")
     net = net.eval()
     n_in = _linear_layers(net)[0].in_features
     sample = np.asarray(sample, dtype=np.float32)
@@ -216,13 +224,21 @@ def compile_firmware(net: nn.Module, sample: np.ndarray, width: int, *, output_d
         prefix = next((k for k in merges if name.startswith(k)), None)
         if prefix is None:
             raise ConfigError(f"the firmware emulation does not know how to size hls4ml layer {name!r}")
-        hls_type = FixedPoint(width, integer_bits(merges[prefix])).hls
+        hls_type = FixedPoint(loss_width or width, integer_bits(merges[prefix])).hls
         layers[name]["Precision"]["result"] = hls_type
         loss_types[_MERGE_QUANTITY[prefix]] = hls_type
     types = []
     names = list(layers)
-    for name, r in zip(dense, ranges, strict=True):
-        chosen = {k: FixedPoint(width, integer_bits(r[k])).hls for k in ("weight", "bias", "result")}
+    if result_bits is not None:
+        n_ae = len(ranges) - (1 if isinstance(net, ReconstructionLoss) else 0)
+        if len(result_bits) != n_ae:
+            raise ConfigError(f"{len(result_bits)} result types for an autoencoder of {n_ae} Dense layers")
+    for k, (name, r) in enumerate(zip(dense, ranges, strict=True)):
+        is_sum = isinstance(net, ReconstructionLoss) and k == len(ranges) - 1  # the loss's adder tree
+        bits = (loss_width or width) if is_sum else width
+        chosen = {q: FixedPoint(bits, integer_bits(r[q])).hls for q in ("weight", "bias", "result")}
+        if result_bits is not None and k < len(result_bits):
+            chosen["result"] = FixedPoint(width, int(result_bits[k])).hls
         layers[name]["Precision"].update(chosen)
         layers[name]["ReuseFactor"] = reuse_factor
         follower = names[names.index(name) + 1] if names.index(name) + 1 < len(names) else None

@@ -55,7 +55,8 @@ def scan_table(result: FirmwareScan) -> str:
     for r in result.scan:
         a1, a2 = r["agreement"]["ae1"], r["agreement"]["ae2"]
         rate = "-" if r["rate"] is None else f"{r['rate']:.4f}"
-        lines.append(f"| {r['width']} | {a1['median_rel_diff']:.2g} / {a2['median_rel_diff']:.2g} | "
+        width = f"{r['width']} QAT" if r["training"] == "quantisation-aware" else str(r["width"])
+        lines.append(f"| {width} | {a1['median_rel_diff']:.2g} / {a2['median_rel_diff']:.2g} | "
                      f"{a1['rank_correlation']:.4f} / {a2['rank_correlation']:.4f} | "
                      + " | ".join(f"{r['signal_efficiency_over_float'][s]:.3f}" for s in signals)
                      + f" | {r['closure']['ratio']:.3f} +- {r['closure']['error']:.3f} | "
@@ -65,27 +66,39 @@ def scan_table(result: FirmwareScan) -> str:
     res = result.resources
     if res["loss"] == "float":
         where = "in double precision from the emulated reconstruction"
-    elif res["loss_headroom"]:
-        where = f"in fixed point inside the emulation, its types holding {res['loss_headroom']:g}x each threshold"
     else:
-        where = "in fixed point inside the emulation, its types sized on the SM profile alone"
-    return f"The loss computed {where}.\n\n" + "\n".join(lines) + "\n"
+        size = (f"holding {res['loss_headroom']:g}x each threshold" if res["loss_headroom"]
+                else "sized on the SM profile alone")
+        wide = f"{res['loss_width']} bits wide" if res.get("loss_width") else "as wide as the network's"
+        where = f"in fixed point inside the emulation, its types {wide} and {size}"
+    text = f"The loss computed {where}.\n\n" + "\n".join(lines) + "\n"
+    if res.get("quantisation_aware"):
+        q = res["quantisation_aware"]
+        text += (f"\nQAT: the run's model fine-tuned in fixed point at that width ({q['epochs']} epochs at most, "
+                 f"patience {q['patience']}, learning rate {q['learning_rate']:g}) and emulated with the types its "
+                 "training froze; every row is compared with the run's float model.\n")
+    return text
 
 
 def trigger_study(run_folder: str | os.PathLike, out: str | os.PathLike, *, scan: FirmwareScanConfig | None = None,
                   overwrite: bool = False) -> FirmwareScan:
     """The firmware precision scan of the double_ae run in `run_folder`, into the new folder `out`: summary.json,
-    scan.md, scores.npz (every scored event's losses, float and per width), plots/firmware_scan.png and the
-    hls4ml projects of the smallest width that keeps the trigger within tolerance (hls/)."""
+    scan.md, scores.npz (every scored event's losses, float and per width), plots/firmware_scan.png, the hls4ml
+    projects of the smallest width that keeps the trigger within tolerance (hls/), and with quantisation-aware
+    training the fine-tuned models (models/qat_w<width>.pt) and the projects of their smallest passing width."""
     run_folder = Path(run_folder)
     config = _double_ae_config(run_folder)
     require_hls4ml()  # before anything long
     scan = scan or FirmwareScanConfig()
     with RunFolder(out, overwrite=overwrite, inputs=(run_folder, *config.samples)) as partial:
         work = partial / "hls"
-        result = firmware_scan(config, run_folder, scan, work=work, scores_out=partial / "scores.npz")
-        for project in work.iterdir():  # keep the projects of the chosen width only
-            if result.smallest_width is None or not project.name.startswith(f"w{result.smallest_width}_"):
+        result = firmware_scan(config, run_folder, scan, work=work, scores_out=partial / "scores.npz",
+                               models_out=partial / "models")
+        keep = tuple(f"{prefix}{w}_" for prefix, w in (("w", result.smallest_width),
+                                                       ("qat_w", result.smallest_width_quantisation_aware))
+                     if w is not None)
+        for project in work.iterdir():  # keep the projects of the chosen widths only
+            if not keep or not project.name.startswith(keep):
                 shutil.rmtree(project)
         atomic_write_text(partial / "summary.json", json.dumps(jsonable(result.to_dict()), indent=2))
         atomic_write_text(partial / "scan.md", scan_table(result))

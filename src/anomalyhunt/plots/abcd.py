@@ -88,22 +88,29 @@ def firmware_scan_figure(rows: list[dict], *, tolerance: float = 0.01,
                          title: str = "Fixed-point emulation against float"):
     """Per fixed-point width (the firmware scan's rows): each benchmark's signal efficiency at the trigger's
     background efficiency over float's, with the tolerance band; and each autoencoder's agreement with float
-    (median relative difference of the loss, and 1 - Spearman's rank correlation), log scale."""
+    (median relative difference of the loss, and 1 - Spearman's rank correlation), log scale. Rows of
+    quantisation-aware training (`training`) are drawn dotted beside the post-training ones."""
     plt = pyplot()
-    widths = [r["width"] for r in rows]
     fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4.2))
-    for name in rows[0]["signal_efficiency_over_float"]:
-        left.plot(widths, [r["signal_efficiency_over_float"][name] for r in rows], "o-", label=name)
+    styles = {"post-training": ("o-", "s--", ""), "quantisation-aware": ("D:", "^:", " (QAT)")}
+    for training, (line, dashed, suffix) in styles.items():
+        part = [r for r in rows if r.get("training", "post-training") == training]
+        if not part:
+            continue
+        widths = [r["width"] for r in part]
+        for k, name in enumerate(part[0]["signal_efficiency_over_float"]):
+            left.plot(widths, [r["signal_efficiency_over_float"][name] for r in part], line, color=f"C{k}",
+                      label=name + suffix)
+        for k, ae in enumerate(("ae1", "ae2")):
+            right.semilogy(widths, [max(r["agreement"][ae]["median_rel_diff"], 1e-9) for r in part], line,
+                           color=f"C{k}", label=f"{ae}{suffix}: median |loss - float| / float")
+            right.semilogy(widths, [max(1 - r["agreement"][ae]["rank_correlation"], 1e-9) for r in part], dashed,
+                           color=f"C{k + 2}", label=f"{ae}{suffix}: 1 - rank correlation")
     left.axhspan(1 - tolerance, 1 + tolerance, color="0.85", label=f"float +- {tolerance:.0%}")
     left.axhline(1.0, color="k", lw=0.8)
     left.set_xlabel("ap_fixed total width [bits]")
     left.set_ylabel("signal efficiency / float")
     left.legend(fontsize=8)
-    for ae in ("ae1", "ae2"):
-        right.semilogy(widths, [max(r["agreement"][ae]["median_rel_diff"], 1e-9) for r in rows], "o-",
-                       label=f"{ae}: median |loss - float| / float")
-        right.semilogy(widths, [max(1 - r["agreement"][ae]["rank_correlation"], 1e-9) for r in rows], "s--",
-                       label=f"{ae}: 1 - rank correlation")
     right.set_xlabel("ap_fixed total width [bits]")
     right.legend(fontsize=8)
     for ax in (left, right):

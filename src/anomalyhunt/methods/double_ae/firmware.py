@@ -23,6 +23,14 @@ SM profile alone, the squares of the anomalous events saturate and some fall bel
 the example at full size: 3.9% of the A -> 4l events lost at 18 bits), while above the threshold saturation
 changes no decision; 0 sizes them on the profile alone.
 
+Quantisation-aware training (`quantisation_aware`): per width W, the run's model is also fine-tuned on its own
+training events with both networks computing in `ap_fixed<W, I>` (`DoubleDisCoAE.quantisation_aware`: the same
+loss, dCor term included, scaling and validation split; a lower learning rate), and that model is emulated at W
+with the result types its training froze. Its rows carry `training: "quantisation-aware"` and are judged against
+the same float reference, the run's float model, as the post-training rows (`training: "post-training"`), so that
+the two read as before and after; `smallest_width_quantisation_aware` is the answer for them. Each such row also
+records how closely the training's fixed-point forward (its `score_samples`) matched the emulation.
+
 Latency and resources are estimated from the layers, since no vendor synthesis runs here: per Dense layer
 n_in x n_out multiplications, ceil(n_in x n_out / R) multipliers at reuse factor R (hls4ml's `ReuseFactor`),
 and R + ceil(log2(n_in)) + 1 clock cycles (R multiplication rounds, a binary adder tree, the activation), layers
@@ -77,8 +85,12 @@ class FirmwareScanConfig:
     (background, each signal; 0 = all); profile_events: training events that set the integer bits;
     tolerance: the relative loss of signal efficiency allowed against float; clock_mhz: for the latency
     estimate; loss: "firmware" (the loss computed in fixed point inside the emulation) or "float" (from the
-    emulated reconstruction in double precision); loss_headroom: the loss's types hold this many times each
-    autoencoder's float threshold (0: sized on the SM profile alone)."""
+    emulated reconstruction in double precision); loss_width: the total width of the firmware loss's types
+    (None: the scanned width; the network's width is what is scanned); loss_headroom: the loss's types hold this
+    many times each
+    autoencoder's float threshold (0: sized on the SM profile alone); quantisation_aware: also fine-tune the
+    model in fixed point at each width and emulate that (qat_epochs at most, stopping after qat_patience epochs
+    without a lower validation loss, Adam at qat_learning_rate)."""
 
     widths: tuple[int, ...] = (18, 16, 14, 12, 10, 8, 6)
     reuse_factor: int = 1
@@ -87,7 +99,12 @@ class FirmwareScanConfig:
     tolerance: float = 0.01
     clock_mhz: float = 200.0
     loss: str = "firmware"
+    loss_width: int | None = None
     loss_headroom: float = 2.0
+    quantisation_aware: bool = False
+    qat_epochs: int = 30
+    qat_patience: int = 10
+    qat_learning_rate: float = 1e-4
 
     def __post_init__(self) -> None:
         if self.loss not in ("firmware", "float"):
@@ -98,6 +115,11 @@ class FirmwareScanConfig:
             raise ConfigError(f"widths must be distinct integers in 4..32, got {list(self.widths)}")
         if self.reuse_factor < 1 or self.max_events < 0 or self.profile_events < 100:
             raise ConfigError("reuse_factor >= 1, max_events >= 0 and profile_events >= 100 needed")
+        if self.loss_width is not None and (self.loss != "firmware" or not 4 <= self.loss_width <= 32):
+            raise ConfigError(f"loss_width needs loss 'firmware' and a width in 4..32, got {self.loss_width}")
+        if self.qat_epochs < 1 or self.qat_patience < 1 or not self.qat_learning_rate > 0:
+            raise ConfigError(f"qat_epochs and qat_patience must be >= 1 and qat_learning_rate positive, got "
+                              f"{self.qat_epochs}, {self.qat_patience}, {self.qat_learning_rate}")
         if not 0 < self.tolerance < 1 or not self.clock_mhz > 0:
             raise ConfigError(f"tolerance must be in (0, 1) and clock_mhz positive, got {self.tolerance}, "
                               f"{self.clock_mhz}")
@@ -112,6 +134,7 @@ class FirmwareScan(Readable):
     float_reference: dict[str, Any]
     scan: list[dict[str, Any]]
     smallest_width: int | None
+    smallest_width_quantisation_aware: int | None
     tolerance: float
     resources: dict[str, Any]
     published: dict[str, float]
@@ -180,13 +203,100 @@ def _latency(costs: list[dict[str, int]], reuse: int, clock_mhz: float) -> dict[
     return {"clock_cycles": cycles, "latency_ns": cycles * 1000.0 / clock_mhz}
 
 
+def _firmware_nets(model: DoubleDisCoAE, loss: str) -> list:
+    nets = [sequential_autoencoder(model.model_.ae1), sequential_autoencoder(model.model_.ae2)]
+    return [ReconstructionLoss(net) for net in nets] if loss == "firmware" else nets
+
+
+def _emulate_width(nets: list, width: int, scaled: dict[str, np.ndarray], profile: np.ndarray,
+                   scan: FirmwareScanConfig, float_thresholds: tuple[float, float], work: Path, label: str,
+                   project: str, result_bits: list | None = None) -> tuple[dict[str, np.ndarray], list, float, float]:
+    """Both networks compiled at `width` and every class of `scaled` through them: the (n, 2) losses per class,
+    the types chosen, the compile seconds and the emulated events per second. `label` names the step in the log;
+    the hls4ml projects go to `work`/<project>_ae1 and _ae2."""
+    losses: dict[str, np.ndarray] = {}
+    compile_seconds, emulate_seconds, emulated_events = 0.0, 0.0, 0
+    types = []
+    per_width = 2 * sum(len(xs) for xs in scaled.values())  # events through the pair
+    log.info("%s: compiling both autoencoders with hls4ml", label)
+    # minutes per width at full size: the count shows in a log file as the emulation goes
+    with progress(f"{label}: emulating", total=per_width, unit="events", logger=log) as bar:
+        for j, net in enumerate(nets):
+            loss_max = (scan.loss_headroom * float_thresholds[j] * profile.shape[1]
+                        if scan.loss == "firmware" and scan.loss_headroom > 0 else None)
+            fw = compile_firmware(net, profile, width, output_dir=work / f"{project}_ae{j + 1}",
+                                  reuse_factor=scan.reuse_factor, input_max=1.0, loss_max=loss_max,
+                                  result_bits=None if result_bits is None else result_bits[j],
+                                  loss_width=scan.loss_width if scan.loss == "firmware" else None)
+            compile_seconds += fw.compile_seconds
+            types.append({"inputs": fw.input_type.hls, "layers": fw.layer_types, **fw.loss_types})
+            for k, xs in scaled.items():
+                out, seconds = _emulate(fw, xs, bar, emulated_events)
+                emulate_seconds += seconds
+                emulated_events += len(xs)
+                if scan.loss == "firmware":
+                    loss = out[:, 0] / xs.shape[1]
+                else:
+                    loss = np.mean((out - fw.input_type.quantise(xs)) ** 2, axis=1)
+                losses.setdefault(k, np.zeros((len(xs), 2)))[:, j] = loss
+    return losses, types, compile_seconds, emulated_events / max(emulate_seconds, 1e-9)
+
+
+def _row(width: int, losses: dict[str, np.ndarray], reference: dict[str, np.ndarray], signals: list[str],
+         float_numbers: dict[str, Any], scan: FirmwareScanConfig, eff: float, seed: int) -> dict[str, Any]:
+    """The trigger's figures at one width against float's, and whether they stay within tolerance."""
+    b = losses["background"]
+    float_thresholds = tuple(float_numbers["thresholds"])
+    numbers = _trigger_numbers(b[:, 0], b[:, 1], {n: (losses[n][:, 0], losses[n][:, 1]) for n in signals},
+                               eff, seed, float_thresholds)
+    ratio = {n: (numbers["signal_efficiency"][n] / float_numbers["signal_efficiency"][n]
+                 if float_numbers["signal_efficiency"][n] > 0 else float("nan")) for n in signals}
+    # a loss of signal efficiency counts, a gain does not; and the background estimate must not move: the
+    # ABCD closure within one standard error of float's
+    signal_ok = all(r > 1 - scan.tolerance for r in ratio.values() if np.isfinite(r))
+    closure_ok = bool(abs(numbers["closure"]["ratio"] - float_numbers["closure"]["ratio"])
+                      <= float_numbers["closure"]["error"])
+    return {"width": width,
+            "agreement": {f"ae{j + 1}": _agreement(b[:, j], reference["background"][:, j]) for j in (0, 1)},
+            **numbers, "signal_efficiency_over_float": ratio,
+            "signal_within_tolerance": signal_ok, "closure_within_error": closure_ok,
+            "within_tolerance": signal_ok and closure_ok}
+
+
+def _smallest(rows: list[dict[str, Any]]) -> int | None:
+    """The smallest width from which every wider scanned width also passes."""
+    smallest = None
+    for r in sorted(rows, key=lambda r: r["width"], reverse=True):
+        if not r["within_tolerance"]:
+            break
+        smallest = r["width"]
+    return smallest
+
+
+def _fine_tune(model: DoubleDisCoAE, x_train: np.ndarray, width: int, scan: FirmwareScanConfig,
+               models_out: Path | None) -> tuple[DoubleDisCoAE, dict[str, Any]]:
+    """The run's model fine-tuned in fixed point at `width`, saved into `models_out` when given, and what the
+    fine-tuning did."""
+    t0 = time.perf_counter()
+    tuned = model.quantisation_aware(x_train, width, max_epochs=scan.qat_epochs, patience=scan.qat_patience,
+                                     learning_rate=scan.qat_learning_rate)
+    h = tuned.history_
+    if models_out is not None:
+        models_out.mkdir(parents=True, exist_ok=True)
+        tuned.save(models_out / f"qat_w{width}.pt")
+    return tuned, {"epochs": len(h.val_loss), "best_epoch": h.best_epoch, "seconds": time.perf_counter() - t0,
+                   "validation_loss_first_epoch": h.val_loss[0], "validation_loss_kept": h.val_loss[h.best_epoch],
+                   "result_bits": [list(fp.result_bits) for fp in tuned.fixed_point_]}
+
+
 def firmware_scan(config: DoubleAEConfig, run_folder: Path, scan: FirmwareScanConfig, *,
-                  work: Path, scores_out: Path | None = None) -> FirmwareScan:
+                  work: Path, scores_out: Path | None = None, models_out: Path | None = None) -> FirmwareScan:
     """The precision scan for the double-AE run in `run_folder` (its config `config`); hls4ml projects go under
     `work`. Raises ConfigError (one line) when hls4ml is missing or the run's samples no longer give its scores.
     scores_out: an .npz file for every scored event's two losses, float and per width (`float/<class>`,
-    `w<width>/<class>`, (n, 2) each) and which of the run's events they are (`index/<class>`), so that other
-    working points can be read off without emulating again."""
+    `w<width>/<class>`, `qat_w<width>/<class>` for the fine-tuned models, (n, 2) each) and which of the run's
+    events they are (`index/<class>`), so that other working points can be read off without emulating again.
+    models_out: a folder for the fine-tuned models (`qat_w<width>.pt`) when `scan.quantisation_aware`."""
     require_hls4ml()
     start = time.perf_counter()
     model = DoubleDisCoAE.load(run_folder / "model.pt", device="cpu")
@@ -208,9 +318,7 @@ def firmware_scan(config: DoubleAEConfig, run_folder: Path, scan: FirmwareScanCo
         raise ConfigError(f"{run_folder}: the model no longer reproduces the run's scores (relative difference "
                           f"{check:.2g}): the samples changed since the run")
     profile = model.scaled_inputs(x[train_idx[_selection(len(train_idx), scan.profile_events, rng)]])
-    nets = [sequential_autoencoder(model.model_.ae1), sequential_autoencoder(model.model_.ae2)]
-    if scan.loss == "firmware":
-        nets = [ReconstructionLoss(net) for net in nets]
+    nets = _firmware_nets(model, scan.loss)
     eff = config.trigger_efficiency
     sig_ref = {name: (reference[name][:, 0], reference[name][:, 1]) for name in signals}
     float_numbers = _trigger_numbers(reference["background"][:, 0], reference["background"][:, 1], sig_ref, eff,
@@ -221,58 +329,32 @@ def firmware_scan(config: DoubleAEConfig, run_folder: Path, scan: FirmwareScanCo
     float_thresholds = tuple(float_numbers["thresholds"])
     rows, throughput = [], {}
     arrays = {**{f"index/{k}": v for k, v in chosen.items()}, **{f"float/{k}": v for k, v in reference.items()}}
-    per_width = 2 * sum(len(xs) for xs in scaled.values())  # events through the pair
     for width in scan.widths:
-        log.info("ap_fixed width %d: compiling both autoencoders with hls4ml", width)
-        losses: dict[str, np.ndarray] = {}
-        compile_seconds, emulate_seconds, emulated_events = 0.0, 0.0, 0
-        types = []
-        # minutes per width at full size: the count shows in a log file as the emulation goes
-        with progress(f"ap_fixed width {width}: emulating", total=per_width, unit="events", logger=log) as bar:
-            for j, net in enumerate(nets):
-                loss_max = (scan.loss_headroom * float_thresholds[j] * profile.shape[1]
-                            if scan.loss == "firmware" and scan.loss_headroom > 0 else None)
-                fw = compile_firmware(net, profile, width, output_dir=work / f"w{width}_ae{j + 1}",
-                                      reuse_factor=scan.reuse_factor, input_max=1.0, loss_max=loss_max)
-                compile_seconds += fw.compile_seconds
-                types.append({"inputs": fw.input_type.hls, "layers": fw.layer_types, **fw.loss_types})
-                for k, xs in scaled.items():
-                    out, seconds = _emulate(fw, xs, bar, emulated_events)
-                    emulate_seconds += seconds
-                    emulated_events += len(xs)
-                    if scan.loss == "firmware":
-                        loss = out[:, 0] / xs.shape[1]
-                    else:
-                        loss = np.mean((out - fw.input_type.quantise(xs)) ** 2, axis=1)
-                    losses.setdefault(k, np.zeros((len(xs), 2)))[:, j] = loss
-        b = losses["background"]
-        numbers = _trigger_numbers(b[:, 0], b[:, 1], {n: (losses[n][:, 0], losses[n][:, 1]) for n in signals},
-                                   eff, config.seed, float_thresholds)
-        ratio = {n: (numbers["signal_efficiency"][n] / float_numbers["signal_efficiency"][n]
-                     if float_numbers["signal_efficiency"][n] > 0 else float("nan")) for n in signals}
-        # a loss of signal efficiency counts, a gain does not; and the background estimate must not move: the
-        # ABCD closure within one standard error of float's
-        signal_ok = all(r > 1 - scan.tolerance for r in ratio.values() if np.isfinite(r))
-        closure_ok = bool(abs(numbers["closure"]["ratio"] - float_numbers["closure"]["ratio"])
-                          <= float_numbers["closure"]["error"])
-        rows.append({"width": width, "types": types,
-                     "agreement": {f"ae{j + 1}": _agreement(b[:, j], reference["background"][:, j]) for j in (0, 1)},
-                     **numbers, "signal_efficiency_over_float": ratio,
-                     "signal_within_tolerance": signal_ok, "closure_within_error": closure_ok,
-                     "within_tolerance": signal_ok and closure_ok,
-                     "compile_seconds": compile_seconds, "emulated_events_per_second": emulated_events
-                     / max(emulate_seconds, 1e-9)})
-        throughput[str(width)] = rows[-1]["emulated_events_per_second"]
+        losses, types, compile_seconds, rate = _emulate_width(nets, width, scaled, profile, scan, float_thresholds,
+                                                              work, f"ap_fixed width {width}", f"w{width}")
+        rows.append({**_row(width, losses, reference, signals, float_numbers, scan, eff, config.seed),
+                     "training": "post-training", "types": types, "compile_seconds": compile_seconds,
+                     "emulated_events_per_second": rate})
+        throughput[str(width)] = rate
         arrays.update({f"w{width}/{k}": v for k, v in losses.items()})
+        if not scan.quantisation_aware:
+            continue
+        tuned, fine_tuning = _fine_tune(model, x[train_idx], width, scan, models_out)
+        losses, types, compile_seconds, rate = _emulate_width(
+            _firmware_nets(tuned, scan.loss), width, scaled, profile, scan, float_thresholds, work,
+            f"quantisation-aware width {width}", f"qat_w{width}",
+            result_bits=[fp.result_bits for fp in tuned.fixed_point_])
+        simulated = tuned.score_samples(x[chosen["background"]])
+        rows.append({**_row(width, losses, reference, signals, float_numbers, scan, eff, config.seed),
+                     "training": "quantisation-aware", "fine_tuning": fine_tuning, "types": types,
+                     "simulation_agreement": {f"ae{j + 1}": _agreement(losses["background"][:, j], simulated[:, j])
+                                              for j in (0, 1)},
+                     "compile_seconds": compile_seconds, "emulated_events_per_second": rate})
+        arrays.update({f"qat_w{width}/{k}": v for k, v in losses.items()})
     if scores_out is not None:
         np.savez_compressed(scores_out, **arrays)
-    passing = sorted(r["width"] for r in rows if r["within_tolerance"])
-    # the smallest width from which every wider scanned width also passes
-    smallest = None
-    for w in sorted((r["width"] for r in rows), reverse=True):
-        if w not in passing:
-            break
-        smallest = w
+    smallest = _smallest([r for r in rows if r["training"] == "post-training"])
+    smallest_qat = _smallest([r for r in rows if r["training"] == "quantisation-aware"])
     costs = [layer_costs(net, reuse_factor=scan.reuse_factor) for net in nets]
     per_ae = [{"layers": c, "multiplications": sum(layer["multiplications"] for layer in c),
                "parameters": sum(layer["parameters"] for layer in c),
@@ -283,12 +365,16 @@ def firmware_scan(config: DoubleAEConfig, run_folder: Path, scan: FirmwareScanCo
                  "multipliers_over_vu9p_dsp": sum(a["multipliers"] for a in per_ae) / PUBLISHED["vu9p_dsp"],
                  "latency_ns_parallel": max(a["latency_ns"] for a in per_ae),
                  "loss": scan.loss, "loss_headroom": scan.loss_headroom if scan.loss == "firmware" else None,
+                 "loss_width": scan.loss_width,
+                 "quantisation_aware": {"epochs": scan.qat_epochs, "patience": scan.qat_patience,
+                                        "learning_rate": scan.qat_learning_rate} if scan.quantisation_aware else None,
                  "assumptions": "multipliers = ceil(n_in n_out / R) per layer; cycles per layer R + ceil(log2 n_in) "
                                 "+ 1; the two autoencoders side by side; with the loss in firmware one stage more: "
                                 "n_in squares summed by an adder tree; no synthesis"}
     return FirmwareScan(
         trigger_efficiency=eff, events={k: int(len(v)) for k, v in chosen.items()},
-        float_reference=float_numbers, scan=rows, smallest_width=smallest, tolerance=scan.tolerance,
+        float_reference=float_numbers, scan=rows, smallest_width=smallest,
+        smallest_width_quantisation_aware=smallest_qat, tolerance=scan.tolerance,
         resources=resources, published=PUBLISHED,
         throughput={"events_per_second_by_width": throughput, "threads": 1,
                     "note": "hls4ml's compiled C++ library, called from Python, one event at a time in a loop"},
