@@ -243,6 +243,7 @@ def _cmd_trigger(args: argparse.Namespace) -> int:
     widths = tuple(int(w) for w in args.widths.split(",")) if args.widths else FirmwareScanConfig().widths
     scan = FirmwareScanConfig(widths=widths, reuse_factor=args.reuse_factor, max_events=args.max_events,
                               loss=args.loss, loss_headroom=args.loss_headroom, loss_width=args.loss_width,
+                              input_max=args.input_max,
                               quantisation_aware=args.quantisation_aware, qat_epochs=args.qat_epochs)
     result = trigger_study(args.run, args.out, scan=scan, overwrite=args.overwrite)
 
@@ -395,6 +396,9 @@ def build_parser() -> argparse.ArgumentParser:
                         "on the SM profile alone, which clips anomalous events)")
     p.add_argument("--loss-width", type=int, default=None,
                    help="total width of the firmware loss's types (default: the scanned width, as the network's)")
+    p.add_argument("--input-max", type=float, default=1.0,
+                   help="the largest MinMax-scaled input the input type holds (1: the training range; anomalous "
+                        "events beyond it saturate)")
     p.add_argument("--quantisation-aware", action="store_true",
                    help="also fine-tune the model in fixed point at each width (quantisation-aware training) and "
                         "emulate that, beside the post-training rows")

@@ -36,6 +36,8 @@ def test_the_command_refuses_another_methods_run_folder_in_one_line(tmp_path, cl
         FirmwareScanConfig(widths=(18, 3))
     with pytest.raises(ConfigError, match="qat_epochs"):
         FirmwareScanConfig(quantisation_aware=True, qat_epochs=0)
+    with pytest.raises(ConfigError, match="input_max"):
+        FirmwareScanConfig(input_max=0)
 
 
 @pytest.mark.slow

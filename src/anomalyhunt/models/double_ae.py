@@ -143,11 +143,12 @@ class DoubleDisCoAE(Estimator):
         self._train(model, self._transform(x), sample_weight, "training double autoencoder")
 
     def _train(self, model: DoubleAutoencoderNet, scaled: np.ndarray, sample_weight: np.ndarray | None,
-               desc: str) -> None:
-        """Train `model` on the scaled inputs (in fixed point when `fixed_point_width` is set, the result types
-        then frozen from `scaled`) and keep it."""
+               desc: str, input_max: float = 1.0) -> None:
+        """Train `model` on the scaled inputs (in fixed point when `fixed_point_width` is set, inputs held up to
+        `input_max`, the result types then frozen from `scaled`) and keep it."""
         width = self.fixed_point_width
-        model.fixed_point = None if width is None else (FixedPointForward(width), FixedPointForward(width))
+        model.fixed_point = (None if width is None else
+                             (FixedPointForward(width, input_max), FixedPointForward(width, input_max)))
         self.history_ = train_model(model, lambda m, xb: m(xb).sum(dim=1), scaled, sample_weight,
                                     config=self._train_config(), device=self.device_, progress=self.progress,
                                     batch_loss=self._batch_loss, desc=desc)
@@ -163,10 +164,12 @@ class DoubleDisCoAE(Estimator):
         return self.model_.fixed_point
 
     def quantisation_aware(self, x, width: int, *, max_epochs: int = 30, patience: int = 10,
-                           learning_rate: float = 1e-4, sample_weight=None) -> DoubleDisCoAE:
+                           learning_rate: float = 1e-4, input_max: float = 1.0,
+                           sample_weight=None) -> DoubleDisCoAE:
         """A copy of this fitted model fine-tuned on `x` (raw inputs, normally its training events) with both
         networks in `ap_fixed<width, I>` (quantisation-aware training from the float weights): the same loss,
-        scaling, validation split and seed; its own epochs, patience and learning rate. This model is unchanged."""
+        scaling, validation split and seed; its own epochs, patience and learning rate; the input type holds
+        scaled inputs up to `input_max`. This model is unchanged."""
         x = self._check_inputs(x, None)
         tuned = DoubleDisCoAE(**{**self.get_params(), "fixed_point_width": width, "max_epochs": max_epochs,
                                  "patience": patience, "learning_rate": learning_rate})
@@ -174,7 +177,8 @@ class DoubleDisCoAE(Estimator):
         tuned.min_, tuned.range_ = self.min_.copy(), self.range_.copy()
         model = copy.deepcopy(self.model_)
         weights = None if sample_weight is None else np.asarray(sample_weight, dtype=np.float64)
-        tuned._train(model, tuned._transform(x), weights, f"quantisation-aware training at {width} bits")
+        tuned._train(model, tuned._transform(x), weights, f"quantisation-aware training at {width} bits",
+                     input_max)
         return tuned
 
     def _score_batch(self, xb: torch.Tensor) -> torch.Tensor:

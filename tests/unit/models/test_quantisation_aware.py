@@ -74,6 +74,9 @@ def test_quantisation_aware_fine_tuning_gives_a_fixed_point_model_and_leaves_the
     weights = {k: v.clone() for k, v in model.model_.state_dict().items()}
     tuned = model.quantisation_aware(x, 8, max_epochs=3, learning_rate=1e-3)
     assert model.fixed_point_ is None and tuned.fixed_point_width == 8 and len(tuned.fixed_point_) == 2
+    assert tuned.fixed_point_[0].input_type == FixedPoint(8, 2)  # MinMax-scaled inputs up to 1 (and < 2)
+    wide_inputs = model.quantisation_aware(x, 8, max_epochs=1, input_max=8.0)
+    assert wide_inputs.fixed_point_[1].input_type == FixedPoint(8, 5)  # up to 8 (and < 16)
     np.testing.assert_array_equal(model.score_samples(x), before)
     assert all(torch.equal(weights[k], v) for k, v in model.model_.state_dict().items())
     assert not all(torch.equal(weights[k], v) for k, v in tuned.model_.state_dict().items())  # it trained

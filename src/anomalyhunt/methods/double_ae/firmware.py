@@ -87,10 +87,11 @@ class FirmwareScanConfig:
     estimate; loss: "firmware" (the loss computed in fixed point inside the emulation) or "float" (from the
     emulated reconstruction in double precision); loss_width: the total width of the firmware loss's types
     (None: the scanned width; the network's width is what is scanned); loss_headroom: the loss's types hold this
-    many times each
-    autoencoder's float threshold (0: sized on the SM profile alone); quantisation_aware: also fine-tune the
-    model in fixed point at each width and emulate that (qat_epochs at most, stopping after qat_patience epochs
-    without a lower validation loss, Adam at qat_learning_rate)."""
+    many times each autoencoder's float threshold (0: sized on the SM profile alone); input_max: the largest
+    MinMax-scaled input the input type holds (1: the training range; anomalous events reach beyond it and
+    saturate); quantisation_aware: also fine-tune the model in fixed point at each width and emulate that
+    (qat_epochs at most, stopping after qat_patience epochs without a lower validation loss, Adam at
+    qat_learning_rate)."""
 
     widths: tuple[int, ...] = (18, 16, 14, 12, 10, 8, 6)
     reuse_factor: int = 1
@@ -100,6 +101,7 @@ class FirmwareScanConfig:
     clock_mhz: float = 200.0
     loss: str = "firmware"
     loss_width: int | None = None
+    input_max: float = 1.0
     loss_headroom: float = 2.0
     quantisation_aware: bool = False
     qat_epochs: int = 30
@@ -117,6 +119,8 @@ class FirmwareScanConfig:
             raise ConfigError("reuse_factor >= 1, max_events >= 0 and profile_events >= 100 needed")
         if self.loss_width is not None and (self.loss != "firmware" or not 4 <= self.loss_width <= 32):
             raise ConfigError(f"loss_width needs loss 'firmware' and a width in 4..32, got {self.loss_width}")
+        if not self.input_max > 0:
+            raise ConfigError(f"input_max must be positive, got {self.input_max}")
         if self.qat_epochs < 1 or self.qat_patience < 1 or not self.qat_learning_rate > 0:
             raise ConfigError(f"qat_epochs and qat_patience must be >= 1 and qat_learning_rate positive, got "
                               f"{self.qat_epochs}, {self.qat_patience}, {self.qat_learning_rate}")
@@ -225,7 +229,7 @@ def _emulate_width(nets: list, width: int, scaled: dict[str, np.ndarray], profil
             loss_max = (scan.loss_headroom * float_thresholds[j] * profile.shape[1]
                         if scan.loss == "firmware" and scan.loss_headroom > 0 else None)
             fw = compile_firmware(net, profile, width, output_dir=work / f"{project}_ae{j + 1}",
-                                  reuse_factor=scan.reuse_factor, input_max=1.0, loss_max=loss_max,
+                                  reuse_factor=scan.reuse_factor, input_max=scan.input_max, loss_max=loss_max,
                                   result_bits=None if result_bits is None else result_bits[j],
                                   loss_width=scan.loss_width if scan.loss == "firmware" else None)
             compile_seconds += fw.compile_seconds
@@ -279,7 +283,7 @@ def _fine_tune(model: DoubleDisCoAE, x_train: np.ndarray, width: int, scan: Firm
     fine-tuning did."""
     t0 = time.perf_counter()
     tuned = model.quantisation_aware(x_train, width, max_epochs=scan.qat_epochs, patience=scan.qat_patience,
-                                     learning_rate=scan.qat_learning_rate)
+                                     learning_rate=scan.qat_learning_rate, input_max=scan.input_max)
     h = tuned.history_
     if models_out is not None:
         models_out.mkdir(parents=True, exist_ok=True)
@@ -365,7 +369,7 @@ def firmware_scan(config: DoubleAEConfig, run_folder: Path, scan: FirmwareScanCo
                  "multipliers_over_vu9p_dsp": sum(a["multipliers"] for a in per_ae) / PUBLISHED["vu9p_dsp"],
                  "latency_ns_parallel": max(a["latency_ns"] for a in per_ae),
                  "loss": scan.loss, "loss_headroom": scan.loss_headroom if scan.loss == "firmware" else None,
-                 "loss_width": scan.loss_width,
+                 "loss_width": scan.loss_width, "input_max": scan.input_max,
                  "quantisation_aware": {"epochs": scan.qat_epochs, "patience": scan.qat_patience,
                                         "learning_rate": scan.qat_learning_rate} if scan.quantisation_aware else None,
                  "assumptions": "multipliers = ceil(n_in n_out / R) per layer; cycles per layer R + ceil(log2 n_in) "
