@@ -21,7 +21,11 @@ difference to the quantised inputs in double precision, which isolates what the 
 hold at least `loss_headroom` times each autoencoder's float threshold (summed over the inputs): sized on the
 SM profile alone, the squares of the anomalous events saturate and some fall below the threshold (measured on
 the example at full size: 3.9% of the A -> 4l events lost at 18 bits), while above the threshold saturation
-changes no decision; 0 sizes them on the profile alone.
+changes no decision; 0 sizes them on the profile alone. The inputs meet the same problem at the other end: the
+input type holds MinMax-scaled inputs up to `input_max` (1, the training range, by default: values below 2), and
+an anomalous event's inputs beyond it saturate (on a retrained seed-2 model of the example 5 of 212 selected
+A -> 4l events fell below a threshold that way at every width; `input_max` 8 keeps them). `loss_width` gives the
+loss's types a width of their own, so that a scan measures the networks.
 
 Quantisation-aware training (`quantisation_aware`): per width W, the run's model is also fine-tuned on its own
 training events with both networks computing in `ap_fixed<W, I>` (`DoubleDisCoAE.quantisation_aware`: the same
