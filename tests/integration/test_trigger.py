@@ -58,6 +58,9 @@ def test_the_precision_scan_of_a_tiny_double_ae_run(disco_samples, tmp_path):
     summary = json.loads((tmp_path / "scan" / "summary.json").read_text())
     total = 2 * sum(summary["events"].values())
     assert 0 < summary["seconds"] < wall
+    # how many events of each class have an input the input type cannot hold (they saturate)
+    assert set(summary["events_with_clipped_inputs"]) == set(summary["events"])
+    assert all(0 <= n <= summary["events"][k] for k, n in summary["events_with_clipped_inputs"].items())
     for width in (24, 6):
         assert f"ap_fixed width {width}: emulating: {total}/{total} events" in result.stderr
     wide, narrow = summary["scan"]

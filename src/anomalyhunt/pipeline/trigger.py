@@ -71,7 +71,10 @@ def scan_table(result: FirmwareScan) -> str:
                 else "sized on the SM profile alone")
         wide = f"{res['loss_width']} bits wide" if res.get("loss_width") else "as wide as the network's"
         where = f"in fixed point inside the emulation, its types {wide} and {size}"
-    text = f"The loss computed {where}.\n\n" + "\n".join(lines) + "\n"
+    clipped = {k: n for k, n in result.events_with_clipped_inputs.items() if n}
+    inputs = (f"Events with an input beyond the input type (it saturates; `--input-max` {res['input_max']:g}): "
+              + ", ".join(f"{k} {n} of {result.events[k]}" for k, n in clipped.items()) + ".\n\n" if clipped else "")
+    text = f"The loss computed {where}.\n\n{inputs}" + "\n".join(lines) + "\n"
     if res.get("quantisation_aware"):
         q = res["quantisation_aware"]
         text += (f"\nQAT: the run's model fine-tuned in fixed point at that width ({q['epochs']} epochs at most, "

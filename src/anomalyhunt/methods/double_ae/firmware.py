@@ -59,6 +59,7 @@ from ...models import DoubleDisCoAE
 from ...models.firmware import (
     ReconstructionLoss,
     compile_firmware,
+    integer_bits,
     layer_costs,
     require_hls4ml,
     sequential_autoencoder,
@@ -148,6 +149,7 @@ class FirmwareScan(Readable):
     published: dict[str, float]
     throughput: dict[str, Any]
     seconds: float
+    events_with_clipped_inputs: dict[str, int]
 
 
 def _selection(n: int, limit: int, rng: np.random.Generator) -> np.ndarray:
@@ -319,6 +321,12 @@ def firmware_scan(config: DoubleAEConfig, run_folder: Path, scan: FirmwareScanCo
         pool = np.flatnonzero(process == name)
         chosen[name] = pool[_selection(len(pool), scan.max_events, rng)]
     scaled = {k: model.scaled_inputs(x[v]).astype(np.float32) for k, v in chosen.items()}
+    # the input type holds values below 2^(I - 1): events with an input at or beyond it saturate in the firmware
+    limit = 2.0 ** (integer_bits(scan.input_max) - 1)
+    clipped = {k: int(np.sum(np.abs(xs).max(axis=1, initial=0.0) >= limit)) for k, xs in scaled.items()}
+    if any(clipped.values()):
+        log.warning("inputs beyond the input type (scaled |x| >= %g; --input-max %g) in %s events: they saturate",
+                    limit, scan.input_max, ", ".join(f"{n} {k}" for k, n in clipped.items() if n))
     reference = {k: model.score_samples(x[v]) for k, v in chosen.items()}
     check = np.max(np.abs(reference["background"] - saved[chosen["background"]])
                    / np.maximum(np.abs(saved[chosen["background"]]), 1e-12))
@@ -380,7 +388,7 @@ def firmware_scan(config: DoubleAEConfig, run_folder: Path, scan: FirmwareScanCo
                                 "+ 1; the two autoencoders side by side; with the loss in firmware one stage more: "
                                 "n_in squares summed by an adder tree; no synthesis"}
     return FirmwareScan(
-        trigger_efficiency=eff, events={k: int(len(v)) for k, v in chosen.items()},
+        trigger_efficiency=eff, events={k: int(len(v)) for k, v in chosen.items()}, events_with_clipped_inputs=clipped,
         float_reference=float_numbers, scan=rows, smallest_width=smallest,
         smallest_width_quantisation_aware=smallest_qat, tolerance=scan.tolerance,
         resources=resources, published=PUBLISHED,
