@@ -104,4 +104,5 @@ def test_the_precision_scan_of_a_tiny_double_ae_run(disco_samples, tmp_path):
 
     tuned = DoubleDisCoAE.load(tmp_path / "qat" / "models" / "qat_w6.pt", device="cpu")
     assert tuned.fixed_point_width == 6
-    assert "6 QAT" in (tmp_path / "qat" / "scan.md").read_text()
+    table = (tmp_path / "qat" / "scan.md").read_text()
+    assert "6 QAT" in table and "- (another model)" in table

@@ -55,13 +55,16 @@ def scan_table(result: FirmwareScan) -> str:
     for r in result.scan:
         a1, a2 = r["agreement"]["ae1"], r["agreement"]["ae2"]
         rate = "-" if r["rate"] is None else f"{r['rate']:.4f}"
-        width = f"{r['width']} QAT" if r["training"] == "quantisation-aware" else str(r["width"])
+        qat = r["training"] == "quantisation-aware"
+        width = f"{r['width']} QAT" if qat else str(r["width"])
+        # float's thresholds on a fine-tuned model's losses (another network, another scale) say nothing useful
+        at_float = "- (another model)" if qat else f"{r['background_efficiency_float_thresholds']:.4f}"
         lines.append(f"| {width} | {a1['median_rel_diff']:.2g} / {a2['median_rel_diff']:.2g} | "
                      f"{a1['rank_correlation']:.4f} / {a2['rank_correlation']:.4f} | "
                      + " | ".join(f"{r['signal_efficiency_over_float'][s]:.3f}" for s in signals)
                      + f" | {r['closure']['ratio']:.3f} +- {r['closure']['error']:.3f} | "
                      f"{r['background_efficiency']:.4f} | {rate} | "
-                     f"{r['background_efficiency_float_thresholds']:.4f} | "
+                     f"{at_float} | "
                      f"{'yes' if r['within_tolerance'] else 'no'} |")
     res = result.resources
     if res["loss"] == "float":
