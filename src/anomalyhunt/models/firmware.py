@@ -36,7 +36,7 @@ from ..exceptions import ConfigError
 from .nets import AutoencoderNet
 
 __all__ = ["FixedPoint", "FirmwareNet", "ReconstructionLoss", "compile_firmware", "integer_bits", "layer_costs",
-           "require_hls4ml", "sequential_autoencoder"]
+           "profile_ranges", "require_hls4ml", "sequential_autoencoder"]
 
 
 def require_hls4ml():
@@ -68,9 +68,14 @@ class FixedPoint:
     def step(self) -> float:
         return 2.0 ** (self.integer - self.width)
 
+    @property
+    def bounds(self) -> tuple[float, float]:
+        """The smallest and largest value the type holds."""
+        return -(2.0 ** (self.integer - 1)), 2.0 ** (self.integer - 1) - self.step
+
     def quantise(self, x: np.ndarray) -> np.ndarray:
         """x as this type holds it: rounded to the nearest step (halves up), saturated at the range's ends."""
-        lo, hi = -(2.0 ** (self.integer - 1)), 2.0 ** (self.integer - 1) - self.step
+        lo, hi = self.bounds
         return np.clip(np.floor(np.asarray(x, dtype=np.float64) / self.step + 0.5) * self.step, lo, hi)
 
 
@@ -125,9 +130,10 @@ def _linear_layers(net: nn.Module) -> list[nn.Linear]:
     return [m for m in net.modules() if isinstance(m, nn.Linear)]
 
 
-def _profile(net: nn.Module, sample: np.ndarray) -> tuple[list[dict[str, float]], dict[str, float]]:
+def profile_ranges(net: nn.Module, sample: np.ndarray) -> tuple[list[dict[str, float]], dict[str, float]]:
     """Per Linear layer (in the network's order): the largest |weight|, |bias| and |output| (before its
-    activation) on `sample`; and, for a `ReconstructionLoss`, the largest |difference| and square."""
+    activation) of the float network on `sample`; and, for a `ReconstructionLoss`, the largest |difference| and
+    square. What sets the integer bits of each quantity."""
     out, handles = [], []
     for module in _linear_layers(net):
         record = {"weight": float(module.weight.detach().abs().max()),
@@ -138,7 +144,7 @@ def _profile(net: nn.Module, sample: np.ndarray) -> tuple[list[dict[str, float]]
     merges: dict[str, float] = {}
     try:
         with torch.no_grad():
-            x = torch.as_tensor(sample, dtype=torch.float32)
+            x = torch.as_tensor(np.asarray(sample), dtype=torch.float32, device=_linear_layers(net)[0].weight.device)
             if isinstance(net, ReconstructionLoss):
                 difference, square, _ = net.parts(x)
                 merges = {"sub": float(difference.abs().max()), "mul": float(square.abs().max())}
@@ -199,7 +205,7 @@ def compile_firmware(net: nn.Module, sample: np.ndarray, width: int, *, output_d
     net = net.eval()
     n_in = _linear_layers(net)[0].in_features
     sample = np.asarray(sample, dtype=np.float32)
-    ranges, merges = _profile(net, sample)
+    ranges, merges = profile_ranges(net, sample)
     if loss_max is not None:
         if not isinstance(net, ReconstructionLoss) or not loss_max > 0:
             raise ConfigError(f"loss_max needs a ReconstructionLoss and a positive value, got {loss_max}")

@@ -26,7 +26,7 @@ import torch
 from torch import nn
 
 from ..exceptions import ConfigError
-from .firmware import FixedPoint, integer_bits, sequential_autoencoder
+from .firmware import FixedPoint, integer_bits, profile_ranges, sequential_autoencoder
 from .nets import AutoencoderNet
 
 __all__ = ["FixedPointForward", "fake_quantise"]
@@ -35,7 +35,7 @@ __all__ = ["FixedPointForward", "fake_quantise"]
 def fake_quantise(x: torch.Tensor, t: FixedPoint) -> torch.Tensor:
     """`x` as the type `t` holds it (nearest step, halves up, saturated) in the forward pass; the gradient of the
     identity in the backward pass."""
-    lo, hi = -(2.0 ** (t.integer - 1)), 2.0 ** (t.integer - 1) - t.step
+    lo, hi = t.bounds
     q = torch.clamp(torch.floor(x / t.step + 0.5) * t.step, lo, hi)
     return x + (q - x).detach()
 
@@ -89,18 +89,8 @@ class FixedPointForward:
     def calibrate(self, net: AutoencoderNet, sample: np.ndarray) -> FixedPointForward:
         """This forward with the result types frozen from `sample`: per Dense layer the integer bits of the largest
         |result| of the float network on it, as `compile_firmware` profiles them."""
-        dense = [m for m in sequential_autoencoder(net) if isinstance(m, nn.Linear)]
-        largest = [0.0] * len(dense)
-        handles = [m.register_forward_hook(lambda _m, _i, y, k=k: largest.__setitem__(k, max(largest[k],
-                                                                                             _max_abs(y))))
-                   for k, m in enumerate(dense)]
-        try:
-            with torch.no_grad():
-                net(torch.as_tensor(np.asarray(sample, dtype=np.float32), device=dense[0].weight.device))
-        finally:
-            for h in handles:
-                h.remove()
-        return FixedPointForward(self.width, self.input_max, tuple(integer_bits(v) for v in largest))
+        ranges, _ = profile_ranges(sequential_autoencoder(net), sample)
+        return FixedPointForward(self.width, self.input_max, tuple(integer_bits(r["result"]) for r in ranges))
 
     def as_dict(self) -> dict:
         return {"width": self.width, "input_max": self.input_max,

@@ -8,7 +8,13 @@ import torch
 
 from anomalyhunt.exceptions import ConfigError
 from anomalyhunt.models import DoubleDisCoAE
-from anomalyhunt.models.firmware import FixedPoint, compile_firmware, integer_bits, sequential_autoencoder
+from anomalyhunt.models.firmware import (
+    FixedPoint,
+    ReconstructionLoss,
+    compile_firmware,
+    integer_bits,
+    sequential_autoencoder,
+)
 from anomalyhunt.models.nets import AutoencoderArchitecture, AutoencoderNet
 from anomalyhunt.models.quantisation_aware import FixedPointForward, fake_quantise
 
@@ -16,6 +22,17 @@ from anomalyhunt.models.quantisation_aware import FixedPointForward, fake_quanti
 def _tiny(seed=0):
     torch.manual_seed(seed)
     return AutoencoderNet(6, AutoencoderArchitecture((8, 3), "relu", "none")).eval()
+
+
+def _at_eight_bits(seed):
+    """A tiny network, 400 events in [0, 1), its 8-bit forward calibrated on them, and that forward's quantised
+    inputs and reconstruction."""
+    net = _tiny(seed)
+    x = np.random.default_rng(seed).random((400, 6)).astype(np.float32)
+    forward = FixedPointForward(8).calibrate(net, x)
+    with torch.no_grad():
+        xq, r = forward.reconstruct(net, torch.as_tensor(x))
+    return net, x, forward, xq, r
 
 
 def _reference(net, x, width, result_bits):
@@ -105,11 +122,7 @@ def test_a_fixed_point_model_saves_and_loads_its_types_and_refuses_an_onnx_graph
 @pytest.mark.slow
 def test_the_fixed_point_forward_computes_what_the_hls4ml_emulation_computes(tmp_path):
     pytest.importorskip("hls4ml")
-    net = _tiny(5)
-    x = np.random.default_rng(5).random((400, 6)).astype(np.float32)
-    forward = FixedPointForward(8).calibrate(net, x)
-    with torch.no_grad():
-        _, r = forward.reconstruct(net, torch.as_tensor(x))
+    net, x, forward, _, r = _at_eight_bits(5)
     fw = compile_firmware(sequential_autoencoder(net), x, 8, output_dir=tmp_path / "w8", input_max=1.0,
                           result_bits=forward.result_bits)
     emulated = fw.predict(x)
@@ -121,13 +134,7 @@ def test_the_fixed_point_forward_computes_what_the_hls4ml_emulation_computes(tmp
 @pytest.mark.slow
 def test_a_wider_loss_sums_the_squares_of_the_narrow_networks_reconstruction(tmp_path):
     pytest.importorskip("hls4ml")
-    from anomalyhunt.models.firmware import ReconstructionLoss
-
-    net = _tiny(6)
-    x = np.random.default_rng(6).random((400, 6)).astype(np.float32)
-    forward = FixedPointForward(8).calibrate(net, x)
-    with torch.no_grad():
-        xq, r = forward.reconstruct(net, torch.as_tensor(x))
+    net, x, forward, xq, r = _at_eight_bits(6)
     expected = ((r - xq) ** 2).sum(dim=1).numpy()
     loss = ReconstructionLoss(sequential_autoencoder(net))
     kwargs = {"input_max": 1.0, "result_bits": forward.result_bits, "loss_max": 2 * float(expected.max())}
